@@ -1,0 +1,26 @@
+"""Teaching checks for the backprop course: compare a learner's function with ``refimpl``.
+
+In a notebook::
+
+    from autograder import check
+    check.relu(relu)                      # visible cases: prints one line or raises CheckFailed
+    check.backward_231(backward_231, loss="bce")
+    check.relu(relu, hidden=True)         # seeded-random hidden cases, no expected values shown
+
+Modules: ``check`` (one function per exercise), ``engine`` (the generic comparison),
+``catalogue`` (known mistakes), ``seeding`` (seeds of the hidden cases), ``formatting``.
+"""
+
+from autograder.engine import Case, CheckFailed, CheckResult, Mistake, run_check
+from autograder.seeding import resolve_seed
+
+__all__ = ["Case", "CheckFailed", "CheckResult", "Mistake", "check", "resolve_seed", "run_check"]
+
+
+def __getattr__(name: str):
+    # `autograder.check` imports refimpl: load it on first use, not with the package.
+    if name in ("check", "catalogue"):
+        import importlib
+
+        return importlib.import_module(f"autograder.{name}")
+    raise AttributeError(f"module 'autograder' has no attribute {name!r}")

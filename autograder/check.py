@@ -1,0 +1,1057 @@
+"""One check per exercise: ``check.relu(relu)``, ``check.backward_231(fn, loss="bce")``.
+
+Every check compares the learner's function with the NumPy reference (``refimpl``) on a few
+small fixed VISIBLE cases, or with ``hidden=True`` on 20 seeded-random HIDDEN cases whose
+expected values never appear in a message. On success it prints one line; on failure it
+raises ``CheckFailed`` (an ``AssertionError``) whose message explains what went wrong, where,
+and which known mistake it looks like. ``evaluate(...)`` gives the ``CheckResult`` without
+printing or raising (for graders and scripts).
+
+Tolerances (``np.isclose(returned, expected, rtol, atol)``) are stated in each docstring
+and in every failure message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import refimpl
+from autograder import formatting as fmt
+from autograder.catalogue import mistakes_for
+from autograder.engine import (
+    ARRAY,
+    SCALAR,
+    Case,
+    CheckFailed,
+    CheckResult,
+    DictOf,
+    Leaf,
+    Mistake,
+    Spec,
+    TupleOf,
+    run_check,
+)
+from autograder.seeding import resolve_seed
+
+__all__ = [
+    "CONFIGURATIONS",
+    "EXERCISES",
+    "N_HIDDEN",
+    "Exercise",
+    "backward_231",
+    "bce",
+    "bce_from_logits",
+    "dense_backward",
+    "dense_forward",
+    "evaluate",
+    "exercise",
+    "forward_231",
+    "gradient_descent",
+    "mlp_backward",
+    "mse",
+    "neuron",
+    "numerical_derivative",
+    "numerical_gradient",
+    "predict",
+    "relu",
+    "sigmoid",
+]
+
+N_HIDDEN = 20  # hidden cases per check
+
+# Default tolerance: float64 implementations of the same formula agree to ~1e-15 relative.
+RTOL, ATOL = 1e-7, 1e-10
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """Everything one check needs: the reference, the cases, the output and the tolerance."""
+
+    name: str
+    key: str  # catalogue and seed key, e.g. "backward_231_mse"
+    title: str  # the name in messages, e.g. "backward_231 (loss='mse')"
+    reference: Callable[..., Any]
+    visible: Callable[[], list[Case]]
+    hidden: Callable[[np.random.Generator], list[Case]]
+    output: Spec = ARRAY
+    rtol: float = RTOL
+    atol: float = ATOL
+    diagnose: Callable[[list[str], list[str]], str | None] | None = None
+    input_hints: Mapping[str, str] = field(default_factory=dict)
+    part_order: Callable[[str], Any] | None = None
+    uses: tuple[str, ...] = ()  # earlier exercises the solution may call (graded on their own)
+
+    @property
+    def mistakes(self) -> tuple[Mistake, ...]:
+        return mistakes_for(self.key)
+
+    def cases(self, hidden: bool = False, seed: int | None = None) -> list[Case]:
+        if not hidden:
+            return self.visible()
+        return self.hidden(np.random.default_rng(resolve_seed(self.key, seed)))
+
+    def run(self, learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> CheckResult:
+        __tracebackhide__ = True
+        with _earlier_exercises_from_reference(learner_fn, self.uses):
+            return run_check(self.name, learner_fn, self.reference, self.cases(hidden, seed),
+                             output=self.output, mistakes=self.mistakes, hidden=hidden,
+                             rtol=self.rtol, atol=self.atol, title=self.title,
+                             diagnose=self.diagnose, input_hints=self.input_hints,
+                             part_order=self.part_order)
+
+
+@contextmanager
+def _earlier_exercises_from_reference(learner_fn: Any, names: tuple[str, ...]):
+    """Grade one exercise at a time: while it runs, the learner's earlier functions that it
+    may call (``relu`` inside ``forward_231``) are the reference ones, so that a mistake in
+    ``relu`` costs the relu points only. The learner's own functions are put back afterwards.
+    """
+    namespace = getattr(learner_fn, "__globals__", None)
+    if not isinstance(namespace, dict) or not names:
+        yield
+        return
+    saved = {name: namespace[name] for name in names if name in namespace}
+    try:
+        for name in saved:
+            namespace[name] = getattr(refimpl, name)
+        yield
+    finally:
+        namespace.update(saved)
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers for building cases
+# ---------------------------------------------------------------------------------------
+
+
+def _a(values) -> np.ndarray:
+    return np.array(values, dtype=np.float64)
+
+
+def _fixed(seed: int, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:
+    """Readable fixed values (2 decimals) for visible cases."""
+    return np.round(np.random.default_rng(seed).normal(0.0, scale, shape), 2)
+
+
+def _random_shape(rng: np.random.Generator, i: int) -> tuple[int, ...]:
+    """Cycles through 0-d, 1-D, 2-D, columns, rows and squares, with random sizes."""
+    n, m = int(rng.integers(1, 7)), int(rng.integers(2, 7))
+    return [(), (m,), (n, m), (m, 1), (1, m), (m, m), (n, m + 1)][i % 7]
+
+
+def _sprinkle_zeros(rng: np.random.Generator, a: np.ndarray) -> np.ndarray:
+    if a.size > 1:
+        a[rng.random(a.shape) < 0.25] = 0.0
+    return a
+
+
+def _shapes_label(**arrays: Any) -> str:
+    return ", ".join(f"{k} {fmt.shape(np.shape(v))}" for k, v in arrays.items())
+
+
+# ---------------------------------------------------------------------------------------
+# relu, sigmoid
+# ---------------------------------------------------------------------------------------
+
+
+def _relu_visible() -> list[Case]:
+    return [
+        Case((_a(-1.5),), label="scalar (0-d array)"),
+        Case((_a([-2.0, -0.5, 0.0, 0.5, 3.0]),), label="1-D with a zero"),
+        Case((_a([[-1.0, 0.0, 2.0], [3.0, -0.5, 0.0]]),), label="2-D with zeros"),
+        Case((_a([[-3.0], [-2.0], [-0.001], [-7.0]]),), label="an all-negative column"),
+        Case((_a([1e6, -1e6, 1e-8, -1e-8]),), label="huge and tiny values"),
+    ]
+
+
+def _relu_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        shape = _random_shape(rng, i)
+        Z = _sprinkle_zeros(rng, rng.normal(0.0, 10.0 ** rng.uniform(-2, 2), shape))
+        cases.append(Case((Z,), label=f"Z of shape {fmt.shape(shape)}"))
+    return cases
+
+
+def _sigmoid_visible() -> list[Case]:
+    return [
+        Case((_a(0.0),), label="z = 0 (0-d array)"),
+        Case((_a([-2.0, -1.0, 0.0, 1.0, 2.0]),), label="1-D around 0"),
+        Case((_a([-1000.0, -30.0, 30.0, 1000.0]),), label="z = +-1000 and +-30"),
+        Case((_a([[0.5, -0.5, 3.0], [-3.0, 10.0, -10.0]]),), label="2-D"),
+    ]
+
+
+def _sigmoid_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        shape = _random_shape(rng, i)
+        Z = rng.normal(0.0, 3.0, shape)
+        if i % 3 == 2 and Z.size > 1:
+            Z.flat[0] = rng.choice([-1.0, 1.0]) * rng.uniform(100.0, 1000.0)
+        cases.append(Case((Z,), label=f"Z of shape {fmt.shape(shape)}"))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# neuron, dense layer
+# ---------------------------------------------------------------------------------------
+
+
+def _activation_label(activation: Any) -> str:
+    if activation is None:
+        return "default activation"
+    if isinstance(activation, str):
+        return f"activation={activation!r}"
+    return f"activation={getattr(activation, '__name__', 'a function')}"
+
+
+def _neuron_case(X, w, b, activation, label) -> Case:
+    kwargs = {} if activation is None else {"activation": activation}
+    return Case((X, w, b), kwargs, label=f"{label}, {_activation_label(activation)}")
+
+
+def _neuron_visible(activations: tuple) -> Callable[[], list[Case]]:
+    def build() -> list[Case]:
+        data = [
+            (_a([[1.0, 2.0], [-1.0, 0.5], [0.0, 0.0], [3.0, -2.0]]), _a([0.5, -1.0]), 0.25,
+             "4 samples, 2 features"),
+            (_a([[0.2, -1.0, 0.5], [1.5, 0.3, -0.8], [-0.6, 0.9, 1.1]]), _a([0.7, -0.4, 0.9]),
+             -0.2, "square X (3, 3)"),
+            (_a([[0.5, -1.5, 2.0]]), _a([1.0, 0.5, -0.25]), 1.0, "one sample, 3 features"),
+        ]
+        return [_neuron_case(X, w, b, activations[k % len(activations)], label)
+                for k, (X, w, b, label) in enumerate(data)]
+    return build
+
+
+def _neuron_hidden(activations: tuple) -> Callable[[np.random.Generator], list[Case]]:
+    def build(rng: np.random.Generator) -> list[Case]:
+        cases = []
+        for i in range(N_HIDDEN):
+            d = int(rng.integers(1, 5))
+            n = [1, d, int(rng.integers(2, 8))][i % 3]
+            X, w, b = rng.normal(size=(n, d)), rng.normal(size=d), float(rng.normal())
+            cases.append(_neuron_case(X, w, b, activations[i % len(activations)],
+                                      _shapes_label(X=X, w=w)))
+        return cases
+    return build
+
+
+def _dense_forward_visible() -> list[Case]:
+    return [
+        Case((_a([[1.0, 2.0], [-1.0, 0.5], [0.0, 0.0], [3.0, -2.0]]),
+              _a([[0.5, -1.0, 0.2], [0.3, 0.8, -0.6]]), _a([0.1, -0.2, 0.3])),
+             label="4 samples, 2 inputs -> 3 units"),
+        Case((_fixed(1, (2, 3)), _fixed(2, (3, 3)), _a([0.5, -0.5, 0.0])),
+             label="square W (3, 3)"),
+        Case((_a([[0.5, -1.5]]), _fixed(3, (2, 4)), _a([0.1, 0.2, -0.3, 0.4])),
+             label="one sample, 2 inputs -> 4 units"),
+    ]
+
+
+def _dense_forward_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n, d_in = int(rng.integers(1, 7)), int(rng.integers(1, 6))
+        d_out = d_in if i % 4 == 1 else int(rng.integers(1, 6))
+        X, W, b = rng.normal(size=(n, d_in)), rng.normal(size=(d_in, d_out)), rng.normal(size=d_out)
+        cases.append(Case((X, W, b), label=_shapes_label(X=X, W=W, b=b)))
+    return cases
+
+
+def _dense_backward_visible() -> list[Case]:
+    return [
+        Case((_fixed(4, (4, 3)), _fixed(5, (4, 2)), _fixed(6, (2, 3))),
+             label="4 samples, 2 inputs -> 3 units"),
+        Case((_fixed(7, (3, 3)), _fixed(8, (3, 3)), _fixed(9, (3, 3))),
+             label="square: 3 samples, 3 -> 3 units"),
+        Case((_fixed(10, (1, 2)), _fixed(11, (1, 3)), _fixed(12, (3, 2))),
+             label="one sample, 3 inputs -> 2 units"),
+    ]
+
+
+def _dense_backward_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n, d_in = int(rng.integers(1, 7)), int(rng.integers(1, 6))
+        d_out = d_in if i % 4 == 1 else int(rng.integers(1, 6))
+        dZ, A_prev = rng.normal(size=(n, d_out)), rng.normal(size=(n, d_in))
+        W = rng.normal(size=(d_in, d_out))
+        cases.append(Case((dZ, A_prev, W), label=_shapes_label(dZ=dZ, A_prev=A_prev, W=W)))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# The 2-3-1 network and the MLP
+# ---------------------------------------------------------------------------------------
+
+
+def _study_sleep(n: int, seed: int, standardize: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    X, y = refimpl.study_sleep(n=n, seed=seed)
+    if standardize:
+        X = refimpl.standardize(X)[0]
+    return np.round(np.asarray(X, dtype=np.float64), 2), np.asarray(y, dtype=np.float64)
+
+
+def _params_231(seed: int, b1: list[float], b2: float) -> dict[str, np.ndarray]:
+    params = {k: np.array(v, dtype=np.float64) for k, v in refimpl.init_231(seed=seed).items()}
+    params["W1"], params["W2"] = np.round(params["W1"], 2), np.round(params["W2"], 2)
+    params["b1"], params["b2"] = _a(b1), _a([b2])
+    return params
+
+
+def _forward_231_visible() -> list[Case]:
+    X1, _ = _study_sleep(4, seed=1, standardize=False)
+    X2, _ = _study_sleep(6, seed=2)
+    X3, _ = _study_sleep(1, seed=3)
+    return [
+        Case((X1, _params_231(0, [0.1, -0.2, 0.05], 0.1)), label="4 students, raw hours"),
+        Case((X2, _params_231(1, [0.2, 0.0, -0.3], -0.1)),
+             label="6 students, standardized features"),
+        Case((X3, _params_231(2, [-0.1, 0.3, 0.1], 0.2)), label="one student (n = 1)"),
+    ]
+
+
+def _random_params(rng: np.random.Generator, sizes: list[int], zero_bias: bool) -> dict:
+    params = {}
+    for l in range(1, len(sizes)):
+        params[f"W{l}"] = rng.normal(0.0, 1.0, (sizes[l - 1], sizes[l]))
+        params[f"b{l}"] = rng.normal(0.0, 0.3, sizes[l])
+    if zero_bias:
+        params["b1"][rng.integers(sizes[1])] = 0.0
+    return params
+
+
+def _random_X(rng: np.random.Generator, n: int, d: int, zero_row: bool) -> np.ndarray:
+    X = rng.normal(size=(n, d))
+    if zero_row:
+        X[rng.integers(n)] = 0.0
+    return X
+
+
+def _forward_231_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n = [1, 2, 3, 5, 8][i % 5]
+        X = _random_X(rng, n, 2, zero_row=False)
+        cases.append(Case((X, _random_params(rng, [2, 3, 1], False)), label=f"n = {n}"))
+    return cases
+
+
+def _predict_params() -> dict[str, np.ndarray]:
+    """Round weights whose predictions spread over (0, 1), none close to a threshold."""
+    return {"W1": _a([[0.8, -0.5, 0.3], [0.4, 0.6, -0.7]]), "b1": _a([-2.0, 0.5, 1.0]),
+            "W2": _a([[0.9], [-0.6], [0.5]]), "b2": _a([-0.4])}
+
+
+def _predict_visible() -> list[Case]:
+    X = _a([[2.0, 9.0], [8.0, 7.5], [5.0, 4.0], [1.0, 3.5], [6.5, 9.5], [3.0, 6.0], [2.5, 5.0]])
+    return [
+        Case((X, _predict_params()), label="7 students, the default threshold 0.5"),
+        Case((X, _predict_params(), 0.3), label="the same 7 students, threshold 0.3"),
+        Case((X[:1], _predict_params(), 0.7), label="one student, threshold 0.7"),
+    ]
+
+
+def _predict_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    while len(cases) < N_HIDDEN:
+        n = [1, 3, 5, 8][len(cases) % 4]
+        X = rng.uniform(0.0, 10.0, (n, 2))
+        params = _random_params(rng, [2, 3, 1], False)
+        threshold = float(np.round(rng.uniform(0.2, 0.8), 2))
+        y_hat, _ = refimpl.forward_231(X, params)
+        if np.min(np.abs(y_hat - threshold)) < 1e-6:
+            continue  # a tie at the threshold is a matter of convention, not of correctness
+        cases.append(Case((X, params, threshold), label=f"n = {n}, a random threshold"))
+    return cases
+
+
+_FORWARD_PARTS = TupleOf((
+    Leaf("y_hat"),
+    DictOf("cache", ("Z1", "A1", "Z2"),
+           purpose="The backward pass needs Z1, A1 and Z2: store them in the cache dict."),
+))
+
+
+_FORWARD_ORDER = ('cache["Z1"]', 'cache["A1"]', 'cache["Z2"]', "y_hat")
+
+
+def _forward_order(name: str) -> int:
+    return _FORWARD_ORDER.index(name) if name in _FORWARD_ORDER else len(_FORWARD_ORDER)
+
+
+def _forward_diagnose(correct: list[str], wrong: list[str]) -> str | None:
+    first = next((name for name in _FORWARD_ORDER if name in wrong), None)
+    if first is None:
+        return None
+    return (f"In forward order the first wrong quantity is {first}: look there first; "
+            "everything computed after it inherits the error.")
+
+
+def _backward_231_case(n: int, seed: int, loss: str, zero_row: bool, label: str) -> Case:
+    X, y = _study_sleep(n, seed)
+    if zero_row:
+        X[1] = 0.0
+    params = _params_231(seed, [0.0, 0.1, -0.1] if zero_row else [0.1, -0.2, 0.05], 0.05)
+    _, cache = refimpl.forward_231(X, params)
+    return Case((X, y, params, cache), label=label, options={"loss": loss})
+
+
+def _backward_231_visible(loss: str) -> Callable[[], list[Case]]:
+    def build() -> list[Case]:
+        return [
+            _backward_231_case(5, 4, loss, True,
+                               "5 students, X[1] = 0 and b1[0] = 0, so Z1 has exact zeros"),
+            _backward_231_case(4, 5, loss, False, "4 students"),
+            _backward_231_case(7, 6, loss, False, "7 students"),
+        ]
+    return build
+
+
+def _backward_231_hidden(loss: str) -> Callable[[np.random.Generator], list[Case]]:
+    def build(rng: np.random.Generator) -> list[Case]:
+        cases = []
+        for i in range(N_HIDDEN):
+            n = [1, 3, 4, 2, 6, 5, 8][i % 7]
+            zeros = i % 2 == 0
+            X = _random_X(rng, n, 2, zero_row=zeros and n > 1)
+            params = _random_params(rng, [2, 3, 1], zero_bias=zeros)
+            y = rng.integers(0, 2, (n, 1)).astype(np.float64)
+            _, cache = refimpl.forward_231(X, params)
+            cases.append(Case((X, y, params, cache), label=f"n = {n}", options={"loss": loss}))
+        return cases
+    return build
+
+
+def _grad_name(key: str) -> str:
+    return f"d{key}"
+
+
+def _layer_of(name: str) -> int:
+    m = re.search(r"(\d+)$", name)
+    return int(m.group(1)) if m else 0
+
+
+def _layer_order(name: str) -> tuple[int, int]:
+    """Output layer first (the error of a backward pass flows down), dW before db."""
+    return -_layer_of(name), 0 if name.startswith("dW") else 1
+
+
+def _layer_diagnose(correct: list[str], wrong: list[str]) -> str | None:
+    """Where the error enters, from which gradients are right (names dW1, db1, ...)."""
+    if not wrong:
+        return None
+    if all(name.startswith("db") for name in wrong):
+        return ("Only bias gradients differ: db adds up dZ over the samples, one entry per "
+                "unit of the layer.")
+    if all(name.startswith("dW") for name in wrong) and correct:
+        return ("The bias gradients are right, so every dZ is right: look at how dW combines "
+                "dZ with the layer's input.")
+    layers = [_layer_of(n) for n in correct + wrong]
+    top, last = max(_layer_of(n) for n in wrong), max(layers)
+    if top == last:
+        return (f"The error starts at the output layer (dZ{last}); every gradient below "
+                "inherits it.")
+    where = "the hidden layer, layer 1" if last == 2 else f"layer {top}"
+    return (f"The layers above are right, so the error is in {where}: look at how you go back "
+            f"from dZ{top + 1} to dA{top}, the activation derivative in dZ{top}, and dW{top}, "
+            f"db{top}.")
+
+
+def _grads_spec(keys: tuple[str, ...] | None) -> DictOf:
+    return DictOf("grads", keys, label=_grad_name,
+                  purpose="grads uses the keys of params: grads['W1'] is dL/dW1.")
+
+
+def _mlp_case(sizes: list[int], X: np.ndarray, y: np.ndarray, params: dict, options: dict,
+              label: str) -> Case:
+    _, cache = refimpl.mlp_forward(X, params, hidden=options["hidden"], output=options["output"])
+    return Case((X, y, params, cache), label=label, options=options)
+
+
+def _mlp_targets(rng: np.random.Generator, n: int, k: int, output: str) -> np.ndarray:
+    if output == "identity":
+        return np.round(rng.normal(size=(n, k)), 2)
+    return rng.integers(0, 2, (n, k)).astype(np.float64)
+
+
+def _mlp_visible(options: dict) -> Callable[[], list[Case]]:
+    def build() -> list[Case]:
+        cases = []
+        X, y = _study_sleep(5, 7)
+        X[1] = 0.0
+        if options["output"] == "identity":
+            y = _mlp_targets(np.random.default_rng(7), 5, 1, "identity")
+        params = _params_231(7, [0.0, 0.1, -0.1], 0.05)
+        cases.append(_mlp_case([2, 3, 1], X, y, params, options,
+                               "layers [2, 3, 1], 5 students, exact zeros in Z1"))
+        for k, (sizes, n) in enumerate((([3, 4, 4, 1], 4), ([2, 5, 3, 1], 6))):
+            rng = np.random.default_rng(20 + k)
+            X = np.round(_random_X(rng, n, sizes[0], zero_row=k == 0), 2)
+            params = {key: np.round(v, 2)
+                      for key, v in _random_params(rng, sizes, zero_bias=k == 0).items()}
+            y = _mlp_targets(rng, n, 1, options["output"])
+            zeros = ", exact zeros in Z1" if k == 0 else ""
+            cases.append(_mlp_case(sizes, X, y, params, options,
+                                   f"layers {sizes}, {n} samples{zeros}"))
+        return cases
+    return build
+
+
+def _mlp_hidden(options: dict) -> Callable[[np.random.Generator], list[Case]]:
+    def build(rng: np.random.Generator) -> list[Case]:
+        cases = []
+        for i in range(N_HIDDEN):
+            n = [1, 3, 4, 2, 6, 5, 7][i % 7]
+            width = int(rng.integers(2, 6))
+            hidden = [width, width] if i % 3 == 1 else [int(rng.integers(1, 6))
+                                                        for _ in range(1 + i % 2)]
+            sizes = [int(rng.integers(1, 5)), *hidden, 1]
+            zeros = i % 2 == 0
+            X = _random_X(rng, n, sizes[0], zero_row=zeros and n > 1)
+            params = _random_params(rng, sizes, zero_bias=zeros)
+            y = _mlp_targets(rng, n, 1, options["output"])
+            cases.append(_mlp_case(sizes, X, y, params, options,
+                                   f"layers {sizes}, n = {n}"))
+        return cases
+    return build
+
+
+# ---------------------------------------------------------------------------------------
+# Losses
+# ---------------------------------------------------------------------------------------
+
+
+def _mse_visible() -> list[Case]:
+    return [
+        Case((_a([[0.9], [0.2], [0.4], [0.7]]), _a([[1.0], [0.0], [1.0], [0.0]])),
+             label="4 samples, errors of both signs"),
+        Case((_a([[0.3], [0.8], [1.0]]), _a([[0.3], [0.8], [1.0]])),
+             label="perfect predictions (loss 0)"),
+        Case((_a([[2.5]]), _a([[1.0]])), label="one sample"),
+        Case((_a([[3.0], [-1.0], [0.5], [2.0], [0.0]]), _a([[1.0], [1.0], [0.0], [2.5], [-1.5]])),
+             label="5 samples, larger errors"),
+    ]
+
+
+def _mse_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n = [1, 2, 3, 5, 8, 13][i % 6]
+        y = rng.normal(size=(n, 1))
+        y_hat = y + rng.normal(0.0, 10.0 ** rng.uniform(-1, 1), (n, 1))
+        cases.append(Case((y_hat, y), label=_shapes_label(y_hat=y_hat, y=y)))
+    return cases
+
+
+def _bce_visible() -> list[Case]:
+    return [
+        Case((_a([[0.9], [0.2], [0.6], [0.3]]), _a([[1.0], [0.0], [0.0], [1.0]])),
+             label="4 samples"),
+        Case((_a([[0.0], [1.0], [0.8], [0.3]]), _a([[0.0], [1.0], [1.0], [0.0]])),
+             label="predictions of exactly 0 and 1 (both right)"),
+        Case((_a([[0.7]]), _a([[1.0]])), label="one sample"),
+    ]
+
+
+def _bce_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n = [1, 2, 3, 5, 8][i % 5]
+        y = rng.integers(0, 2, (n, 1)).astype(np.float64)
+        y_hat = rng.uniform(0.02, 0.98, (n, 1))
+        if i % 2 == 0:
+            y_hat[0] = y[0]  # a confident, correct prediction of exactly 0 or 1
+        cases.append(Case((y_hat, y), label=_shapes_label(y_hat=y_hat, y=y)))
+    return cases
+
+
+def _bce_from_logits_visible() -> list[Case]:
+    return [
+        Case((_a([[2.0], [-1.0], [0.5], [-3.0]]), _a([[1.0], [0.0], [0.0], [1.0]])),
+             label="4 samples, moderate logits"),
+        Case((_a([[800.0], [-800.0], [30.0], [-30.0]]), _a([[0.0], [1.0], [1.0], [0.0]])),
+             label="logits of +-800 and +-30, where sigmoid rounds to exactly 0 or 1"),
+        Case((_a([[0.0]]), _a([[1.0]])), label="one sample with Z = 0"),
+    ]
+
+
+def _bce_from_logits_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n = [1, 2, 3, 5, 8][i % 5]
+        y = rng.integers(0, 2, (n, 1)).astype(np.float64)
+        Z = rng.normal(0.0, 3.0, (n, 1))
+        if i % 2 == 0:
+            Z[0] = rng.choice([-1.0, 1.0]) * rng.uniform(50.0, 1000.0)
+        cases.append(Case((Z, y), label=_shapes_label(Z=Z, y=y)))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# numerical_gradient, gradient_descent
+# ---------------------------------------------------------------------------------------
+
+
+def _cube_sum(x: np.ndarray) -> float:
+    """f(x) = sum(x**3)."""
+    return float(np.sum(np.asarray(x) ** 3))
+
+
+def _coupled(x: np.ndarray) -> float:
+    """f(x) = sum(x**2) * sum(x) + sum(sin(x)): every partial derivative depends on all x."""
+    x = np.asarray(x)
+    return float(np.sum(x**2) * np.sum(x) + np.sum(np.sin(x)))
+
+
+def _numerical_gradient_visible() -> list[Case]:
+    return [
+        Case((_cube_sum, _a([-1.0, 0.5, 2.0]), 1e-5),
+             label="f(x) = sum(x**3), x of shape (3,), h = 1e-5"),
+        Case((_coupled, _a([[0.5, -1.0], [1.5, 0.2]]), 1e-4),
+             label="f(x) = sum(x**2) * sum(x) + sum(sin(x)), x of shape (2, 2), h = 1e-4"),
+        Case((_cube_sum, _a([1.5, -0.7]), 1e-2), label="f(x) = sum(x**3), shape (2,), h = 1e-2"),
+    ]
+
+
+def _cube(x: float) -> float:
+    """f(x) = x**3."""
+    return x**3
+
+
+def _exp(x: float) -> float:
+    """f(x) = exp(x)."""
+    return float(np.exp(x))
+
+
+def _numerical_derivative_visible() -> list[Case]:
+    return [
+        Case((_cube, 2.0, 1e-3), label="f(x) = x**3 at x = 2, h = 1e-3"),
+        Case((np.sin, 1.0, 1e-2), label="f(x) = sin(x) at x = 1, h = 1e-2"),
+        Case((_exp, 0.5, 1e-1), label="f(x) = exp(x) at x = 0.5, h = 0.1"),
+    ]
+
+
+class _Polynomial:
+    """f(x) = a x**3 + b x**2 + c x, for hidden cases."""
+
+    def __init__(self, a: float, b: float, c: float) -> None:
+        self.a, self.b, self.c = a, b, c
+
+    def __call__(self, x: float) -> float:
+        return self.a * x**3 + self.b * x**2 + self.c * x
+
+
+def _numerical_derivative_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        a, b, c = rng.uniform(0.5, 2.0, 3) * rng.choice([-1.0, 1.0], 3)
+        f = _Polynomial(float(a), float(b), float(c))
+        x, h = float(rng.uniform(-2.0, 2.0)), [1e-1, 1e-2, 1e-3][i % 3]
+        cases.append(Case((f, x, h), label="a cubic polynomial, a random x and step h"))
+    return cases
+
+
+class _RandomCubic:
+    """f(x) = sum(a * x**3) + (c . x)**2 with fixed random a, c (a non-separable test f)."""
+
+    def __init__(self, a: np.ndarray, c: np.ndarray) -> None:
+        self.a, self.c = a, c
+
+    def __call__(self, x: np.ndarray) -> float:
+        x = np.asarray(x)
+        return float(np.sum(self.a * x**3) + np.sum(self.c * x) ** 2)
+
+
+def _numerical_gradient_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        k = int(rng.integers(1, 5))
+        shape = (k,) if i % 2 == 0 else (int(rng.integers(1, 4)), max(k, 2))
+        f = _RandomCubic(rng.uniform(0.5, 2.0, shape) * rng.choice([-1, 1], shape),
+                         rng.normal(size=shape))
+        h = [1e-2, 1e-5, 1e-3, 1e-4][i % 4]
+        cases.append(Case((f, rng.uniform(-2.0, 2.0, shape), h),
+                          label=f"a cubic f, x of shape {fmt.shape(shape)}"))
+    return cases
+
+
+class _Bowl:
+    """f(x) = sum(a * (x - c)**2), a quadratic bowl with its minimum at c."""
+
+    def __init__(self, a: np.ndarray, c: np.ndarray) -> None:
+        self.a, self.c = a, c
+
+    def f(self, x: np.ndarray) -> float:
+        return float(np.sum(self.a * (np.asarray(x) - self.c) ** 2))
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        return 2 * self.a * (np.asarray(x) - self.c)
+
+
+def _quartic(x: np.ndarray) -> float:
+    """f(x) = sum((x - 3)**4) / 4."""
+    return float(np.sum((np.asarray(x) - 3.0) ** 4) / 4)
+
+
+def _quartic_grad(x: np.ndarray) -> np.ndarray:
+    return (np.asarray(x) - 3.0) ** 3
+
+
+def _gradient_descent_visible() -> list[Case]:
+    bowl = _Bowl(_a([1.0, 1.0]), _a([1.0, -2.0]))
+    stretched = _Bowl(_a([1.0, 10.0]), _a([0.0, 0.0]))
+    return [
+        Case((bowl.f, bowl.grad, _a([0.0, 0.0]), 0.1, 5),
+             label="f(x) = sum((x - [1, -2])**2), x0 = [0, 0], lr = 0.1, 5 steps"),
+        Case((stretched.f, stretched.grad, _a([2.0, 1.0]), 0.04, 4),
+             label="f(x) = x0**2 + 10 x1**2, x0 = [2, 1], lr = 0.04, 4 steps"),
+        Case((_quartic, _quartic_grad, _a([1.0]), 0.1, 3),
+             label="f(x) = (x - 3)**4 / 4, x0 = [1], lr = 0.1, 3 steps"),
+    ]
+
+
+def _gradient_descent_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(N_HIDDEN):
+        d, steps = int(rng.integers(1, 5)), int(rng.integers(1, 9))
+        bowl = _Bowl(rng.uniform(0.5, 3.0, d), rng.normal(size=d))
+        lr = float(rng.uniform(0.02, 0.15))
+        cases.append(Case((bowl.f, bowl.grad, rng.normal(size=d), lr, steps),
+                          label=f"a quadratic bowl in {d} dimensions, {steps} step"
+                                + ("s" if steps != 1 else "")))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# The registry
+# ---------------------------------------------------------------------------------------
+
+_NOT_IN_PLACE = ("{name} must not be changed: compute new arrays (B = A * 2, A.copy()) instead "
+                 "of writing into the ones you were given.")
+
+
+def _in_place_hints(*names: str) -> dict[str, str]:
+    return {name: _NOT_IN_PLACE.format(name=name) for name in names}
+
+
+def exercise(name: str, **options: Any) -> Exercise:
+    """The ``Exercise`` behind ``check.NAME(..., **options)`` (its cases, reference, ...)."""
+    if name not in EXERCISES:
+        raise ValueError(f"unknown exercise {name!r}; the exercises are {', '.join(EXERCISES)}")
+    return EXERCISES[name](**options)
+
+
+def _relu_exercise() -> Exercise:
+    return Exercise("relu", "relu", "relu", refimpl.relu, _relu_visible, _relu_hidden,
+                    input_hints={"Z": "Z[Z < 0] = 0 writes into the caller's array; build a "
+                                      "new array instead (np.maximum, np.where)."})
+
+
+def _sigmoid_exercise() -> Exercise:
+    return Exercise("sigmoid", "sigmoid", "sigmoid", refimpl.sigmoid, _sigmoid_visible,
+                    _sigmoid_hidden, input_hints=_in_place_hints("Z"))
+
+
+def _neuron_exercise(activations: tuple = ("sigmoid", "relu")) -> Exercise:
+    activations = tuple(activations) or (None,)
+    return Exercise("neuron", "neuron", "neuron", refimpl.neuron, _neuron_visible(activations),
+                    _neuron_hidden(activations), input_hints=_in_place_hints("X", "w"),
+                    uses=("relu", "sigmoid"))
+
+
+def _dense_forward_exercise() -> Exercise:
+    return Exercise("dense_forward", "dense_forward", "dense_forward", refimpl.dense_forward,
+                    _dense_forward_visible, _dense_forward_hidden,
+                    input_hints=_in_place_hints("X", "W", "b"))
+
+
+def _dense_backward_exercise() -> Exercise:
+    return Exercise("dense_backward", "dense_backward", "dense_backward",
+                    refimpl.dense_backward, _dense_backward_visible, _dense_backward_hidden,
+                    output=TupleOf((Leaf("dA_prev"), Leaf("dW"), Leaf("db"))),
+                    input_hints=_in_place_hints("dZ", "A_prev", "W"))
+
+
+def _forward_231_exercise() -> Exercise:
+    return Exercise("forward_231", "forward_231", "forward_231", refimpl.forward_231,
+                    _forward_231_visible, _forward_231_hidden, output=_FORWARD_PARTS,
+                    diagnose=_forward_diagnose, input_hints=_in_place_hints("X", "params"),
+                    part_order=_forward_order, uses=("relu", "sigmoid", "dense_forward"))
+
+
+def _mse_exercise() -> Exercise:
+    return Exercise("mse", "mse", "mse", refimpl.mse, _mse_visible, _mse_hidden, output=SCALAR,
+                    input_hints=_in_place_hints("y_hat", "y"))
+
+
+def _bce_exercise() -> Exercise:
+    # A learner's clipping epsilon changes the loss of an exact 0/1 prediction by about eps:
+    # rtol 1e-5, atol 1e-6 accept any epsilon up to about 1e-6 (1e-7, 1e-12, 1e-15 pass).
+    return Exercise("bce", "bce", "bce", refimpl.bce, _bce_visible, _bce_hidden, output=SCALAR,
+                    rtol=1e-5, atol=1e-6, input_hints=_in_place_hints("y_hat", "y"))
+
+
+def _predict_exercise() -> Exercise:
+    return Exercise("predict", "predict", "predict", refimpl.predict, _predict_visible,
+                    _predict_hidden, input_hints=_in_place_hints("X", "params"),
+                    uses=("forward_231", "relu", "sigmoid", "dense_forward"))
+
+
+def _bce_from_logits_exercise() -> Exercise:
+    return Exercise("bce_from_logits", "bce_from_logits", "bce_from_logits",
+                    refimpl.bce_from_logits, _bce_from_logits_visible, _bce_from_logits_hidden,
+                    output=SCALAR, input_hints=_in_place_hints("Z", "y"), uses=("sigmoid",))
+
+
+def _numerical_derivative_exercise() -> Exercise:
+    return Exercise("numerical_derivative", "numerical_derivative", "numerical_derivative",
+                    refimpl.numerical_derivative, _numerical_derivative_visible,
+                    _numerical_derivative_hidden, output=SCALAR)
+
+
+def _numerical_gradient_exercise() -> Exercise:
+    # Central differences of different but correct codes differ by rounding ~ eps * |f| / h.
+    return Exercise("numerical_gradient", "numerical_gradient", "numerical_gradient",
+                    refimpl.numerical_gradient, _numerical_gradient_visible,
+                    _numerical_gradient_hidden, rtol=1e-6, atol=1e-8,
+                    input_hints={"x": "numerical_gradient may perturb x while it works but must "
+                                      "put back every entry it changes: afterwards x must be "
+                                      "bit-for-bit what it was (save old = x[i], restore "
+                                      "x[i] = old, ideally in a finally: block)."})
+
+
+def _gradient_descent_exercise() -> Exercise:
+    return Exercise("gradient_descent", "gradient_descent", "gradient_descent",
+                    refimpl.gradient_descent, _gradient_descent_visible,
+                    _gradient_descent_hidden, output=TupleOf((Leaf("path"), Leaf("losses"))),
+                    input_hints={"x0": "x = x0 does not copy: x -= lr * g then writes into x0. "
+                                       "Start from x = x0.copy() or write x = x - lr * g."})
+
+
+def _backward_231_exercise(loss: str = "mse") -> Exercise:
+    if loss not in ("mse", "bce"):
+        raise ValueError(f"loss must be 'mse' or 'bce', got {loss!r}")
+    return Exercise("backward_231", f"backward_231_{loss}", f"backward_231 (loss={loss!r})",
+                    refimpl.backward_231, _backward_231_visible(loss), _backward_231_hidden(loss),
+                    output=_grads_spec(("W1", "b1", "W2", "b2")), rtol=1e-6, atol=1e-9,
+                    diagnose=_layer_diagnose, part_order=_layer_order,
+                    input_hints=_in_place_hints("X", "y", "params", "cache"))
+
+
+def _mlp_backward_exercise(loss: str = "bce", hidden_activation: str = "relu",
+                           output: str = "sigmoid") -> Exercise:
+    options = {"loss": loss, "hidden": hidden_activation, "output": output}
+    title = "mlp_backward" + ("" if (loss, hidden_activation, output) == ("bce", "relu", "sigmoid")
+                              else f" (loss={loss!r}, hidden={hidden_activation!r}, "
+                                   f"output={output!r})")
+    return Exercise("mlp_backward", "mlp_backward", title, refimpl.mlp_backward,
+                    _mlp_visible(options), _mlp_hidden(options), output=_grads_spec(None),
+                    rtol=1e-6, atol=1e-9, diagnose=_layer_diagnose, part_order=_layer_order,
+                    input_hints=_in_place_hints("X", "y", "params", "cache"))
+
+
+EXERCISES: dict[str, Callable[..., Exercise]] = {
+    "relu": _relu_exercise,
+    "sigmoid": _sigmoid_exercise,
+    "neuron": _neuron_exercise,
+    "dense_forward": _dense_forward_exercise,
+    "dense_backward": _dense_backward_exercise,
+    "forward_231": _forward_231_exercise,
+    "predict": _predict_exercise,
+    "mse": _mse_exercise,
+    "bce": _bce_exercise,
+    "bce_from_logits": _bce_from_logits_exercise,
+    "numerical_derivative": _numerical_derivative_exercise,
+    "numerical_gradient": _numerical_gradient_exercise,
+    "gradient_descent": _gradient_descent_exercise,
+    "backward_231": _backward_231_exercise,
+    "mlp_backward": _mlp_backward_exercise,
+}
+
+
+# Every configuration with its own cases and catalogue entry: key -> (check name, options).
+CONFIGURATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    **{name: (name, {}) for name in EXERCISES if name != "backward_231"},
+    "backward_231_mse": ("backward_231", {"loss": "mse"}),
+    "backward_231_bce": ("backward_231", {"loss": "bce"}),
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The public checks
+# ---------------------------------------------------------------------------------------
+
+
+def evaluate(name: str, learner_fn: Any, *, hidden: bool = False, seed: int | None = None,
+             **options: Any) -> CheckResult:
+    """Run the check ``name`` and return its ``CheckResult`` (no printing, no raising)."""
+    __tracebackhide__ = True
+    return exercise(name, **options).run(learner_fn, hidden=hidden, seed=seed)
+
+
+def _conclude(result: CheckResult) -> CheckFailed | None:
+    """Print the success line and return None, or return the CheckFailed to raise.
+
+    The check function itself raises it (``raise failure from None``), so that a notebook
+    shows one short frame of the autograder and no internal traceback.
+    """
+    if result.passed:
+        print(result.message)
+        return None
+    return CheckFailed(result)
+
+
+def relu(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check relu(Z) = max(Z, 0) entrywise (tolerance rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("relu", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def sigmoid(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check sigmoid(Z) = 1 / (1 + exp(-Z)), including z = +-1000 (rtol=1e-7, atol=1e-10).
+
+    An overflow warning inside the learner's function is not a failure when the values are
+    right; a nan or a wrong value is."""
+    __tracebackhide__ = True
+    result = evaluate("sigmoid", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def neuron(learner_fn: Any, *, hidden: bool = False, seed: int | None = None,
+           activations: tuple = ("sigmoid", "relu")) -> None:
+    """Check neuron(X, w, b, activation) = f(X @ w + b), shape (n,) (rtol=1e-7, atol=1e-10).
+
+    ``activations``: what the cases pass as ``activation`` (names or functions), in turn;
+    ``(None,)`` calls ``neuron(X, w, b)`` with the learner's default activation (sigmoid)."""
+    __tracebackhide__ = True
+    result = evaluate("neuron", learner_fn, hidden=hidden, seed=seed,
+                      activations=activations)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def dense_forward(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check dense_forward(X, W, b) = X @ W + b (rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("dense_forward", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def dense_backward(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check dense_backward(dZ, A_prev, W) -> (dA_prev, dW, db) (rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("dense_backward", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def forward_231(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check forward_231(X, params) -> (y_hat, cache): y_hat and cache["Z1"], cache["A1"],
+    cache["Z2"] (rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("forward_231", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def predict(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check predict(X, params, threshold=0.5) -> (n, 1) floats, 1.0 where y_hat >= threshold
+    (rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("predict", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def mse(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check mse(y_hat, y) = mean((y_hat - y)**2), one float (rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("mse", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def bce(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check bce(y_hat, y), one float, finite for predictions of exactly 0 and 1.
+
+    Tolerance rtol=1e-5, atol=1e-6: any clipping epsilon up to about 1e-6 passes."""
+    __tracebackhide__ = True
+    result = evaluate("bce", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def bce_from_logits(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check bce_from_logits(Z, y) = mean(log(1 + e^Z) - y Z), one float, finite and exact for
+    logits up to +-1000 (rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("bce_from_logits", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def numerical_derivative(learner_fn: Any, *, hidden: bool = False,
+                         seed: int | None = None) -> None:
+    """Check numerical_derivative(f, x, h) = (f(x + h) - f(x - h)) / (2h), one float
+    (rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("numerical_derivative", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def numerical_gradient(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check numerical_gradient(f, x, h): central differences (rtol=1e-6, atol=1e-8), and x
+    restored bit for bit afterwards."""
+    __tracebackhide__ = True
+    result = evaluate("numerical_gradient", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def gradient_descent(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check gradient_descent(f, grad_f, x0, lr, steps) -> (path, losses) (rtol=1e-7,
+    atol=1e-10); x0 must stay unchanged."""
+    __tracebackhide__ = True
+    result = evaluate("gradient_descent", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def backward_231(learner_fn: Any, *, loss: str = "mse", hidden: bool = False,
+                 seed: int | None = None) -> None:
+    """Check backward_231(X, y, params, cache) -> grads for loss "mse" or "bce" (rtol=1e-6,
+    atol=1e-9). ``loss`` is passed on only if the learner's function has a ``loss``
+    parameter."""
+    __tracebackhide__ = True
+    result = evaluate("backward_231", learner_fn, hidden=hidden, seed=seed, loss=loss)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def mlp_backward(learner_fn: Any, *, loss: str = "bce", hidden_activation: str = "relu",
+                 output: str = "sigmoid", hidden: bool = False, seed: int | None = None) -> None:
+    """Check mlp_backward(X, y, params, cache, loss, hidden, output) -> grads (rtol=1e-6,
+    atol=1e-9) on MLPs such as [2, 3, 1] and [3, 4, 4, 1].
+
+    ``hidden_activation`` is passed to the learner's function as ``hidden=`` (the name
+    ``hidden`` is taken by hidden mode here); each option is passed only if the learner's
+    function accepts it."""
+    __tracebackhide__ = True
+    result = evaluate("mlp_backward", learner_fn, hidden=hidden, seed=seed, loss=loss,
+                      hidden_activation=hidden_activation, output=output)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None

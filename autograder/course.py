@@ -1,0 +1,55 @@
+"""The nbgrader course: load its config and drive nbgrader through its Python API."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+#: The course root of this checkout.
+COURSE_ROOT = Path(__file__).resolve().parent.parent / "course"
+
+
+class CourseError(RuntimeError):
+    """An nbgrader step failed; the message says which and why."""
+
+
+def assignments(course_root: Path = COURSE_ROOT) -> list[str]:
+    """Names of the assignments in ``course_root/source``, in course order."""
+    source = Path(course_root) / "source"
+    return sorted(path.name for path in source.iterdir() if any(path.glob("*.ipynb")))
+
+
+def nbgrader_api(course_root: Path = COURSE_ROOT):
+    """An ``NbGraderAPI`` for ``course_root`` configured by its ``nbgrader_config.py``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    course_root = Path(course_root).resolve()
+    # The gradebook migrates itself by running `alembic` by name: it must be on PATH even when
+    # this interpreter's environment is not activated.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
+    config.CourseDirectory.root = str(course_root)
+    coursedir = CourseDirectory(config=config)
+    return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def generate_release(course_root: Path = COURSE_ROOT, names: list[str] | None = None) -> list[Path]:
+    """Generate the student version of each assignment (all of them by default).
+
+    Returns the release folders. Raises :class:`CourseError` naming the assignment and
+    nbgrader's own error when a notebook cannot be released.
+    """
+    api = nbgrader_api(course_root)
+    released = []
+    for name in names or assignments(course_root):
+        result = api.generate_assignment(name, force=True, create=True)
+        if not result["success"]:
+            detail = result.get("error") or result.get("log") or "no detail from nbgrader"
+            raise CourseError(f"nbgrader could not release {name}:\n{detail}")
+        released.append(Path(course_root) / "release" / name)
+    return released

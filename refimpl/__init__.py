@@ -1,0 +1,190 @@
+"""refimpl: the NumPy reference implementation of the backpropagation course.
+
+Pure functions on float64 arrays; numpy is the only dependency. The
+autograder compares learners' functions with these, and the notebooks use them
+for plots and experiments.
+
+Glossary of symbols (the one notation of the course)
+----------------------------------------------------
+Rows are samples. Shapes are those of the 2-3-1 network (2 inputs: hours
+studied and hours slept; 3 ReLU hidden units; 1 sigmoid output: the
+probability of passing); a dense layer in general maps (n, d_in) to (n, d_out).
+
+==============  ==========  ===================================================
+symbol          shape       meaning
+==============  ==========  ===================================================
+n               number      number of samples (students), the rows of X
+X               (n, 2)      inputs, one sample per row
+y               (n, 1)      targets: 1.0 = passed, 0.0 = failed; never (n,)
+W1              (2, 3)      hidden weights, (d_in, d_out): Z1 = X @ W1 + b1
+b1              (3,)        hidden biases, (d_out,)
+Z1              (n, 3)      hidden pre-activations
+A1              (n, 3)      hidden activations, A1 = relu(Z1)
+W2              (3, 1)      output weights: Z2 = A1 @ W2 + b2
+b2              (1,)        output bias
+Z2              (n, 1)      output pre-activations (logits)
+y_hat, A2       (n, 1)      predictions, y_hat = A2 = sigmoid(Z2)
+Wl, bl, Zl, Al  per layer   layer l = 1..L of an L-layer MLP; A0 = X, AL = y_hat
+f, f'           like Z      an activation and its derivative; relu'(0) = 0
+sigma           like Z      the sigmoid, sigma(z) = 1 / (1 + e^-z)
+L               number      the loss: MSE = mean((y_hat - y)**2) (no 1/2), or
+                            BCE = -mean(y log(y_hat) + (1 - y) log(1 - y_hat))
+                            (in WL, bL, AL: the number of layers)
+dW, db          like W, b   dL/dW and dL/db, the same shapes as W and b
+                            (dA, dy_hat likewise)
+dZ, delta       like Z      dL/dZ, including the 1/n of the mean loss
+lr              number      the learning rate: W <- W - lr * dW
+params          dict        {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+grads           dict        the same keys and shapes: grads["W1"] is dW1
+cache           dict        forward values kept for backward: Z1, A1, Z2, A2
+G               number      grid points of a loss surface
+==============  ==========  ===================================================
+
+The output delta is ``dZ2 = (y_hat - y) / n`` for sigmoid + BCE only; for
+sigmoid + MSE it is ``dZ2 = 2 (y_hat - y) sigma'(Z2) / n``.
+
+Modules
+-------
+activations  relu, sigmoid, tanh, identity and their derivatives
+neuron       a single neuron
+losses       mse, bce (also from logits), their gradients, target checks, accuracy
+layers       dense_forward / dense_backward
+network      the 2-3-1 network: init, forward, backward, loss, predict
+mlp          the same for any depth
+optim        gd_step, gradient_descent, train
+gradcheck    numerical derivatives and gradients, grad_check
+data         study_sleep and other 2-D data sets, split, standardize
+surface      the loss over a grid of two parameters
+"""
+
+from refimpl.activations import (
+    ACTIVATIONS,
+    DERIVATIVES,
+    get_activation,
+    identity,
+    identity_prime,
+    relu,
+    relu_prime,
+    sigmoid,
+    sigmoid_prime,
+    tanh,
+    tanh_prime,
+)
+from refimpl.data import (
+    FEATURE_NAMES,
+    LABEL_FLIP_EVERY,
+    PASS_MIN_SLEEP,
+    PASS_MIN_STUDY,
+    STD_FLOOR,
+    moons,
+    spirals,
+    standardize,
+    study_sleep,
+    train_test_split,
+    xor,
+)
+from refimpl.gradcheck import (
+    RELATIVE_ERROR_FLOOR,
+    GradientCheckError,
+    grad_check,
+    numerical_derivative,
+    numerical_gradient,
+    numerical_gradients,
+    relative_error,
+)
+from refimpl.layers import dense_backward, dense_forward
+from refimpl.losses import (
+    BCE_EPS,
+    LOSS_GRADS,
+    LOSSES,
+    accuracy,
+    bce,
+    bce_from_logits,
+    bce_from_logits_grad,
+    bce_grad,
+    mse,
+    mse_grad,
+    validate_targets,
+)
+from refimpl.mlp import INITS, OUTPUTS, init_mlp, mlp_backward, mlp_forward, mlp_loss
+from refimpl.network import (
+    SHAPES_231,
+    backward_231,
+    forward_231,
+    init_231,
+    loss_231,
+    predict,
+)
+from refimpl.neuron import neuron
+from refimpl.optim import (
+    DIVERGENCE_FACTOR,
+    TrainingHistory,
+    gd_step,
+    gradient_descent,
+    train,
+)
+from refimpl.surface import loss_surface
+
+__all__ = [
+    "ACTIVATIONS",
+    "BCE_EPS",
+    "DERIVATIVES",
+    "DIVERGENCE_FACTOR",
+    "FEATURE_NAMES",
+    "INITS",
+    "LABEL_FLIP_EVERY",
+    "LOSSES",
+    "LOSS_GRADS",
+    "OUTPUTS",
+    "PASS_MIN_SLEEP",
+    "PASS_MIN_STUDY",
+    "RELATIVE_ERROR_FLOOR",
+    "SHAPES_231",
+    "STD_FLOOR",
+    "GradientCheckError",
+    "TrainingHistory",
+    "accuracy",
+    "backward_231",
+    "bce",
+    "bce_from_logits",
+    "bce_from_logits_grad",
+    "bce_grad",
+    "dense_backward",
+    "dense_forward",
+    "forward_231",
+    "gd_step",
+    "get_activation",
+    "grad_check",
+    "gradient_descent",
+    "identity",
+    "identity_prime",
+    "init_231",
+    "init_mlp",
+    "loss_231",
+    "loss_surface",
+    "mlp_backward",
+    "mlp_forward",
+    "mlp_loss",
+    "moons",
+    "mse",
+    "mse_grad",
+    "neuron",
+    "numerical_derivative",
+    "numerical_gradient",
+    "numerical_gradients",
+    "predict",
+    "relative_error",
+    "relu",
+    "relu_prime",
+    "sigmoid",
+    "sigmoid_prime",
+    "spirals",
+    "standardize",
+    "study_sleep",
+    "tanh",
+    "tanh_prime",
+    "train",
+    "train_test_split",
+    "validate_targets",
+    "xor",
+]

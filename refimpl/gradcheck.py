@@ -1,0 +1,209 @@
+"""Gradient checking with central differences.
+
+``df/dx ~ (f(x + h) - f(x - h)) / (2 h)`` has an error of order h**2; with
+h = 1e-5 in float64 a correct analytic gradient typically agrees to a
+relative error below 1e-7.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# relative_error divides by max(|a| + |n|, RELATIVE_ERROR_FLOOR) so that two
+# gradients that are both exactly 0 compare as equal instead of giving 0 / 0.
+RELATIVE_ERROR_FLOOR = 1e-8
+
+
+class GradientCheckError(AssertionError):
+    """An analytic gradient disagrees with its numerical estimate."""
+
+
+def _as_scalar_loss(value) -> float:
+    """f's return value as a float; a ValueError unless it is one number."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.size != 1:
+        raise ValueError(
+            f"f must return a single number (a scalar loss); got an array of shape {array.shape}."
+        )
+    return float(array.reshape(()))
+
+
+def numerical_derivative(f, x, h=1e-5) -> float:
+    """Central-difference estimate of the derivative of a function of one number.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float`` for a number x.
+    x : float
+    h : float, default 1e-5
+        Step size: the error shrinks like h**2 until round-off (about eps / h) takes over.
+
+    Returns
+    -------
+    slope : float
+        ``(f(x + h) - f(x - h)) / (2 h)``.
+    """
+    if not (h > 0 and np.isfinite(h)):
+        raise ValueError(f"The step h must be a positive number; got {h!r}.")
+    x = float(x)
+    return (_as_scalar_loss(f(x + h)) - _as_scalar_loss(f(x - h))) / (2.0 * h)
+
+
+def numerical_gradient(f, x, h=1e-5) -> np.ndarray:
+    """Central-difference estimate of the gradient of ``f`` at ``x``.
+
+    Each entry of x is nudged in place to ``x + h`` and ``x - h`` in turn, and
+    put back bit for bit afterwards, even when f raises. (A float64 ndarray is
+    perturbed in place; anything else is first copied into one.)
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float``.
+    x : array_like, any shape
+    h : float, default 1e-5
+        Step size.
+
+    Returns
+    -------
+    grad : ndarray, shape of x
+        ``grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2 h)``.
+    """
+    if not (h > 0 and np.isfinite(h)):
+        raise ValueError(f"The step h must be a positive number; got {h!r}.")
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.writeable):
+        x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        try:
+            x[index] = original + h
+            f_plus = _as_scalar_loss(f(x))
+            x[index] = original - h
+            f_minus = _as_scalar_loss(f(x))
+        finally:
+            x[index] = original  # restore exactly, whatever f did
+        grad[index] = (f_plus - f_minus) / (2.0 * h)
+    return grad
+
+
+def numerical_gradients(loss_fn, params, h=1e-5) -> dict[str, np.ndarray]:
+    """Central-difference gradients of ``loss_fn`` for every entry of a params dict.
+
+    Works on a float64 copy of params, so the caller's arrays are never touched.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss_fn(params) -> float``.
+    params : dict of array_like
+    h : float, default 1e-5
+
+    Returns
+    -------
+    grads : dict of ndarray
+        The same keys and shapes as params.
+    """
+    work = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
+    return {
+        key: numerical_gradient(lambda _: loss_fn(work), work[key], h)  # perturbs work[key]
+        for key in work
+    }
+
+
+def relative_error(analytic, numerical) -> float:
+    """Largest entrywise relative error, ``max |a - n| / max(|a| + |n|, 1e-8)``.
+
+    Parameters
+    ----------
+    analytic : array_like, any shape
+    numerical : array_like, same shape as analytic
+
+    Returns
+    -------
+    error : float
+        0.0 for empty arrays.
+    """
+    a = np.asarray(analytic, dtype=np.float64)
+    n = np.asarray(numerical, dtype=np.float64)
+    if a.shape != n.shape:
+        raise ValueError(
+            f"analytic has shape {a.shape} but numerical has shape {n.shape}; "
+            "they must have the same shape."
+        )
+    if a.size == 0:
+        return 0.0
+    return float(np.max(_entrywise_relative_error(a, n)))
+
+
+def _entrywise_relative_error(a: np.ndarray, n: np.ndarray) -> np.ndarray:
+    return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), RELATIVE_ERROR_FLOOR)
+
+
+def _format_entry(name: str, index: tuple[int, ...]) -> str:
+    return f"{name}[{', '.join(map(str, index))}]" if index else name
+
+
+def grad_check(loss_fn, params, grads, h=1e-5, tol=1e-7) -> dict[str, float]:
+    """Compare analytic gradients with central differences, parameter by parameter.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss_fn(params) -> float``.
+    params : dict of array_like
+    grads : dict of array_like
+        The analytic gradients: the same keys and shapes as params.
+    h : float, default 1e-5
+    tol : float, default 1e-7
+        Largest relative error accepted.
+
+    Returns
+    -------
+    errors : dict of float
+        The relative error of each parameter (all <= tol).
+
+    Raises
+    ------
+    GradientCheckError
+        Naming the worst parameter and its worst entry, when one exceeds tol,
+        or when grads misses a key or has a wrong shape.
+    """
+    for key in params:
+        if key not in grads:
+            raise GradientCheckError(
+                f"Gradient check failed: grads has no entry for {key!r}. grads needs the same "
+                f"keys as params: {', '.join(map(repr, params))}."
+            )
+        if np.shape(grads[key]) != np.shape(params[key]):
+            raise GradientCheckError(
+                f"Gradient check failed for {key}: grads[{key!r}] has shape "
+                f"{np.shape(grads[key])} but params[{key!r}] has shape {np.shape(params[key])}; "
+                f"d{key} must have the shape of {key}."
+            )
+    extra = [key for key in grads if key not in params]
+    if extra:
+        raise GradientCheckError(
+            "Gradient check failed: grads has keys that params lacks: "
+            f"{', '.join(map(repr, extra))}."
+        )
+
+    numerical = numerical_gradients(loss_fn, params, h)
+    errors = {key: relative_error(grads[key], numerical[key]) for key in params}
+    failing = sorted((key for key in params if not errors[key] <= tol), key=lambda k: -errors[k])
+    if failing:
+        key = failing[0]
+        a = np.asarray(grads[key], dtype=np.float64)
+        n = numerical[key]
+        entrywise = _entrywise_relative_error(a, n)
+        entrywise = np.where(np.isnan(entrywise), np.inf, entrywise)  # a nan is the worst
+        index = np.unravel_index(np.argmax(entrywise), a.shape)
+        index = tuple(int(i) for i in index)
+        others = "".join(f" {k} fails too ({errors[k]:.1e})." for k in failing[1:])
+        raise GradientCheckError(
+            f"Gradient check failed for {key}: relative error {errors[key]:.1e} exceeds the "
+            f"tolerance {tol:.0e}. The worst entry is {_format_entry(key, index)}: analytic "
+            f"{a[index]:.6g}, numerical {n[index]:.6g}.{others}"
+        )
+    return errors

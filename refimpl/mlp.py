@@ -1,0 +1,287 @@
+"""A general L-layer perceptron, the 2-3-1 network grown to any depth.
+
+Layer l maps ``A{l-1}`` to ``Z{l} = A{l-1} @ W{l} + b{l}`` and ``A{l} = f(Z{l})``,
+with ``A0 = X`` and ``y_hat = AL``. Hidden layers share one activation; the
+output layer is "sigmoid" (probabilities) or "identity" (regression).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+
+import numpy as np
+
+from refimpl.activations import get_activation
+from refimpl.layers import dense_backward, dense_forward
+from refimpl.losses import (
+    LOSS_GRADS,
+    _check_labels,
+    _check_loss_name,
+    bce_from_logits,
+    mse,
+    validate_targets,
+)
+
+INITS = ("he", "zeros", "normal")
+OUTPUTS = ("sigmoid", "identity")
+
+
+def init_mlp(layer_sizes: Sequence[int], seed=0, init: str = "he") -> dict[str, np.ndarray]:
+    """Initial parameters for an MLP with the given layer sizes.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int, length L + 1
+        Units per layer, input first: ``[2, 3, 1]`` is the 2-3-1 network.
+    seed : int, default 0
+        Seed of the random generator (the same seed gives the same params).
+    init : {"he", "zeros", "normal"}, default "he"
+        "he": ``W ~ N(0, 2 / d_in)``; "normal": ``W ~ N(0, 1)`` (unscaled);
+        "zeros": every weight 0 (shows the symmetry problem). Biases start at 0.
+
+    Returns
+    -------
+    params : dict
+        ``W{l}`` of shape (layer_sizes[l-1], layer_sizes[l]) and ``b{l}`` of
+        shape (layer_sizes[l],) for l = 1..L, in the order W1, b1, W2, b2, ...
+    """
+    sizes = list(layer_sizes)
+    if len(sizes) < 2 or not all(isinstance(s, int | np.integer) and s >= 1 for s in sizes):
+        raise ValueError(
+            f"layer_sizes must list at least two positive integers (inputs first, outputs "
+            f"last), e.g. [2, 3, 1]; got {layer_sizes!r}."
+        )
+    if init not in INITS:
+        raise ValueError(f"Unknown init {init!r}. Use one of {', '.join(map(repr, INITS))}.")
+    rng = np.random.default_rng(seed)
+    params: dict[str, np.ndarray] = {}
+    for l, (d_in, d_out) in enumerate(pairwise(sizes), start=1):
+        if init == "he":
+            # He et al. (2015): variance 2 / d_in keeps ReLU activations from
+            # shrinking or growing from layer to layer.
+            W = rng.standard_normal((d_in, d_out)) * np.sqrt(2.0 / d_in)
+        elif init == "normal":
+            W = rng.standard_normal((d_in, d_out))
+        else:
+            W = np.zeros((d_in, d_out))
+        params[f"W{l}"] = W
+        params[f"b{l}"] = np.zeros(d_out)
+    return params
+
+
+def _as_params(params) -> tuple[dict[str, np.ndarray], int]:
+    """Validate an MLP params dict; return it as float64 arrays and its number of layers."""
+    if not isinstance(params, Mapping):
+        raise ValueError(
+            f"params must be a dict like {{'W1': ..., 'b1': ..., 'W2': ..., 'b2': ...}}; "
+            f"got {type(params).__name__}."
+        )
+    n_layers = 0
+    while f"W{n_layers + 1}" in params:
+        n_layers += 1
+    expected = [f"{kind}{l}" for l in range(1, n_layers + 1) for kind in "Wb"]
+    if n_layers == 0 or set(params) != set(expected):
+        missing = [k for k in expected if k not in params] or (["W1"] if n_layers == 0 else [])
+        extra = sorted(set(params) - set(expected), key=str)
+        detail = "".join(
+            [
+                f" Missing: {', '.join(map(repr, missing))}." if missing else "",
+                f" Unexpected: {', '.join(map(repr, extra))}." if extra else "",
+            ]
+        )
+        raise ValueError(
+            f"params must hold W1..WL and b1..bL for an L-layer network "
+            f"(here {expected or ['W1', 'b1']}).{detail}"
+        )
+    arrays = {key: np.asarray(params[key], dtype=np.float64) for key in expected}
+    for l in range(1, n_layers + 1):
+        W, b = arrays[f"W{l}"], arrays[f"b{l}"]
+        if W.ndim != 2:
+            raise ValueError(f"params['W{l}'] must be 2-D (d_in, d_out); got shape {W.shape}.")
+        if b.shape != (W.shape[1],):
+            raise ValueError(
+                f"params['b{l}'] must have shape ({W.shape[1]},), one bias per column of "
+                f"W{l}; got shape {b.shape}."
+            )
+        if l > 1 and W.shape[0] != arrays[f"W{l - 1}"].shape[1]:
+            raise ValueError(
+                f"params['W{l}'] has {W.shape[0]} rows but layer {l - 1} has "
+                f"{arrays[f'W{l - 1}'].shape[1]} units; W{l} must be (d_in, d_out)."
+            )
+    return arrays, n_layers
+
+
+def _as_inputs(X, params: dict[str, np.ndarray]) -> np.ndarray:
+    """X as a float64 array, checked against W1."""
+    X = np.asarray(X, dtype=np.float64)
+    d_in = params["W1"].shape[0]
+    if X.ndim != 2 or X.shape[1] != d_in:
+        raise ValueError(
+            f"X must have shape (n, {d_in}), one sample per row with the {d_in} inputs "
+            f"that W1 expects; got shape {X.shape}."
+        )
+    return X
+
+
+def _activations(hidden, output, loss=None):
+    """(f_hidden, f_hidden', f_output, f_output') after checking the names."""
+    if output not in OUTPUTS:
+        raise ValueError(
+            f"Unknown output activation {output!r}. Use one of {', '.join(map(repr, OUTPUTS))}."
+        )
+    f_h, f_h_prime = get_activation(hidden)
+    if f_h_prime is None:
+        raise ValueError(
+            "hidden must be the name of an activation ('relu', 'sigmoid', 'tanh', "
+            "'identity'), so that its derivative is known."
+        )
+    f_o, f_o_prime = get_activation(output)
+    if loss is not None:
+        _check_loss_name(loss)
+        if loss == "bce" and output == "identity":
+            raise ValueError(
+                "BCE needs probabilities, but output='identity' gives unbounded outputs. "
+                "Use output='sigmoid' with loss='bce', or loss='mse'."
+            )
+    return f_h, f_h_prime, f_o, f_o_prime
+
+
+def _forward(X, params, n_layers, f_h, f_o):
+    """The forward pass without validation (callers validate once)."""
+    cache = {"A0": X}
+    A = X
+    for l in range(1, n_layers + 1):
+        Z = dense_forward(A, params[f"W{l}"], params[f"b{l}"])  # (n, d_l-1) @ (d_l-1, d_l)
+        A = f_h(Z) if l < n_layers else f_o(Z)  # (n, d_l)
+        cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+    return A, cache
+
+
+def _loss(cache, y, n_layers, loss) -> float:
+    """Loss from a forward cache; BCE comes stably from the logits ZL."""
+    if loss == "bce":
+        return bce_from_logits(cache[f"Z{n_layers}"], y)
+    return mse(cache[f"A{n_layers}"], y)
+
+
+def _backward(
+    X, y, params, cache, n_layers, loss, output, f_h_prime, f_o_prime
+) -> dict[str, np.ndarray]:
+    """The backward pass without validation (callers validate once)."""
+    ZL, AL = cache[f"Z{n_layers}"], cache[f"A{n_layers}"]
+    if loss == "bce" and output == "sigmoid":
+        # Fused delta: for sigmoid + BCE, sigma'(Z) cancels and dL/dZ = (y_hat - y) / n.
+        # It is NOT valid for other pairs (e.g. sigmoid + MSE), handled below.
+        validate_targets(AL, y)
+        dZ = (AL - y) / y.size  # (n, d_L)
+    else:
+        dZ = LOSS_GRADS[loss](AL, y) * f_o_prime(ZL)  # dL/dy_hat * f'(ZL), (n, d_L)
+    grads: dict[str, np.ndarray] = {}
+    for l in range(n_layers, 0, -1):
+        A_prev = X if l == 1 else cache[f"A{l - 1}"]
+        dA_prev, grads[f"W{l}"], grads[f"b{l}"] = dense_backward(dZ, A_prev, params[f"W{l}"])
+        if l > 1:
+            dZ = dA_prev * f_h_prime(cache[f"Z{l - 1}"])  # (n, d_l-1)
+    return {key: grads[key] for key in params}
+
+
+def mlp_forward(X, params, hidden="relu", output="sigmoid") -> tuple[np.ndarray, dict]:
+    """Forward pass of an L-layer MLP.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d_0)
+    params : dict
+        ``W{l}`` (d_{l-1}, d_l) and ``b{l}`` (d_l,) for l = 1..L.
+    hidden : str, default "relu"
+        Activation of every hidden layer, a name from ``ACTIVATIONS``.
+    output : {"sigmoid", "identity"}, default "sigmoid"
+        Activation of the output layer.
+
+    Returns
+    -------
+    y_hat : ndarray, shape (n, d_L)
+    cache : dict
+        ``"A0"`` (= X) and ``"Z{l}"``, ``"A{l}"`` (n, d_l) for l = 1..L.
+    """
+    params, n_layers = _as_params(params)
+    X = _as_inputs(X, params)
+    f_h, _, f_o, _ = _activations(hidden, output)
+    return _forward(X, params, n_layers, f_h, f_o)
+
+
+def mlp_backward(
+    X, y, params, cache, loss="bce", hidden="relu", output="sigmoid"
+) -> dict[str, np.ndarray]:
+    """Backward pass of an L-layer MLP: the gradient of the loss for every parameter.
+
+    The output delta is ``dZL = (y_hat - y) / n`` for sigmoid + BCE and
+    ``dZL = dL/dy_hat * f'(ZL)`` otherwise; then for l = L..1,
+    ``dW{l} = A{l-1}.T @ dZ{l}``, ``db{l} = dZ{l}.sum(axis=0)``,
+    ``dZ{l-1} = (dZ{l} @ W{l}.T) * f'(Z{l-1})``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d_0)
+    y : array_like, shape (n, d_L)
+        Targets, the shape of y_hat ((n, 1) for one output).
+    params : dict
+        ``W{l}`` (d_{l-1}, d_l) and ``b{l}`` (d_l,) for l = 1..L.
+    cache : dict
+        The cache returned by ``mlp_forward`` for the same X and params.
+    loss : {"bce", "mse"}, default "bce"
+    hidden : str, default "relu"
+    output : {"sigmoid", "identity"}, default "sigmoid"
+
+    Returns
+    -------
+    grads : dict
+        The same keys and shapes as params: ``grads["W1"]`` is dL/dW1.
+    """
+    params, n_layers = _as_params(params)
+    X = _as_inputs(X, params)
+    y = np.asarray(y, dtype=np.float64)
+    _, f_h_prime, _, f_o_prime = _activations(hidden, output, loss)
+    n = X.shape[0]
+    for l in range(1, n_layers + 1):
+        width = params[f"W{l}"].shape[1]
+        for key in (f"Z{l}", f"A{l}"):
+            if key not in cache:
+                raise ValueError(
+                    f"cache has no {key!r}; pass the cache that mlp_forward returned for "
+                    "the same X and params."
+                )
+            if np.shape(cache[key]) != (n, width):
+                raise ValueError(
+                    f"cache[{key!r}] has shape {np.shape(cache[key])} but should be "
+                    f"({n}, {width}); was the cache computed for a different X or params?"
+                )
+    cache = {key: np.asarray(value, dtype=np.float64) for key, value in cache.items()}
+    if loss == "bce":
+        _check_labels(y)
+    return _backward(X, y, params, cache, n_layers, loss, output, f_h_prime, f_o_prime)
+
+
+def mlp_loss(X, y, params, loss="bce", hidden="relu", output="sigmoid") -> float:
+    """Loss of an L-layer MLP on (X, y); BCE is computed stably from the logits ZL.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d_0)
+    y : array_like, shape (n, d_L)
+    params : dict
+        ``W{l}`` (d_{l-1}, d_l) and ``b{l}`` (d_l,) for l = 1..L.
+    loss : {"bce", "mse"}, default "bce"
+    hidden : str, default "relu"
+    output : {"sigmoid", "identity"}, default "sigmoid"
+
+    Returns
+    -------
+    L : float
+    """
+    params, n_layers = _as_params(params)
+    X = _as_inputs(X, params)
+    f_h, _, f_o, _ = _activations(hidden, output, loss)
+    _, cache = _forward(X, params, n_layers, f_h, f_o)
+    return _loss(cache, np.asarray(y, dtype=np.float64), n_layers, loss)

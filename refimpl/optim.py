@@ -1,0 +1,280 @@
+"""Gradient descent: one step, a path on a function, and training an MLP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+
+from refimpl.losses import _check_labels, validate_targets
+from refimpl.mlp import _activations, _as_inputs, _as_params, _backward, _forward, _loss
+
+# train() calls a run diverged when the loss exceeds this many times its first
+# value: ordinary training only lowers the loss, and a large learning rate can
+# cause a bump, but not a thousandfold runaway.
+DIVERGENCE_FACTOR = 1e3
+
+
+def _check_lr(lr) -> float:
+    """lr as a float; a ValueError unless it is a finite number >= 0."""
+    if isinstance(lr, bool) or not isinstance(lr, Real) or not np.isfinite(lr) or lr < 0:
+        raise ValueError(f"The learning rate lr must be a finite number >= 0; got {lr!r}.")
+    return float(lr)
+
+
+def _check_count(value, name: str) -> int:
+    """value as an int; a ValueError unless it is a whole number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0; got {value!r}.")
+    return int(value)
+
+
+def _as_scalar(value, what: str) -> float:
+    """A function's return value as a float; a ValueError unless it is one number."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.size != 1:
+        raise ValueError(f"{what} must return a single number; got shape {array.shape}.")
+    return float(array.reshape(()))
+
+
+def gd_step(params, grads, lr) -> dict[str, np.ndarray]:
+    """One gradient-descent step, ``W <- W - lr * dW`` for every parameter.
+
+    Parameters
+    ----------
+    params : dict of ndarray
+    grads : dict of ndarray
+        The same keys and shapes as params.
+    lr : float
+        The learning rate, >= 0.
+
+    Returns
+    -------
+    new_params : dict of ndarray
+        New arrays; params and grads are left untouched.
+    """
+    lr = _check_lr(lr)
+    if set(params) != set(grads):
+        raise ValueError(
+            f"grads must have the same keys as params; params has {sorted(params)}, "
+            f"grads has {sorted(grads)}."
+        )
+    new_params: dict[str, np.ndarray] = {}
+    for key in params:
+        W = np.asarray(params[key], dtype=np.float64)
+        dW = np.asarray(grads[key], dtype=np.float64)
+        if dW.shape != W.shape:
+            raise ValueError(
+                f"grads[{key!r}] has shape {dW.shape} but params[{key!r}] has shape "
+                f"{W.shape}; a gradient has the shape of its parameter."
+            )
+        new_params[key] = W - lr * dW
+    return new_params
+
+
+def gradient_descent(f, grad_f, x0, lr, steps) -> tuple[np.ndarray, np.ndarray]:
+    """Run gradient descent on a function of a vector, ``x <- x - lr * grad_f(x)``.
+
+    A learning rate that is too large makes the path diverge: the values then
+    grow to inf or nan, quietly (no warning, no exception), for you to plot.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float`` for x of shape (d,).
+    grad_f : callable
+        ``grad_f(x) -> ndarray (d,)``, the gradient of f.
+    x0 : array_like, shape (d,)
+        The starting point (a single number counts as d = 1).
+    lr : float
+        The learning rate, >= 0.
+    steps : int
+        Number of steps, >= 0.
+
+    Returns
+    -------
+    path : ndarray, shape (steps + 1, d)
+        ``path[0] = x0`` and ``path[i + 1] = path[i] - lr * grad_f(path[i])``.
+    losses : ndarray, shape (steps + 1,)
+        ``losses[i] = f(path[i])``.
+    """
+    lr = _check_lr(lr)
+    steps = _check_count(steps, "steps")
+    x0 = np.array(x0, dtype=np.float64)
+    if x0.ndim == 0:
+        x0 = x0.reshape(1)
+    if x0.ndim != 1:
+        raise ValueError(f"x0 must be a vector of shape (d,); got shape {x0.shape}.")
+    path = np.empty((steps + 1, x0.size))
+    losses = np.empty(steps + 1)
+    path[0] = x0
+    # Divergence is allowed here (it is what a notebook shows): overflow to inf
+    # and inf - inf = nan are silenced, not warned about.
+    with np.errstate(all="ignore"):
+        losses[0] = _as_scalar(f(path[0].copy()), "f")
+        for i in range(steps):
+            g = np.asarray(grad_f(path[i].copy()), dtype=np.float64)
+            if g.shape != x0.shape and not (g.size == 1 and x0.size == 1):
+                raise ValueError(f"grad_f must return shape {x0.shape}; got shape {g.shape}.")
+            path[i + 1] = path[i] - lr * g.reshape(x0.shape)
+            losses[i + 1] = _as_scalar(f(path[i + 1].copy()), "f")
+    return path, losses
+
+
+@dataclass
+class TrainingHistory:
+    """What ``train`` recorded, one entry per completed epoch.
+
+    Attributes
+    ----------
+    losses : ndarray, shape (epochs_run,)
+        The loss at the start of each epoch (before that epoch's update).
+    grad_norms : ndarray, shape (epochs_run,)
+        The norm of all gradients together, ``sqrt(sum of dW**2 over every W and b)``.
+    params_trace : list of dict or None
+        The params at the start of each epoch when ``record_params=True``, else None.
+    status : {"completed", "diverged"}
+    message : str
+        One sentence on what happened (for a diverged run: when, and what to try).
+    """
+
+    losses: np.ndarray
+    grad_norms: np.ndarray
+    params_trace: list[dict[str, np.ndarray]] | None
+    status: str
+    message: str
+
+
+def _grad_norm(grads: dict[str, np.ndarray]) -> float:
+    """Euclidean norm of all gradients taken together as one long vector."""
+    return float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
+
+
+def _all_finite(params: dict[str, np.ndarray]) -> bool:
+    return all(np.all(np.isfinite(value)) for value in params.values())
+
+
+def train(
+    X,
+    y,
+    params,
+    lr,
+    epochs,
+    loss="bce",
+    hidden="relu",
+    output="sigmoid",
+    record_params=False,
+) -> tuple[dict[str, np.ndarray], TrainingHistory]:
+    """Train an MLP with full-batch gradient descent.
+
+    Each epoch computes the loss and the gradients on all of X, records them,
+    then takes one step ``W <- W - lr * dW``. The run stops early, cleanly
+    (no exception, no warning), when the loss or a gradient stops being finite
+    or the loss exceeds ``DIVERGENCE_FACTOR`` times its first value.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d_0)
+    y : array_like, shape (n, d_L)
+    params : dict
+        Starting ``W{l}`` (d_{l-1}, d_l) and ``b{l}`` (d_l,); never modified.
+    lr : float
+        The learning rate, >= 0.
+    epochs : int
+        Number of gradient-descent steps, >= 0.
+    loss : {"bce", "mse"}, default "bce"
+    hidden : str, default "relu"
+    output : {"sigmoid", "identity"}, default "sigmoid"
+    record_params : bool, default False
+        Keep a copy of the params of every epoch in ``history.params_trace``.
+
+    Returns
+    -------
+    params : dict
+        The trained params; after a divergence, the last params whose loss
+        was finite (the start of the last recorded epoch).
+    history : TrainingHistory
+    """
+    lr = _check_lr(lr)
+    epochs = _check_count(epochs, "epochs")
+    current, n_layers = _as_params(params)
+    current = {key: value.copy() for key, value in current.items()}
+    X = _as_inputs(X, current)
+    y = np.asarray(y, dtype=np.float64)
+    f_h, f_h_prime, f_o, f_o_prime = _activations(hidden, output, loss)
+    validate_targets(np.zeros((X.shape[0], current[f"W{n_layers}"].shape[1])), y)  # y_hat's shape
+    if loss == "bce":
+        _check_labels(y)
+    for name, value in (("X", X), ("y", y), *((f"params[{k!r}]", v) for k, v in current.items())):
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} contains nan or inf; training needs finite numbers.")
+
+    losses: list[float] = []
+    grad_norms: list[float] = []
+    trace: list[dict[str, np.ndarray]] | None = [] if record_params else None
+    last_good = current
+    limit = np.inf  # DIVERGENCE_FACTOR times the first loss, once that is known
+    problem, stopped_at = None, epochs
+    for epoch in range(1, epochs + 1):
+        # A too-large lr overflows to inf/nan; that is detected just below, not warned about.
+        with np.errstate(all="ignore"):
+            _, cache = _forward(X, current, n_layers, f_h, f_o)
+            loss_value = _loss(cache, y, n_layers, loss)
+            grads = _backward(X, y, current, cache, n_layers, loss, output, f_h_prime, f_o_prime)
+            norm = _grad_norm(grads)
+        if not np.isfinite(loss_value):
+            problem = f"the loss became {loss_value}"
+        elif loss_value > limit:
+            problem = (
+                f"the loss grew to {loss_value:.4g}, over {DIVERGENCE_FACTOR:g} times its start"
+            )
+        elif not np.isfinite(norm):
+            problem = f"the gradient norm became {norm}"
+        if problem is not None:
+            stopped_at = epoch
+            break
+        losses.append(loss_value)
+        grad_norms.append(norm)
+        limit = DIVERGENCE_FACTOR * losses[0]
+        if trace is not None:
+            trace.append(current)  # gd_step makes new arrays: no copy needed
+        last_good = current
+        with np.errstate(all="ignore"):
+            current = gd_step(current, grads, lr)
+    if problem is None and not _all_finite(current):
+        problem = "the parameters became inf or nan in the last update"
+
+    if problem is None:
+        status = "completed"
+        trained = current
+        if losses:
+            message = (
+                f"Training completed {epochs} epochs: the loss went from {losses[0]:.4g} "
+                f"to {losses[-1]:.4g}."
+            )
+        else:
+            message = "Training ran 0 epochs: the params are unchanged."
+    elif not losses:
+        status = "diverged"
+        trained = last_good
+        message = (
+            f"Training stopped before the first step: {problem} at the starting params. "
+            "Check the scale of X and of the params."
+        )
+    else:
+        status = "diverged"
+        trained = last_good
+        message = (
+            f"Training stopped at epoch {stopped_at} of {epochs}: {problem} "
+            f"(it started at {losses[0]:.4g}). The learning rate {lr:g} is too large; "
+            f"try a smaller one, e.g. {lr / 10:g}."
+        )
+    history = TrainingHistory(
+        losses=np.array(losses, dtype=np.float64),
+        grad_norms=np.array(grad_norms, dtype=np.float64),
+        params_trace=trace,
+        status=status,
+        message=message,
+    )
+    return {key: value.copy() for key, value in trained.items()}, history
