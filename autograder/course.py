@@ -17,6 +17,8 @@ class CourseError(RuntimeError):
 def assignments(course_root: Path = COURSE_ROOT) -> list[str]:
     """Names of the assignments in ``course_root/source``, in course order."""
     source = Path(course_root) / "source"
+    if not source.is_dir():
+        return []
     return sorted(path.name for path in source.iterdir() if any(path.glob("*.ipynb")))
 
 

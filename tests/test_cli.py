@@ -64,7 +64,10 @@ def test_lab_starts_jupyterlab_in_the_workspace(tmp_path):
                     break
             except OSError:
                 time.sleep(0.3)
-        assert status is not None, "JupyterLab did not answer within 60 s"
+        if status is None:
+            server.kill()
+            output = server.communicate()[0].decode(errors="replace")
+            pytest.fail(f"JupyterLab did not answer within 60 s. Its output:\n{output[-3000:]}")
         assert status["type"] == "directory"
         assert workspace.is_dir()
         lab_url = f"http://127.0.0.1:{port}/lab?token={token}"

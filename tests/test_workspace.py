@@ -57,3 +57,10 @@ def test_a_second_delivery_keeps_the_learners_notebook(tiny_course, tmp_path):
     assert delivery.added == []
     assert delivery.kept == [notebook]
     assert notebook.read_bytes() == edited
+
+
+def test_a_course_without_notebooks_delivers_nothing(tmp_path):
+    (tmp_path / "course").mkdir()
+    delivery = deliver(tmp_path / "ws", tmp_path / "course")
+    assert delivery.added == delivery.kept == []
+    assert (tmp_path / "ws").is_dir()
