@@ -33,8 +33,10 @@ lab: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
+# Unit tests, notebook tests, and every source notebook executed top to bottom by nbval.
+# --dist loadfile keeps each file (and each notebook's cells) on one worker.
 test: lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --nbval --nbval-cell-timeout=300 tests course/source
 
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest -p no:nbval -m "not notebook and not browser"

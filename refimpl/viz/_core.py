@@ -1,0 +1,191 @@
+"""What every explorer shares: learner-or-reference calls, PNG frames, fallback display."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+from IPython.display import display
+from matplotlib.figure import Figure  # a bare Figure renders off-screen, without pyplot state
+
+WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+#: Resolution of explorer frames: sharp enough to read, small enough to redraw in well under 100 ms.
+DPI = 80
+
+
+def figure_png(fig: Figure) -> bytes:
+    """Render a matplotlib figure to PNG bytes (Agg, no pyplot state involved)."""
+    buffer = io.BytesIO()
+    # Light compression: a frame is shown once, and level 1 saves ~10-20 ms per redraw.
+    fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
+
+
+def display_with_fallback(widget: widgets.Widget, fig: Figure) -> None:
+    """Display ``widget``, with a static PNG of ``fig`` for places that cannot show widgets.
+
+    JupyterLab renders the widget view. nbconvert's HTML export skips a widget view whose state
+    was not saved and falls back to the PNG, and so does a notebook opened untrusted.
+    """
+    bundle = dict(widget._repr_mimebundle_())
+    bundle["image/png"] = figure_png(fig)
+    bundle["text/plain"] = "Interactive figure: run this cell in JupyterLab to use the sliders."
+    display(bundle, raw=True)
+
+
+class LearnerFunction:
+    """Call the learner's function, or the reference while theirs is not ready.
+
+    The learner's function is used when it returns without raising and its result has the
+    reference's shape and no NaN. Otherwise the reference is used and :attr:`note` says why,
+    so the plot keeps working and the learner sees that it is not (yet) their code.
+
+    Parameters
+    ----------
+    learner : callable or None
+        The learner's implementation (None: use the reference).
+    reference : callable
+        The refimpl implementation with the same signature.
+    name : str
+        The exercise name, used in the note.
+    """
+
+    def __init__(self, learner: Callable | None, reference: Callable, name: str):
+        self.learner, self.reference, self.name = learner, reference, name
+        self.note = "" if learner is not None else f"Using the reference <code>{name}</code>."
+
+    @property
+    def plain_note(self) -> str:
+        """The note without HTML tags, for text drawn inside a figure."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.note))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        expected = self.reference(*args, **kwargs)
+        if self.learner is None:
+            return expected
+        try:
+            with np.errstate(all="ignore"):
+                got = self.learner(*args, **kwargs)
+        except NotImplementedError:
+            self.note = (
+                f"Your <code>{self.name}</code> is not implemented yet: this plot uses the "
+                "reference."
+            )
+            return expected
+        except Exception as error:  # the plot must survive any learner bug
+            self.note = (
+                f"Your <code>{self.name}</code> raised {type(error).__name__}: "
+                f"{html.escape(str(error))}. "
+                "This plot uses the reference; run its check cell for details."
+            )
+            return expected
+        if not _same_structure(got, expected):
+            self.note = (
+                f"Your <code>{self.name}</code> returned something unlike the reference (wrong "
+                "type, shape or a NaN): this plot uses the reference; run its check cell for "
+                "details."
+            )
+            return expected
+        self.note = f"Using your <code>{self.name}</code>."
+        return got
+
+
+def _same_structure(got: Any, expected: Any) -> bool:
+    if isinstance(expected, tuple):
+        return (
+            isinstance(got, tuple)
+            and len(got) == len(expected)
+            and all(_same_structure(g, e) for g, e in zip(got, expected, strict=True))
+        )
+    if isinstance(expected, Mapping):
+        return isinstance(got, Mapping) and all(
+            key in got and _same_structure(got[key], value) for key, value in expected.items()
+        )
+    try:
+        got_array = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if got_array.shape != np.shape(expected):
+        return False
+    # Non-finite only where the reference is too (a diverging run is legitimately inf).
+    reference_finite = np.isfinite(np.asarray(expected, dtype=np.float64))
+    return bool(np.all(np.isfinite(got_array)[reference_finite]))
+
+
+class Explorer:
+    """A matplotlib figure driven by ipywidgets controls.
+
+    Subclasses build ``self.fig`` and ``self.controls`` (name -> ipywidgets control) in
+    ``__init__`` and implement :meth:`draw`, which updates the figure for the given control values
+    and returns the arrays it drew (tests check them for NaN). ``update(**values)`` sets
+    controls, redraws and returns those arrays; moving a control in JupyterLab does the same.
+    """
+
+    fig: Figure
+    controls: dict[str, widgets.ValueWidget]
+
+    def __init__(self) -> None:
+        self.note = widgets.HTML()
+        self.image = widgets.Image(format="png")
+        self._wired = False  # observers registered on the controls
+        self._paused = False  # set while update() changes several controls at once
+
+    def draw(self, **values: Any) -> dict[str, Any]:
+        """Redraw ``self.fig`` for these control values; return what was drawn."""
+        raise NotImplementedError  # each explorer draws its own picture
+
+    def notes(self) -> list[str]:
+        """Lines shown above the figure (for example, which functions are the learner's)."""
+        return []
+
+    def values(self) -> dict[str, Any]:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def update(self, **values: Any) -> dict[str, Any]:
+        """Set the named controls (others keep their value), redraw, and return what was drawn."""
+        unknown = set(values) - set(self.controls)
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} has no control named {sorted(unknown)}; "
+                f"its controls are {sorted(self.controls)}."
+            )
+        self._paused = True  # one redraw for several changes
+        try:
+            for name, value in values.items():
+                self.controls[name].value = value
+        finally:
+            self._paused = False
+        return self._redraw()
+
+    def _redraw(self) -> dict[str, Any]:
+        drawn = self.draw(**self.values())
+        self.image.value = figure_png(self.fig)
+        self.note.value = "<br>".join(self.notes())
+        return drawn
+
+    def _on_change(self, change: Mapping[str, Any]) -> None:
+        if not self._paused:
+            self._redraw()
+
+    def widget(self) -> widgets.Widget:
+        """The controls above the figure, wired to redraw on every change."""
+        if not self._wired:
+            for control in self.controls.values():
+                control.observe(self._on_change, names="value")
+            self._wired = True
+        self._redraw()
+        return widgets.VBox([self.controls_box(), self.note, self.image])
+
+    def controls_box(self) -> widgets.Widget:
+        """How the controls are laid out (a wrapping row unless a subclass says otherwise)."""
+        return widgets.HBox(
+            list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")
+        )
+
+    def _ipython_display_(self) -> None:
+        display_with_fallback(self.widget(), self.fig)

@@ -1,0 +1,377 @@
+"""The 2-3-1 network as a diagram, with one student's numbers flowing through it (notebook 02).
+
+Two sliders set one student's hours studied and hours slept. The diagram shows every node's
+value (inputs, hidden ``z`` and ``a = relu(z)``, output ``z`` and ``y_hat = sigmoid(z)``) and every
+weight on its edge: blue edges are positive weights, orange ones negative, the width grows with
+``|w|`` and an edge fades when it carries little signal for this student. Beside it, the network's
+predicted probability over the whole study/sleep plane, with the student marked.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle
+
+from refimpl.data import FEATURE_NAMES, standardize, study_sleep
+from refimpl.network import forward_231 as reference_forward_231
+from refimpl.network import init_231
+from refimpl.optim import train
+from refimpl.viz._core import DPI, Explorer, LearnerFunction
+from refimpl.viz.neuron import (
+    FAIL_STYLE,
+    PASS_STYLE,
+    SLEPT_RANGE,
+    STUDIED_RANGE,
+    LayeredFigure,
+    plane_grid,
+)
+
+#: The trained network of notebook 02: 99 % of the students of study_sleep() right.
+TRAINING = {"seed": 2, "lr": 1.0, "epochs": 2000}
+
+POSITIVE, NEGATIVE = "#1f77b4", "#ff7f0e"  # edge colours: blue w > 0, orange w < 0
+PROBABILITY_CMAP = colormaps["RdBu"]  # fail (red) .. pass (blue), as in the neuron explorer
+ACTIVE_CMAP = colormaps["Oranges"]  # hidden units: pale when off, orange when firing
+
+# Diagram layout (data units of an equal-aspect axes): inputs, hidden units, output.
+NODE_RADIUS = 0.45
+INPUT_XY = np.array([[0.0, 1.95], [0.0, 0.65]])
+HIDDEN_XY = np.array([[2.4, 2.6], [2.4, 1.3], [2.4, 0.0]])
+OUTPUT_XY = np.array([[4.8, 1.3]])
+DIAGRAM_LIMITS = {"xlim": (-1.75, 5.55), "ylim": (-1.05, 3.55)}
+# Where each panel sits in the figure (left, bottom, width, height): fixed, no layout engine.
+DIAGRAM_RECT = (0.0, 0.0, 0.56, 1.0)
+PLANE_RECT = (0.605, 0.2, 0.3, 0.7)
+COLORBAR_RECT = (0.915, 0.2, 0.012, 0.7)
+
+
+@functools.cache
+def _trained(seed: int, lr: float, epochs: int) -> tuple[dict, str]:
+    X, y = study_sleep()
+    X_std, mean, std = standardize(X)
+    params, history = train(X_std, y, init_231(seed=seed), lr=lr, epochs=epochs)
+    W1, b1 = params["W1"], params["b1"]
+    # (X - mean) / std @ W1 + b1  ==  X @ (W1 / std[:, None]) + (b1 - (mean / std) @ W1):
+    # the standardization folded into layer 1, so the params take hours directly.
+    hours = {"W1": W1 / std[:, None], "b1": b1 - (mean / std) @ W1}
+    return {**params, **hours}, history.message
+
+
+def trained_params_231(
+    seed: int = TRAINING["seed"], lr: float = TRAINING["lr"], epochs: int = TRAINING["epochs"]
+) -> tuple[dict[str, np.ndarray], str]:
+    """Parameters of a 2-3-1 network trained on ``study_sleep()``, for inputs in hours.
+
+    Trains with ``refimpl.train`` (full-batch gradient descent, BCE) from ``init_231(seed)`` on
+    standardized inputs (training is much faster on them), then folds the standardization into
+    the first layer, ``W1 / std`` and ``b1 - (mean / std) @ W1``, so that the returned params take
+    raw hours. Takes about 0.2 s the first time; later calls reuse the result.
+
+    Returns
+    -------
+    params : dict
+        W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,) (fresh copies: change them freely).
+    message : str
+        The training summary (``history.message``).
+    """
+    params, message = _trained(int(seed), float(lr), int(epochs))
+    return {key: value.copy() for key, value in params.items()}, message
+
+
+def _fmt(value: float) -> str:
+    """A node value, short: 3 significant digits, no '-0.00'."""
+    value = float(value)
+    return f"{0.0 if abs(value) < 5e-3 else value:.3g}" if abs(value) < 1e4 else f"{value:.2e}"
+
+
+class NetworkExplorer(Explorer):
+    """One student's hours flowing through the 2-3-1 network, and where they sit on the map.
+
+    Parameters
+    ----------
+    forward_231 : callable, optional
+        The learner's ``forward_231(X, params) -> (y_hat, cache)``; while it is a stub or broken
+        the reference is used and a note says so.
+    params : dict, optional
+        W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,) for inputs in hours; by default the trained
+        network of :func:`trained_params_231`.
+    X, y : ndarray, optional
+        The students drawn on the map (``study_sleep()`` by default).
+    studied, slept : float
+        The starting student (hours).
+    """
+
+    def __init__(
+        self,
+        forward_231: Callable | None = None,
+        params: Mapping[str, np.ndarray] | None = None,
+        X: np.ndarray | None = None,
+        y: np.ndarray | None = None,
+        *,
+        studied: float = 6.0,
+        slept: float = 7.0,
+    ):
+        super().__init__()
+        if params is None:
+            params, _ = trained_params_231()
+        if X is None:
+            X, y = study_sleep()
+        self.params = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
+        self.X = np.asarray(X, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64).reshape(-1)
+        self.forward = LearnerFunction(forward_231, reference_forward_231, "forward_231")
+
+        slider = {"style": {"description_width": "initial"}, "continuous_update": True}
+        self.controls = {
+            "studied": widgets.FloatSlider(
+                value=studied, min=0.0, max=10.0, step=0.1, description="hours studied", **slider
+            ),
+            "slept": widgets.FloatSlider(
+                value=slept, min=3.0, max=10.0, step=0.1, description="hours slept", **slider
+            ),
+        }
+        self._build_figure()
+        self.draw(**self.values())
+
+    # -- the picture --------------------------------------------------------------------------
+
+    def _build_figure(self) -> None:
+        self.fig = LayeredFigure(figsize=(12.0, 5.0), dpi=DPI)
+        self.net_ax = self.fig.add_axes(DIAGRAM_RECT)
+        self.plane_ax = self.fig.add_axes(PLANE_RECT)
+        self._build_diagram(self.net_ax)
+        self._build_plane(self.plane_ax, self.fig.add_axes(COLORBAR_RECT))
+        self.fig.set_moving(
+            *self.edges.values(),
+            *self.weight_labels,
+            *self.nodes,
+            *self.node_texts,
+            self.student,
+            self.summary,
+        )
+
+    def _build_diagram(self, ax) -> None:
+        W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
+        ax.set(**DIAGRAM_LIMITS, aspect="equal")
+        ax.axis("off")
+        widest = max(float(np.max(np.abs(W1))), float(np.max(np.abs(W2))), 1e-12)
+
+        # edges[name, i, j]: the edge of weight name[i, j], from unit i to unit j of the next layer
+        self.edges: dict[tuple[str, int, int], Line2D] = {}
+        self.weight_labels = []  # drawn over the edges, so they move with them
+        # weight labels near the unit they feed (W1[:, j] is what hidden unit j receives)
+        layers = ((INPUT_XY, HIDDEN_XY, W1, 0.7), (HIDDEN_XY, OUTPUT_XY, W2, 0.45))
+        for name, (sources, targets, W, label_at) in zip(("W1", "W2"), layers, strict=True):
+            for i, source in enumerate(sources):
+                for j, target in enumerate(targets):
+                    w = float(W[i, j])
+                    (edge,) = ax.plot(
+                        *np.column_stack([source, target]),
+                        color=POSITIVE if w >= 0 else NEGATIVE,
+                        linewidth=0.6 + 6.0 * abs(w) / widest,
+                        solid_capstyle="round",
+                        zorder=1,
+                    )
+                    self.edges[name, i, j] = edge
+                    # the weight's value, part of the way along its edge
+                    x, y = source + label_at * (target - source)
+                    label = ax.text(
+                        x,
+                        y,
+                        f"{w:.2f}".replace("-0.00", "0.00"),
+                        fontsize=9,
+                        ha="center",
+                        va="center",
+                        zorder=2,
+                        bbox={
+                            "boxstyle": "round,pad=0.15",
+                            "facecolor": "white",
+                            "edgecolor": "none",
+                            "alpha": 0.85,
+                        },
+                    )
+                    self.weight_labels.append(label)
+
+        self.nodes, self.node_texts = [], []
+        for xy in (*INPUT_XY, *HIDDEN_XY, *OUTPUT_XY):
+            node = Circle(
+                xy, NODE_RADIUS, facecolor="white", edgecolor="0.2", linewidth=1.4, zorder=3
+            )
+            ax.add_patch(node)
+            self.nodes.append(node)
+            self.node_texts.append(ax.text(*xy, "", fontsize=9, ha="center", va="center", zorder=4))
+
+        # names and biases: still parts
+        for xy, name in zip(INPUT_XY, ("x1\nstudied", "x2\nslept"), strict=True):
+            ax.text(xy[0] - NODE_RADIUS - 0.1, xy[1], name, fontsize=10, ha="right", va="center")
+        biases = [f"b1[{k}] = {value:.2f}" for k, value in enumerate(b1)] + [f"b2 = {b2[0]:.2f}"]
+        for xy, bias in zip((*HIDDEN_XY, *OUTPUT_XY), biases, strict=True):
+            ax.text(
+                xy[0],
+                xy[1] + NODE_RADIUS + 0.05,
+                bias,
+                fontsize=9,
+                ha="center",
+                va="bottom",
+                color="0.3",
+            )
+        top = DIAGRAM_LIMITS["ylim"][1]
+        for xy, title in zip(
+            (INPUT_XY[0], HIDDEN_XY[0], OUTPUT_XY[0]),
+            ("inputs X (hours)", "hidden: A1 = relu(Z1)", "output: sigmoid(Z2)"),
+            strict=True,
+        ):
+            ax.text(xy[0], top, title, fontsize=11, ha="center", va="top", fontweight="bold")
+        ax.legend(
+            handles=[
+                Line2D([], [], color=POSITIVE, linewidth=3, label="weight > 0"),
+                Line2D([], [], color=NEGATIVE, linewidth=3, label="weight < 0"),
+            ],
+            title="edge width ~ |weight|\nfaded: little signal here",
+            title_fontsize=9,
+            fontsize=9,
+            loc="lower left",
+            frameon=False,
+        )
+        self.summary = ax.text(
+            OUTPUT_XY[0, 0],
+            OUTPUT_XY[0, 1] - 1.35,
+            "",
+            fontsize=12,
+            ha="center",
+            va="center",
+            fontweight="bold",
+        )
+
+    def _build_plane(self, ax, colorbar_ax) -> None:
+        X_grid, shape = plane_grid(points=(111, 81))
+        y_hat_grid, _ = self.forward(X_grid, self._params_copy())
+        grid = np.clip(np.nan_to_num(np.asarray(y_hat_grid, dtype=np.float64)), 0.0, 1.0)
+        image = grid.reshape(shape)
+        heat = ax.imshow(
+            image,
+            origin="lower",
+            extent=(*STUDIED_RANGE, *SLEPT_RANGE),
+            cmap=PROBABILITY_CMAP,
+            vmin=0.0,
+            vmax=1.0,
+            interpolation="bilinear",
+        )
+        if image.min() < 0.5 < image.max():
+            studied, slept = (
+                np.linspace(*STUDIED_RANGE, shape[1]),
+                np.linspace(*SLEPT_RANGE, shape[0]),
+            )
+            ax.contour(
+                studied, slept, image, levels=[0.5], colors="black", linewidths=1.8, linestyles="--"
+            )
+        passed = self.y == 1.0
+        ax.scatter(*self.X[passed].T, **{**PASS_STYLE, "s": 18})
+        ax.scatter(*self.X[~passed].T, **{**FAIL_STYLE, "s": 16, "linewidth": 1.0})
+        (self.student,) = ax.plot(
+            [],
+            [],
+            marker="*",
+            markersize=22,
+            color="gold",
+            markeredgecolor="black",
+            markeredgewidth=1.4,
+            linestyle="",
+        )
+        colorbar = self.fig.colorbar(heat, cax=colorbar_ax)
+        colorbar.set_label("predicted P(pass) = y_hat", fontsize=10)
+        ax.set(
+            xlim=STUDIED_RANGE,
+            ylim=SLEPT_RANGE,
+            aspect="equal",
+            xlabel=f"{FEATURE_NAMES[0]} (hours)",
+            ylabel=f"{FEATURE_NAMES[1]} (hours)",
+        )
+        ax.set_title("the network's y_hat for every student", fontsize=11)
+        ax.legend(
+            handles=[
+                Line2D(
+                    [],
+                    [],
+                    linestyle="",
+                    marker="*",
+                    markersize=13,
+                    color="gold",
+                    markeredgecolor="black",
+                    label="this student",
+                ),
+                Line2D(
+                    [],
+                    [],
+                    linestyle="",
+                    marker="o",
+                    markerfacecolor="white",
+                    markeredgecolor="black",
+                    label="passed",
+                ),
+                Line2D([], [], linestyle="", marker="x", color="black", label="failed"),
+                Line2D([], [], color="black", linestyle="--", label="y_hat = 0.5"),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(-0.12, -0.13),
+            ncols=4,
+            fontsize=8.5,
+            handletextpad=0.3,
+            columnspacing=0.8,
+            frameon=False,
+        )
+
+    def _params_copy(self) -> dict[str, np.ndarray]:
+        """The params for one call: a learner's function that changes them cannot spoil ours."""
+        return {key: value.copy() for key, value in self.params.items()}
+
+    # -- one frame --------------------------------------------------------------------------
+
+    def notes(self) -> list[str]:
+        return [self.forward.note]
+
+    def draw(self, studied: float, slept: float) -> dict[str, np.ndarray]:
+        X = np.array([[studied, slept]])  # one student: a batch of n = 1
+        y_hat, cache = self.forward(X, self._params_copy())
+        with np.errstate(all="ignore"):
+            values = {
+                key: np.nan_to_num(np.asarray(cache[key], dtype=np.float64).reshape(-1))
+                for key in ("Z1", "A1", "Z2")
+            }
+            p = float(np.clip(np.nan_to_num(np.asarray(y_hat, dtype=np.float64)).item(), 0, 1))
+        x, z1, a1, z2 = X[0], values["Z1"], values["A1"], values["Z2"]
+
+        texts = [f"{x[0]:.1f} h", f"{x[1]:.1f} h"]
+        texts += [f"z = {_fmt(z)}\na = {_fmt(a)}" for z, a in zip(z1, a1, strict=True)]
+        texts.append(f"z = {_fmt(z2[0])}\ny_hat\n= {p:.3f}")
+        colours = ["0.93", "0.93"]
+        colours += [ACTIVE_CMAP(0.12 + 0.6 * min(a / 5.0, 1.0)) if a > 0 else "0.82" for a in a1]
+        colours.append(PROBABILITY_CMAP(p))
+        for node, text, colour, label in zip(
+            self.nodes, self.node_texts, colours, texts, strict=True
+        ):
+            node.set_facecolor(colour)
+            text.set_text(label)
+        # the output node's text must stay readable on a dark red or blue
+        self.node_texts[-1].set_color("white" if abs(p - 0.5) > 0.3 else "black")
+
+        # edge opacity: how much signal it carries for this student, |input * weight|
+        flows = {
+            "W1": np.abs(x[:, None] * self.params["W1"]),  # (2, 1) * (2, 3)
+            "W2": np.abs(a1[:, None] * self.params["W2"]),  # (3, 1) * (3, 1)
+        }
+        for name, flow in flows.items():
+            top = float(np.max(flow))
+            for (i, j), value in np.ndenumerate(flow):
+                self.edges[name, i, j].set_alpha(0.15 + 0.85 * (value / top if top > 0 else 0.0))
+
+        self.student.set_data([studied], [slept])
+        verdict = "pass" if p >= 0.5 else "fail"
+        self.summary.set_text(f"P(pass) = {p:.3f}\npredicted: {verdict}")
+        return {"Z1": z1, "A1": a1, "Z2": z2, "y_hat": np.array([p])}

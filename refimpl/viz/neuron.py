@@ -1,0 +1,403 @@
+"""One neuron over the study/sleep plane (notebook 01): sliders for w1, w2 and b.
+
+The neuron computes ``a = f(w1 * studied + w2 * slept + b)``. The explorer paints ``a`` over the
+plane of (hours studied, hours slept), puts the students of ``refimpl.study_sleep`` on top and
+draws the line ``z = 0`` where the neuron switches: a sigmoid crosses 0.5 there, a ReLU turns on.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import numpy as np
+from IPython.display import HTML
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+
+import refimpl
+from refimpl.activations import relu, sigmoid
+from refimpl.data import FEATURE_NAMES, study_sleep
+from refimpl.neuron import neuron as reference_neuron
+from refimpl.viz._core import DPI, Explorer, LearnerFunction
+
+#: The part of the plane shown, in hours: studied 0-10, slept 3-10 (the data's range), padded.
+STUDIED_RANGE = (-0.5, 10.5)
+SLEPT_RANGE = (2.5, 10.5)
+#: Grid points per axis of the heat map (fine enough at the explorer's resolution).
+GRID_POINTS = (166, 121)
+ACTIVATION_FUNCTIONS = {"sigmoid": sigmoid, "relu": relu}
+#: One fixed colour scale per activation, so that the colour bar stays put while sliders move.
+COLOUR_SCALES = {
+    "sigmoid": {
+        "cmap": "RdBu",
+        "clim": (0.0, 1.0),
+        "label": "neuron output a = sigmoid(z)",
+    },
+    "relu": {
+        "cmap": "Blues",
+        "clim": (0.0, 10.0),
+        "label": "a = relu(z)  (10 or more: darkest)",
+    },
+}
+#: Length of the arrow that shows the direction of w, in hours.
+ARROW_LENGTH = 1.6
+
+PASS_STYLE = {"marker": "o", "s": 28, "facecolor": "white", "edgecolor": "black", "linewidth": 0.9}
+FAIL_STYLE = {"marker": "x", "s": 26, "color": "black", "linewidth": 1.3}
+
+
+class LayeredFigure(Figure):
+    """A Figure that renders its still parts once, then redraws only the artists that move.
+
+    Ticks, labels, legends and colour-bar frames cost most of a frame and never change while a
+    slider moves. The first Agg draw at a given size renders the figure without the artists given
+    to :meth:`set_moving` and keeps those pixels; every draw pastes them back and draws the moving
+    artists on top, in the order given. Any other renderer (or a size change) gets a full draw, so
+    saving still works. Call :meth:`invalidate` after changing a still part, and
+    :meth:`freeze_layout` once the layout is final (a layout engine would move things).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._moving: list = []
+        self._still = None  # (key, pixels) of the last full draw
+
+    def set_moving(self, *artists) -> None:
+        """Redraw these artists (in this order) on every frame; everything else is kept."""
+        self._moving = list(artists)
+        self._still = None
+
+    def invalidate(self) -> None:
+        """Render the still parts again on the next draw (after changing one of them)."""
+        self._still = None
+
+    def freeze_layout(self) -> None:
+        """Lay the figure out with its layout engine, then keep that layout."""
+        for _ in range(2):  # the 2nd pass sees label positions the 1st one updated
+            self.draw_without_rendering()
+        self.set_layout_engine(None)
+        self._still = None
+
+    def draw(self, renderer) -> None:
+        can_blit = self.get_layout_engine() is None and hasattr(renderer, "copy_from_bbox")
+        if not can_blit:  # laying out, or another renderer: a plain full drawing
+            super().draw(renderer)
+            return
+        key = (renderer.width, renderer.height, self.dpi)
+        if self._still is not None and self._still[0] == key:
+            renderer.restore_region(self._still[1])
+        else:
+            shown = [artist.get_visible() for artist in self._moving]
+            for artist in self._moving:
+                artist.set_visible(False)
+            try:
+                super().draw(renderer)  # the still parts only
+            finally:
+                for artist, visible in zip(self._moving, shown, strict=True):
+                    artist.set_visible(visible)
+            self._still = (key, renderer.copy_from_bbox(self.bbox))
+        for artist in self._moving:
+            artist.draw(renderer)  # an invisible artist draws nothing
+        self.stale = False
+
+
+def plane_grid(
+    studied_range: tuple[float, float] = STUDIED_RANGE,
+    slept_range: tuple[float, float] = SLEPT_RANGE,
+    points: tuple[int, int] = GRID_POINTS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every grid point of the (studied, slept) plane as one row of X.
+
+    Returns
+    -------
+    X_grid : ndarray, shape (points[1] * points[0], 2)
+        Rows ``[hours studied, hours slept]``, slept varying slowest (image row order).
+    image_shape : tuple (points[1], points[0])
+        The shape that turns a per-row result back into an image.
+    """
+    studied = np.linspace(*studied_range, points[0])
+    slept = np.linspace(*slept_range, points[1])
+    S, T = np.meshgrid(studied, slept)  # (rows = slept, columns = studied)
+    return np.column_stack([S.ravel(), T.ravel()]), S.shape
+
+
+def switch_line(w1: float, w2: float, b: float) -> np.ndarray:
+    """Two points of the line ``w1 * studied + w2 * slept + b = 0`` spanning the shown plane.
+
+    Returns
+    -------
+    points : ndarray, shape (2, 2)
+        Rows (studied, slept); empty (0, 2) when ``w1 = w2 = 0`` (no line: z is constant).
+        Solved for the coordinate with the larger weight, so the numbers stay finite.
+    """
+    if w1 == 0.0 and w2 == 0.0:
+        return np.empty((0, 2))
+    if abs(w2) >= abs(w1):
+        studied = np.array(STUDIED_RANGE)
+        slept = -(w1 * studied + b) / w2
+    else:
+        slept = np.array(SLEPT_RANGE)
+        studied = -(w2 * slept + b) / w1
+    # far outside the axes it is clipped anyway; bounded numbers keep the renderer exact
+    return np.clip(np.column_stack([studied, slept]), -1e4, 1e4)
+
+
+class NeuronExplorer(Explorer):
+    """Sliders for the weights and the bias of one neuron on the study/sleep data.
+
+    Parameters
+    ----------
+    neuron : callable, optional
+        The learner's ``neuron(X, w, b, activation)``; while it is a stub or broken the reference
+        is used and a note says so. The activation is passed as a function (sigmoid or relu).
+    X, y : ndarray, optional
+        Students (n, 2) and labels (n, 1); ``refimpl.study_sleep()`` by default.
+    w1, w2, b, activation :
+        Starting values of the controls.
+    """
+
+    def __init__(
+        self,
+        neuron: Callable | None = None,
+        X: np.ndarray | None = None,
+        y: np.ndarray | None = None,
+        *,
+        w1: float = 1.0,
+        w2: float = 1.0,
+        b: float = -10.0,
+        activation: str = "sigmoid",
+    ):
+        super().__init__()
+        if X is None:
+            X, y = study_sleep()
+        self.X = np.asarray(X, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64).reshape(-1)
+        self.neuron = LearnerFunction(neuron, reference_neuron, "neuron")
+        self.X_grid, self.image_shape = plane_grid()
+
+        slider = {"style": {"description_width": "initial"}, "continuous_update": True}
+        self.controls = {
+            "w1": widgets.FloatSlider(
+                value=w1, min=-3.0, max=3.0, step=0.1, description="w1 (per hour studied)", **slider
+            ),
+            "w2": widgets.FloatSlider(
+                value=w2, min=-3.0, max=3.0, step=0.1, description="w2 (per hour slept)", **slider
+            ),
+            "b": widgets.FloatSlider(
+                value=b, min=-30.0, max=30.0, step=0.5, description="b (bias)", **slider
+            ),
+            "activation": widgets.Dropdown(
+                options=list(ACTIVATION_FUNCTIONS), value=activation, description="f"
+            ),
+        }
+        self._scale = ""  # the activation whose colour scale is shown
+        self._build_figure()
+        # titles and labels in place before the layout is fixed; always for the same colour scale,
+        # so that the layout does not depend on the starting activation
+        self.draw(**{**self.values(), "activation": "sigmoid"})
+        self.fig.freeze_layout()
+        self.draw(**self.values())
+
+    def _build_figure(self) -> None:
+        self.fig = LayeredFigure(figsize=(7.4, 5.0), dpi=DPI, layout="constrained")
+        ax = self.ax = self.fig.add_subplot()
+        self.heat = ax.imshow(
+            np.zeros(self.image_shape),
+            origin="lower",
+            extent=(*STUDIED_RANGE, *SLEPT_RANGE),
+            cmap="RdBu",
+            vmin=0.0,
+            vmax=1.0,
+            interpolation="bilinear",
+        )
+        self.colorbar = self.fig.colorbar(self.heat, ax=ax, shrink=0.9, pad=0.02)
+        passed = self.y == 1.0
+        dots = (
+            ax.scatter(*self.X[passed].T, **PASS_STYLE),
+            ax.scatter(*self.X[~passed].T, **FAIL_STYLE),
+        )
+        (self.line,) = ax.plot([], [], color="black", linewidth=2.2, linestyle="--")
+        self.arrow = ax.annotate(
+            "",
+            xy=(0.0, 0.0),
+            xytext=(0.0, 0.0),
+            arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 2.0},
+        )
+        self.arrow_label = ax.text(
+            0.0, 0.0, "w", fontsize=13, fontweight="bold", ha="center", va="center"
+        )
+        # a plain text, not ax.title: matplotlib moves a title that is hidden while the still
+        # parts are drawn
+        self.title = ax.text(
+            0.5, 1.02, "", transform=ax.transAxes, fontsize=12, ha="center", va="bottom"
+        )
+        self.readout = ax.text(
+            0.02,
+            0.02,
+            "",
+            transform=ax.transAxes,
+            fontsize=10,
+            va="bottom",
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85},
+        )
+        ax.set(
+            xlim=STUDIED_RANGE,
+            ylim=SLEPT_RANGE,
+            xlabel=f"{FEATURE_NAMES[0]}, x1 (hours)",
+            ylabel=f"{FEATURE_NAMES[1]}, x2 (hours)",
+            aspect="equal",
+        )
+        ax.xaxis.label.set_fontsize(11)
+        ax.yaxis.label.set_fontsize(11)
+        ax.legend(
+            handles=[
+                Line2D(
+                    [],
+                    [],
+                    linestyle="",
+                    markerfacecolor="white",
+                    markeredgecolor="black",
+                    marker="o",
+                    label="passed (y = 1)",
+                ),
+                Line2D([], [], linestyle="", color="black", marker="x", label="failed (y = 0)"),
+                Line2D(
+                    [], [], color="black", linestyle="--", linewidth=2, label="switch line z = 0"
+                ),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.13),
+            ncols=3,
+            fontsize=9.5,
+            frameon=False,
+        )
+        # the axes' frame, drawn again over the heat map
+        self.frame = Rectangle(
+            (0.0, 0.0), 1.0, 1.0, transform=ax.transAxes, fill=False, linewidth=0.8, clip_on=False
+        )
+        ax.add_artist(self.frame)
+        self.fig.set_moving(
+            self.heat,
+            self.frame,
+            *dots,
+            self.line,
+            self.arrow,
+            self.arrow_label,
+            self.readout,
+            self.title,
+        )
+
+    def notes(self) -> list[str]:
+        return [self.neuron.note]
+
+    def draw(self, w1: float, w2: float, b: float, activation: str) -> dict[str, np.ndarray]:
+        f = ACTIVATION_FUNCTIONS[activation]
+        w = np.array([w1, w2])
+        # a copy: a learner's function that changes X in place must not spoil later frames
+        a = np.asarray(self.neuron(self.X_grid.copy(), w, b, f), dtype=np.float64)
+        image = a.reshape(self.image_shape)
+        if activation != self._scale:  # the colour scale is still, except when f changes
+            self.heat.set_cmap(COLOUR_SCALES[activation]["cmap"])
+            self.heat.set_clim(*COLOUR_SCALES[activation]["clim"])
+            self.colorbar.set_label(COLOUR_SCALES[activation]["label"], fontsize=10.5)
+            self.fig.invalidate()
+            self._scale = activation
+        self.heat.set_data(image)
+
+        line = switch_line(w1, w2, b)
+        self.line.set_data(line[:, 0], line[:, 1])
+        self._place_arrow(w, b)
+
+        z = self.X @ w + b
+        right = float(np.mean((z > 0.0) == (self.y == 1.0)))
+        rule = "a > 0.5" if activation == "sigmoid" else "a > 0"
+        self.readout.set_text(
+            "w = 0: the output is the same everywhere, no line"
+            if not line.size
+            else f"Rule '{rule} means pass' (z > 0):\n{right:.0%} of the students right"
+        )
+        self.title.set_text(f"a = {activation}(z),  z = {w1:.1f}·x1 {_signed(w2)}·x2 {_signed(b)}")
+        return {"output": image, "line": line, "accuracy": np.array(right)}
+
+    def _place_arrow(self, w: np.ndarray, b: float) -> None:
+        """Show w as an arrow from the line, pointing to where z (and the output) grows."""
+        norm = float(np.hypot(*w))
+        centre = np.array([np.mean(STUDIED_RANGE), np.mean(SLEPT_RANGE)])
+        if norm == 0.0:
+            self.arrow.set_visible(False)
+            self.arrow_label.set_visible(False)
+            return
+        foot = centre - (centre @ w + b) / norm**2 * w  # the point of the line nearest the centre
+        inside = STUDIED_RANGE[0] <= foot[0] <= STUDIED_RANGE[1] and (
+            SLEPT_RANGE[0] <= foot[1] <= SLEPT_RANGE[1]
+        )
+        self.arrow.set_visible(inside)
+        self.arrow_label.set_visible(inside)
+        if inside:
+            self.arrow.set_position(tuple(foot))  # the tail
+            self.arrow.xy = tuple(foot + ARROW_LENGTH * w / norm)  # the head
+            self.arrow_label.set_position(tuple(foot + (ARROW_LENGTH + 0.45) * w / norm))
+
+
+def _signed(value: float) -> str:
+    """``+ 1.5`` or ``- 1.5``: a term of a sum, written out."""
+    return f"{'-' if value < 0 else '+'} {abs(value):.1f}"
+
+
+def activation_figure() -> Figure:
+    """ReLU and sigmoid side by side on z in [-6, 6] (a static figure for notebook 01)."""
+    z = np.linspace(-6.0, 6.0, 241)
+    fig = Figure(figsize=(8.0, 3.0), layout="constrained")
+    for ax, name, f, note in zip(
+        fig.subplots(1, 2),
+        ("relu", "sigmoid"),
+        (relu, sigmoid),
+        ("0 for z < 0, then z itself", "any z into (0, 1); 0.5 at z = 0"),
+        strict=True,
+    ):
+        ax.axhline(0.0, color="0.7", linewidth=0.8)
+        ax.axvline(0.0, color="0.7", linewidth=0.8)
+        ax.plot(z, f(z), linewidth=2.5, color="tab:blue")
+        ax.set(xlabel="z", ylabel=f"{name}(z)")
+        ax.set_title(f"{name}: {note}", fontsize=10.5)
+    return fig
+
+
+def glossary() -> HTML:
+    """The glossary of symbols from ``refimpl``'s module docstring, as an HTML table.
+
+    The docstring holds it as a reST simple table (symbol, shape, meaning); a row whose first
+    column is blank continues the meaning of the row above.
+    """
+    lines = (refimpl.__doc__ or "").splitlines()
+    rules = [k for k, line in enumerate(lines) if re.fullmatch(r"=+( +=+)+", line.strip())]
+    if len(rules) < 3:
+        return HTML("<pre>" + html.escape(refimpl.__doc__ or "") + "</pre>")
+    starts = [match.start() for match in re.finditer(r"=+", lines[rules[0]])]
+    bounds = list(zip(starts, [*starts[1:], None], strict=True))
+
+    def cells(line: str) -> list[str]:
+        return [line[start:stop].strip() for start, stop in bounds]
+
+    header, rows = cells(lines[rules[0] + 1]), []
+    for line in lines[rules[1] + 1 : rules[2]]:
+        row = cells(line)
+        if rows and not row[0]:
+            rows[-1][-1] += " " + row[-1]  # the meaning goes on
+        elif any(row):
+            rows.append(row)
+    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
+
+    def cell_html(k: int, text: str) -> str:
+        code = k == 0 or text.startswith("(")  # symbols and shapes as code, words as words
+        text = html.escape(text)
+        return f"<td style='text-align:left'>{f'<code>{text}</code>' if code else text}</td>"
+
+    body = "".join(
+        "<tr>" + "".join(cell_html(k, cell) for k, cell in enumerate(row)) + "</tr>" for row in rows
+    )
+    return HTML(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")

@@ -1,0 +1,476 @@
+"""The loss over two of the network's parameters, all others fixed (notebook 03).
+
+The 2-3-1 network has 13 parameters, so its loss is a surface over a 13-dimensional space. The
+explorer cuts a 2-D slice through it: two chosen entries vary over a grid around their current
+values, the other 11 stay fixed, and ``refimpl.loss_surface`` computes the whole grid at once.
+Beside the map, the two 1-D cuts through the marked point show where the surface bends downward,
+which a convex surface never does.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Hashable, Mapping
+
+import contourpy
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.collections import LineCollection
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+from refimpl.data import standardize, study_sleep
+from refimpl.network import init_231
+from refimpl.optim import train
+from refimpl.surface import loss_surface
+from refimpl.viz._core import DPI, Explorer
+
+#: The example network of notebooks 03 and 04: the 2-3-1 network trained with full-batch gradient
+#: descent (BCE) on the standardized study_sleep data. This seed trains to 99 % accuracy, and its
+#: slice over W1[1, 0] and W2[0, 0] shows a curved valley beside a flat plateau.
+EXAMPLE_SEED = 2
+EXAMPLE_LR = 0.5
+EXAMPLE_EPOCHS = 500
+#: The default slice: the weight from "hours slept" into hidden unit 0, and its output weight.
+DEFAULT_PAIR = ("W1[1, 0]", "W2[0, 0]")
+LOSS_NAMES = {"mse": "MSE", "bce": "BCE"}
+#: Grid points per axis (odd, so that the marked values are grid points).
+GRID_POINTS = 81
+#: loss_surface holds arrays of (grid points, n, d): a chunk of this many grid points keeps
+#: them in the CPU cache, which is about 1.5 times faster than the whole grid in one call.
+CHUNK_POINTS = 1000
+#: A 1-D cut "bends down" where its second difference is below -BEND_TOL times its range:
+#: far above rounding noise, small enough to catch every visible bend.
+BEND_TOL = 1e-4
+#: The log colour scale needs a positive loss; an exact 0 (fully saturated MSE) is floored here.
+LOSS_FLOOR = 1e-12
+#: Contour lines per map (spaced evenly on the log colour scale).
+CONTOUR_LEVELS = 14
+#: The 3-D view draws every STRIDE_3D-th grid point (a coarser mesh renders much faster).
+STRIDE_3D = 3
+#: Elevation and azimuth of the 3-D view (degrees): looking down the valley of the default slice.
+VIEW_3D = (40.0, -60.0)
+
+CUT_COLOURS = ("#2fb4ff", "#ff9a1f")  # bright enough to read on the dark valleys
+BEND_STYLE = {"color": "tab:red", "linewidth": 6.0, "alpha": 0.35, "solid_capstyle": "butt"}
+MARK_STYLE = {"marker": "*", "markersize": 15, "color": "tab:red", "markeredgecolor": "white"}
+BOX_STYLE = {"boxstyle": "round", "facecolor": "white", "alpha": 0.85}
+
+
+class BlitFigure(Figure):
+    """A Figure that renders its still parts once and then redraws only what moves.
+
+    The artists in :attr:`moving` are hidden while everything else is rendered; those pixels are
+    kept (Agg only) and reused until :attr:`still_key` or the canvas size changes. Each frame
+    pastes them back and draws the moving artists on top, in order. Text is the slow part of a
+    matplotlib frame, so what stays still (tick labels, titles, legends) is what saves time.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.moving: list[Artist] = []
+        #: Anything that identifies the still parts (e.g. axis limits); a new value re-renders them.
+        self.still_key: Hashable = None
+        self._still = None  # (key, pixels)
+
+    def draw(self, renderer) -> None:
+        key = (self.still_key, getattr(renderer, "width", None), getattr(renderer, "height", None))
+        can_blit = hasattr(renderer, "copy_from_bbox")
+        if can_blit and self._still is not None and self._still[0] == key:
+            renderer.restore_region(self._still[1])
+        else:
+            shown = [artist.get_visible() for artist in self.moving]
+            for artist in self.moving:
+                artist.set_visible(False)
+            try:
+                super().draw(renderer)
+            finally:
+                for artist, visible in zip(self.moving, shown, strict=True):
+                    artist.set_visible(visible)
+            self._still = (key, renderer.copy_from_bbox(self.bbox)) if can_blit else None
+        for artist in self.moving:
+            artist.draw(renderer)
+        self.stale = False
+
+
+@functools.cache
+def _example() -> tuple[np.ndarray, ...]:
+    X, y = study_sleep()
+    X, _, _ = standardize(X)
+    initial = init_231(seed=EXAMPLE_SEED)
+    trained, _ = train(X, y, initial, lr=EXAMPLE_LR, epochs=EXAMPLE_EPOCHS, loss="bce")
+    return X, y, initial, trained
+
+
+def example_network() -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, np.ndarray]]]:
+    """The study/sleep data and the example 2-3-1 network, before and after training.
+
+    Returns
+    -------
+    X : ndarray, shape (200, 2)
+        ``refimpl.study_sleep()`` inputs, standardized (each column mean 0, sd 1).
+    y : ndarray, shape (200, 1)
+    params : dict
+        ``{"trained": params, "initial": params}``: the 2-3-1 params after ``EXAMPLE_EPOCHS``
+        epochs of gradient descent (BCE, lr ``EXAMPLE_LR``) and at their He initialisation.
+    """
+    X, y, initial, trained = _example()
+    copies = {
+        name: {key: value.copy() for key, value in params.items()}
+        for name, params in (("trained", trained), ("initial", initial))
+    }
+    return X.copy(), y.copy(), copies
+
+
+def parameter_entries(params: Mapping[str, np.ndarray]) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Every entry of a params dict by its label: ``{"W1[0, 1]": ("W1", (0, 1)), ...}``."""
+    return {
+        f"{name}[{', '.join(map(str, index))}]": (name, index)
+        for name, value in params.items()
+        for index in np.ndindex(np.shape(value))
+    }
+
+
+def chunked_loss_surface(X, y, params, param_a, param_b, values_a, values_b, loss="bce"):
+    """``refimpl.loss_surface``, computed a few rows of the grid at a time (same result, faster)."""
+    rows = max(1, CHUNK_POINTS // len(values_b))
+    return np.vstack(
+        [
+            loss_surface(X, y, params, param_a, param_b, values_a[i : i + rows], values_b, loss)
+            for i in range(0, len(values_a), rows)
+        ]
+    )
+
+
+def contour_segments(x: np.ndarray, y: np.ndarray, Z: np.ndarray, levels) -> list[np.ndarray]:
+    """Contour lines of ``Z`` (rows along y, columns along x) as a list of (k, 2) point arrays.
+
+    One LineCollection fed with these is much cheaper to redraw than a new ``contour()`` set.
+    """
+    generator = contourpy.contour_generator(x, y, Z)
+    return [line for level in levels for line in generator.lines(level)]
+
+
+def bends_down(cut: np.ndarray) -> np.ndarray:
+    """True where a 1-D cut of the loss curves downward (negative second difference).
+
+    Parameters
+    ----------
+    cut : ndarray, shape (G,)
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (G,)
+        True at the interior points where ``cut[i-1] - 2 cut[i] + cut[i+1] < -BEND_TOL * range``.
+    """
+    mask = np.zeros(cut.shape, dtype=bool)
+    spread = float(np.ptp(cut))
+    if cut.size >= 3 and spread > 0:
+        mask[1:-1] = (cut[:-2] - 2.0 * cut[1:-1] + cut[2:]) < -BEND_TOL * spread
+    return mask
+
+
+class LossSurfaceExplorer(Explorer):
+    """The loss over a chosen pair of the 2-3-1 network's parameters, the others fixed.
+
+    Both axes show the change of a parameter from its current value, so the network itself sits
+    at the centre (the red star), whatever the pair.
+
+    Parameters
+    ----------
+    X, y : ndarray, optional
+        Data (n, 2) and targets (n, 1). Default: the standardized study_sleep data.
+    params : dict, optional
+        The network's params. Default: the example network, trained or at initialisation (a
+        toggle picks which).
+    a, b : str
+        Labels of the two parameters to vary, e.g. ``"W1[1, 0]"``.
+    loss : {"bce", "mse"}
+    span : float
+        Each parameter varies over its value +- span.
+    view : {"contours", "3-D"}
+    grid : int
+        Grid points per axis (made odd).
+    """
+
+    def __init__(
+        self,
+        X: np.ndarray | None = None,
+        y: np.ndarray | None = None,
+        params: Mapping[str, np.ndarray] | None = None,
+        *,
+        a: str = DEFAULT_PAIR[0],
+        b: str = DEFAULT_PAIR[1],
+        loss: str = "bce",
+        span: float = 6.0,
+        view: str = "contours",
+        grid: int = GRID_POINTS,
+    ):
+        super().__init__()
+        example_X, example_y, example_params = example_network()
+        self.X = example_X if X is None else np.asarray(X, dtype=np.float64)
+        self.y = example_y if y is None else np.asarray(y, dtype=np.float64)
+        if params is None:
+            self.params = example_params
+            at_options = [("trained", "trained"), ("at initialisation", "initial")]
+        else:
+            given = {key: np.asarray(value, dtype=np.float64) for key, value in params.items()}
+            self.params = {"given": given}
+            at_options = [("given", "given")]
+        first = self.params[at_options[0][1]]
+        self.entries = parameter_entries(first)
+        self.size = len(self.entries)
+        self.grid = int(grid) | 1  # odd: the centre of the grid is the marked point
+        self._cache: dict[tuple, np.ndarray] = {}
+        self._frame = 0
+
+        labels = list(self.entries)
+        wide = {"style": {"description_width": "initial"}}
+        toggle = {"style": {"description_width": "initial", "button_width": "auto"}}
+        self.controls = {
+            "a": widgets.Dropdown(options=labels, value=a, description="parameter a (x)", **wide),
+            "b": widgets.Dropdown(options=labels, value=b, description="parameter b (y)", **wide),
+            "span": widgets.FloatSlider(
+                value=span, min=0.5, max=10.0, step=0.5, description="range ±", **wide
+            ),
+            "loss": widgets.ToggleButtons(
+                options=[("MSE", "mse"), ("BCE", "bce")], value=loss, description="loss", **toggle
+            ),
+            "at": widgets.ToggleButtons(
+                options=at_options, value=at_options[0][1], description="network", **toggle
+            ),
+            "view": widgets.ToggleButtons(
+                options=["contours", "3-D"], value=view, description="view", **toggle
+            ),
+        }
+        self._build_figure()
+
+    def controls_box(self) -> widgets.Widget:
+        rows = [["a", "b", "span"], ["loss", "at", "view"]]
+        wrap = widgets.Layout(flex_flow="row wrap", justify_content="flex-start")
+        return widgets.VBox(
+            [widgets.HBox([self.controls[name] for name in row], layout=wrap) for row in rows]
+        )
+
+    def _build_figure(self) -> None:
+        fig = self.fig = BlitFigure(figsize=(10.5, 4.6), dpi=DPI)
+        fig.suptitle(
+            f"2-D slice of a {self.size}-dimensional loss surface: two parameters vary, "
+            f"the other {self.size - 2} stay fixed",
+            fontsize=13.5,
+            y=0.985,
+        )
+        ax = self.map_ax = fig.add_axes((0.075, 0.12, 0.38, 0.72))
+        self.surface_ax = fig.add_axes((-0.01, 0.05, 0.44, 0.86), projection="3d")
+        self.surface_ax.set_visible(False)
+        colour_ax = fig.add_axes((0.465, 0.12, 0.013, 0.72))
+        self.cut_ax = fig.add_axes((0.62, 0.12, 0.365, 0.72))
+
+        for axis in (ax.xaxis, ax.yaxis, self.cut_ax.xaxis):
+            axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))  # short labels
+        ax.set_xlabel("change in parameter a", fontsize=11)
+        ax.set_ylabel("change in parameter b", fontsize=11)
+        self.norm = LogNorm(vmin=0.1, vmax=1.0)
+        self.heat = ax.imshow(
+            np.ones((2, 2)),
+            origin="lower",
+            aspect="auto",
+            cmap="viridis",
+            norm=self.norm,
+            interpolation="bilinear",
+        )
+        self.colorbar = fig.colorbar(self.heat, cax=colour_ax)
+        # Axis labels are figure texts: they never change, so they stay in the still layer.
+        fig.text(0.525, 0.48, "loss (log colour scale)", rotation=90, va="center", fontsize=11)
+        fig.text(0.57, 0.48, "loss", rotation=90, va="center", fontsize=11)
+        self.colorbar.locator = LogLocator(subs=(1.0, 2.0, 5.0))  # a few labelled ticks
+        self.colorbar.formatter = FuncFormatter(lambda value, _: f"{value:g}")
+        colour_ax.yaxis.set_minor_formatter(NullFormatter())
+        self.contours = LineCollection([], colors="white", linewidths=0.6, alpha=0.8)
+        ax.add_collection(self.contours)
+        (self.cut_a_line,) = ax.plot([], [], "--", color=CUT_COLOURS[0], linewidth=1.6)
+        (self.cut_b_line,) = ax.plot([], [], "--", color=CUT_COLOURS[1], linewidth=1.6)
+        (self.mark,) = ax.plot([0.0], [0.0], linestyle="", **MARK_STYLE)
+        self.mark_text = ax.text(
+            0.02, 0.02, "", transform=ax.transAxes, fontsize=10, va="bottom", bbox=BOX_STYLE
+        )
+        # A plain text above the axes, not ax.title: matplotlib places a hidden title wrongly, and
+        # this one is hidden while the still layer is rendered.
+        self.map_title = ax.text(
+            0.5, 1.025, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=12
+        )
+        self.message = ax.text(
+            0.5,
+            0.5,
+            "",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=12,
+            bbox=BOX_STYLE,
+        )
+        self.surface = None
+        (self.surface_mark,) = self.surface_ax.plot([], [], [], linestyle="", **MARK_STYLE)
+
+        cut = self.cut_ax
+        (self.cut_a,) = cut.plot(
+            [], [], color=CUT_COLOURS[0], linewidth=2, label="along a (b fixed)"
+        )
+        (self.cut_b,) = cut.plot(
+            [], [], color=CUT_COLOURS[1], linewidth=2, label="along b (a fixed)"
+        )
+        (self.bend_a,) = cut.plot([], [], **BEND_STYLE, label="bends downward: not convex")
+        (self.bend_b,) = cut.plot([], [], **BEND_STYLE)
+        (self.cut_mark,) = cut.plot([0.0], [0.0], linestyle="", **MARK_STYLE)
+        cut.axvline(0.0, color="0.6", linewidth=0.8)
+        cut.set_xlabel("change from the marked value ★", fontsize=11)
+        cut.set_title("1-D cuts along the dashed lines", fontsize=12)
+        cut.legend(
+            handles=[self.cut_a, self.cut_b, self.bend_a],
+            loc="upper center",
+            fontsize=9.5,
+            framealpha=0.9,
+        )
+        # Everything that changes between frames; the rest is rendered once per still_key.
+        self._moving_2d = [
+            self.heat,
+            self.contours,
+            self.cut_a_line,
+            self.cut_b_line,
+            self.mark,
+            self.mark_text,
+            self.message,
+            self.map_title,
+            colour_ax.yaxis,
+        ]
+        self._moving_cuts = [
+            cut.yaxis,
+            self.cut_a,
+            self.cut_b,
+            self.bend_a,
+            self.bend_b,
+            self.cut_mark,
+        ]
+
+    def _surface(self, params, pa, pb, values_a, values_b, loss) -> np.ndarray:
+        key = (id(params), pa, pb, values_a[0], values_a[-1], values_b[0], values_b[-1], loss)
+        if key not in self._cache:
+            if len(self._cache) > 32:
+                self._cache.clear()
+            S = chunked_loss_surface(self.X, self.y, params, pa, pb, values_a, values_b, loss)
+            self._cache[key] = np.maximum(S, LOSS_FLOOR)  # log colours need a positive loss
+        return self._cache[key]
+
+    def draw(
+        self, a: str, b: str, span: float, loss: str, at: str, view: str
+    ) -> dict[str, np.ndarray]:
+        params = self.params[at]
+        three_d = view == "3-D"
+        self.map_ax.set_visible(not three_d)
+        self.surface_ax.set_visible(three_d)
+        self.fig.moving = ([] if three_d else self._moving_2d) + self._moving_cuts
+        self._frame += 1
+        # the still parts: ticks of both offset axes (set by span); a 3-D frame is all new
+        self.fig.still_key = (view, span, self._frame if three_d else 0)
+        if self.surface is not None:
+            self.surface.remove()
+            self.surface = None
+
+        pa, pb = self.entries[a], self.entries[b]
+        centre_a, centre_b = float(params[pa[0]][pa[1]]), float(params[pb[0]][pb[1]])
+        which = {"trained": "trained", "initial": "initial"}.get(at, "current")
+        self.map_title.set_text(f"{LOSS_NAMES[loss]} over a = {a} and b = {b}")
+        for axis_ax in (self.map_ax, self.cut_ax):
+            axis_ax.set_xlim(-span, span)
+        self.map_ax.set_ylim(-span, span)
+        if a == b:
+            self._show_message(f"Pick two different parameters:\nboth are {a}.")
+            return {}
+        self.message.set_visible(False)
+        for artist in (self.heat, self.contours, self.mark, self.mark_text):
+            artist.set_visible(True)
+
+        offsets = np.linspace(-span, span, self.grid)
+        values_a, values_b = centre_a + offsets, centre_b + offsets
+        S = self._surface(params, pa, pb, values_a, values_b, loss)  # (G_a, G_b)
+        low, high = float(S.min()), float(S.max())
+        high = max(high, low * 1.001)  # a flat slice still gets a colour scale
+        self.norm.vmin, self.norm.vmax = low, high  # the colour bar follows
+        middle = self.grid // 2
+        loss_here = float(S[middle, middle])
+
+        if three_d:
+            self._draw_3d(offsets, S, a, b, loss_here)
+        else:
+            self.heat.set_data(S.T)  # image rows: parameter b
+            self.heat.set_extent((-span, span, -span, span))
+            levels = np.geomspace(low, high, CONTOUR_LEVELS + 2)[1:-1]
+            self.contours.set_segments(contour_segments(offsets, offsets, S.T, levels))
+            self.cut_a_line.set_data([-span, span], [0.0, 0.0])
+            self.cut_b_line.set_data([0.0, 0.0], [-span, span])
+            self.mark_text.set_text(
+                f"★ {which} network: a = {centre_a:.2f}, b = {centre_b:.2f}, "
+                f"{LOSS_NAMES[loss]} = {loss_here:.3g}"
+            )
+
+        cut_a, cut_b = S[:, middle], S[middle, :]  # along a (b fixed), along b (a fixed)
+        bend_a, bend_b = bends_down(cut_a), bends_down(cut_b)
+        self.cut_a.set_data(offsets, cut_a)
+        self.cut_b.set_data(offsets, cut_b)
+        self.bend_a.set_data(offsets, np.where(bend_a, cut_a, np.nan))
+        self.bend_b.set_data(offsets, np.where(bend_b, cut_b, np.nan))
+        self.cut_mark.set_data([0.0], [loss_here])
+        top, bottom = max(cut_a.max(), cut_b.max()), min(cut_a.min(), cut_b.min())
+        pad = 0.06 * (top - bottom) + 1e-12
+        self.cut_ax.set_ylim(bottom - pad, top + pad + 0.25 * (top - bottom))  # room for the legend
+        return {
+            "surface": S,
+            "values_a": values_a,
+            "values_b": values_b,
+            "cut_a": cut_a,
+            "cut_b": cut_b,
+            "bends_down": np.array(bool(bend_a.any() or bend_b.any())),
+        }
+
+    def _draw_3d(self, offsets, S, a, b, loss_here) -> None:
+        """Loss as height (log scale, labelled in loss values), coloured like the map."""
+        ax = self.surface_ax
+        A, B = np.meshgrid(offsets[::STRIDE_3D], offsets[::STRIDE_3D], indexing="ij")
+        part = S[::STRIDE_3D, ::STRIDE_3D]
+        self.surface = ax.plot_surface(
+            A,
+            B,
+            np.log10(part),
+            facecolors=self.heat.cmap(self.norm(part)),
+            linewidth=0,
+            antialiased=False,
+            shade=False,
+            rstride=1,
+            cstride=1,
+        )
+        self.surface_mark.set_data_3d([0.0], [0.0], [np.log10(loss_here)])
+        self.surface_mark.set_zorder(10)  # drawn after the surface, so always in sight
+        ax.set_xlim(offsets[0], offsets[-1])
+        ax.set_ylim(offsets[0], offsets[-1])
+        ax.set_zlim(np.log10(S.min()), np.log10(S.max()) + 1e-9)
+        ax.zaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{10**value:.2g}"))
+        ax.set_xlabel(f"change in {a}", fontsize=10)
+        ax.set_ylabel(f"change in {b}", fontsize=10)
+        ax.set_zlabel("loss (log scale)", fontsize=10)
+        ax.view_init(elev=VIEW_3D[0], azim=VIEW_3D[1])
+
+    def _show_message(self, text: str) -> None:
+        self.map_ax.set_visible(True)
+        self.surface_ax.set_visible(False)
+        self.fig.moving = self._moving_2d + self._moving_cuts
+        self.fig.still_key = ("message", self._frame)
+        for artist in (self.heat, self.contours, self.mark, self.mark_text):
+            artist.set_visible(False)
+        for line in (self.cut_a, self.cut_b, self.bend_a, self.bend_b, self.cut_mark):
+            line.set_data([], [])
+        for line in (self.cut_a_line, self.cut_b_line):
+            line.set_data([], [])
+        self.message.set_text(text)
+        self.message.set_visible(True)

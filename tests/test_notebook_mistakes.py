@@ -1,0 +1,57 @@
+"""A wrong answer in one exercise fails exactly that exercise's check, and names the mistake.
+
+For every exercise of every source notebook, the solution is replaced by the first catalogued
+mistake of that exercise (a real wrong implementation), the notebook runs top to bottom, and
+only that exercise's test cell may fail.
+"""
+
+import ast
+
+import pytest
+
+import refimpl
+from autograder import check
+from notebook_tools import SOURCE_NOTEBOOKS, cell_errors, execute, exercises, notebook_id, read
+
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.skipif(not SOURCE_NOTEBOOKS, reason="no course notebooks yet"),
+]
+
+
+def check_call(test_source: str) -> tuple[str, dict]:
+    """The check name and options of a test cell's first (visible) check call."""
+    for line in test_source.splitlines():
+        if line.startswith("check."):
+            call = ast.parse(line).body[0].value
+            namespace = {"refimpl": refimpl}
+            options = {kw.arg: eval(ast.unparse(kw.value), namespace) for kw in call.keywords}
+            return call.func.attr, options
+    raise AssertionError(f"no check call in:\n{test_source}")
+
+
+def planted_cases():
+    for path in SOURCE_NOTEBOOKS:
+        nb = read(path)
+        for exercise in exercises(nb):
+            name, options = check_call(nb.cells[exercise.test_index].source)
+            key = check.exercise(name, **options).key
+            mistake = next(m for m in check.exercise(name, **options).mistakes if m.variant)
+            yield pytest.param(path, exercise, key, mistake.slug,
+                               id=f"{notebook_id(path)}:{exercise.name}:{mistake.slug}")
+
+
+@pytest.mark.parametrize(("path", "exercise", "key", "slug"), list(planted_cases()))
+def test_a_planted_mistake_fails_only_its_own_check(path, exercise, key, slug):
+    nb = read(path)
+    nb.cells[exercise.solution_index].source += (
+        "\n\n# planted wrong answer (a catalogued mistake)\n"
+        "from autograder.catalogue import mistakes_for as _mistakes_for\n"
+        f"{exercise.name} = next(m for m in _mistakes_for({key!r}) if m.slug == {slug!r}).variant\n"
+    )
+    errors = cell_errors(execute(nb, path.parent))
+    assert set(errors) == {exercise.test_index}, (
+        f"planting {slug} in {exercise.name} should fail only test_{exercise.name}; failed cells: "
+        + ", ".join(f"{i} ({errors[i]['ename']}: {errors[i]['evalue'][:200]})" for i in errors)
+    )
+    assert f"[{slug}]" in errors[exercise.test_index]["evalue"]

@@ -1,0 +1,167 @@
+"""The loss-surface explorer of notebook 03: every control draws, the numbers are refimpl's,
+the slice shows non-convexity, and a reused still layer leaves no trace of earlier frames.
+
+The explorer calls no learner function (the surface comes from ``refimpl.loss_surface``), so it
+has no fallback note to test.
+"""
+
+import io
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+import refimpl
+from refimpl.viz.surface import (
+    DEFAULT_PAIR,
+    LossSurfaceExplorer,
+    bends_down,
+    chunked_loss_surface,
+    example_network,
+    parameter_entries,
+)
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return matplotlib.image.imread(io.BytesIO(png), format="png")
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return LossSurfaceExplorer()
+
+
+def assert_finite(drawn, values):
+    assert drawn, f"nothing drawn for {values}"
+    for name, array in drawn.items():
+        assert np.all(np.isfinite(array)), f"{name} has nan/inf at {values}"
+
+
+def test_every_parameter_in_either_dropdown_draws_finite_values(explorer):
+    labels = explorer.controls["a"].options
+    assert len(labels) == 13
+    for loss in ("mse", "bce"):
+        for label in labels:
+            for a, b in ((label, DEFAULT_PAIR[1]), (DEFAULT_PAIR[0], label)):
+                if a == b:
+                    continue
+                values = {"a": a, "b": b, "loss": loss, "view": "contours", "span": 3.0}
+                drawn = explorer.update(**values)
+                assert_finite(drawn, values)
+                assert drawn["surface"].shape == (explorer.grid, explorer.grid)
+
+
+@pytest.mark.parametrize("view", ["contours", "3-D"])
+def test_every_toggle_and_the_range_slider_draw_finite_values(explorer, view):
+    span = explorer.controls["span"]
+    for value in (span.min, (span.min + span.max) / 2, span.max):
+        for loss in ("mse", "bce"):
+            for at in ("trained", "initial"):
+                values = {"a": "W1[0, 1]", "b": "b2[0]", "span": value, "loss": loss}
+                values.update(at=at, view=view)
+                drawn = explorer.update(**values)
+                assert_finite(drawn, values)
+                assert drawn["values_a"][0] == pytest.approx(drawn["values_a"][-1] - 2 * value)
+
+
+def test_the_surface_is_refimpl_loss_surface_of_the_chosen_pair(explorer):
+    # a weight into hidden unit 2 and that unit's output weight: the two touched layers interact
+    drawn = explorer.update(a="W1[0, 2]", b="W2[2, 0]", loss="mse", at="trained", span=2.0)
+    X, y, params = example_network()
+    expected = refimpl.loss_surface(
+        X,
+        y,
+        params["trained"],
+        ("W1", (0, 2)),
+        ("W2", (2, 0)),
+        drawn["values_a"],
+        drawn["values_b"],
+        loss="mse",
+    )
+    np.testing.assert_allclose(drawn["surface"], expected, rtol=1e-12)
+    # one grid point by hand: set the two entries and evaluate the network's loss
+    i, j = 7, 60
+    changed = {key: value.copy() for key, value in params["trained"].items()}
+    changed["W1"][0, 2], changed["W2"][2, 0] = drawn["values_a"][i], drawn["values_b"][j]
+    assert drawn["surface"][i, j] == pytest.approx(refimpl.loss_231(X, y, changed, loss="mse"))
+    # the marked point (the centre) is the network itself
+    middle = explorer.grid // 2
+    assert drawn["surface"][middle, middle] == pytest.approx(
+        refimpl.loss_231(X, y, params["trained"], loss="mse")
+    )
+
+
+def test_chunks_give_the_same_surface_as_one_call():
+    X, y, params = example_network()
+    a, b = ("W1", (1, 0)), ("b1", (2,))
+    values_a, values_b = np.linspace(-3, 1, 37), np.linspace(-2, 2, 41)
+    np.testing.assert_array_equal(
+        chunked_loss_surface(X, y, params["trained"], a, b, values_a, values_b, "bce"),
+        refimpl.loss_surface(X, y, params["trained"], a, b, values_a, values_b, loss="bce"),
+    )
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_the_default_slice_shows_that_the_surface_is_not_convex(explorer, loss):
+    drawn = explorer.update(a=DEFAULT_PAIR[0], b=DEFAULT_PAIR[1], loss=loss, at="trained", span=6.0)
+    assert drawn["bends_down"]
+    assert explorer.fig.get_suptitle().startswith("2-D slice of a 13-dimensional loss surface")
+
+
+def test_bends_down_finds_only_downward_curvature():
+    x = np.linspace(-2, 2, 81)
+    assert not bends_down(x**2).any()
+    assert not bends_down(np.abs(x)).any()
+    assert bends_down(np.minimum(x**2, 1.0)).any()  # a valley that flattens into a plateau
+    assert not bends_down(np.ones(5)).any()
+
+
+def test_the_same_parameter_twice_says_so_instead_of_failing(explorer):
+    drawn = explorer.update(a="W2[0, 0]", b="W2[0, 0]", view="contours")
+    assert drawn == {}
+    assert "two different parameters" in explorer.message.get_text()
+    drawn = explorer.update(b="b2[0]")
+    assert_finite(drawn, "after the message")
+    assert not explorer.message.get_visible()
+
+
+def test_given_params_are_used_and_the_network_toggle_offers_them():
+    X, y = refimpl.study_sleep(n=40, seed=3)
+    params = refimpl.init_231(seed=5)
+    explorer = LossSurfaceExplorer(X, y, params, a="b1[0]", b="b2[0]", span=1.0, grid=21)
+    assert explorer.controls["at"].value == "given"
+    assert len(explorer.controls["at"].options) == 1
+    drawn = explorer.update(loss="bce")
+    middle = explorer.grid // 2
+    assert drawn["surface"][middle, middle] == pytest.approx(refimpl.loss_231(X, y, params, "bce"))
+
+
+def test_example_network_hands_out_copies():
+    _, _, first = example_network()
+    first["trained"]["W1"][:] = 0.0
+    _, _, second = example_network()
+    assert np.any(second["trained"]["W1"] != 0.0)
+    assert set(parameter_entries(second["trained"])) >= set(DEFAULT_PAIR)
+
+
+def test_moving_a_control_changes_the_frame(explorer):
+    explorer.update(a=DEFAULT_PAIR[0], b=DEFAULT_PAIR[1], loss="bce", span=6.0, view="contours")
+    before = explorer.image.value
+    explorer.update(span=4.0)
+    after_span = explorer.image.value
+    assert after_span != before
+    explorer.update(b="b1[1]")
+    assert explorer.image.value != after_span
+    explorer.update(loss="mse")
+    assert explorer.image.value != after_span
+
+
+@pytest.mark.parametrize("view", ["contours", "3-D"])
+def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer, view):
+    """The still parts are drawn once and reused: no trace of an earlier frame may remain."""
+    values = {"a": "W1[1, 1]", "b": "W2[2, 0]", "span": 3.0, "loss": "mse", "at": "trained"}
+    explorer.update(a="b1[0]", b="W1[0, 0]", span=3.0, loss="bce", at="initial", view=view)
+    explorer.update(**values, view=view)
+    fresh = LossSurfaceExplorer(**{key: values[key] for key in ("a", "b", "span", "loss")})
+    fresh.update(view=view)
+    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))
