@@ -26,6 +26,62 @@ def figure_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+class BlitFigure(Figure):
+    """A Figure that renders its still parts once, then redraws only the artists that move.
+
+    Ticks, labels, legends and colour-bar frames cost most of a frame and never change while a
+    slider moves. On an Agg canvas the figure is first rendered without the artists in
+    :attr:`moving`; those pixels are kept until :attr:`still_key` or the canvas size changes (or
+    :meth:`invalidate` is called). Every frame pastes them back and draws the moving artists on
+    top, in order. Another renderer, or a figure with a layout engine, gets a full draw.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.moving: list = []
+        #: Anything that identifies the still parts (e.g. axis limits); a new value re-renders them.
+        self.still_key: Any = None
+        self._still = None  # (key, pixels) of the last full draw
+
+    def set_moving(self, *artists: Any) -> None:
+        """Redraw these artists (in this order) on every frame; everything else is kept."""
+        self.moving = list(artists)
+        self._still = None
+
+    def invalidate(self) -> None:
+        """Render the still parts again on the next draw (after changing one of them)."""
+        self._still = None
+
+    def freeze_layout(self) -> None:
+        """Lay the figure out with its layout engine, then keep that layout (so blitting works)."""
+        for _ in range(2):  # the 2nd pass sees label positions the 1st one updated
+            self.draw_without_rendering()
+        self.set_layout_engine(None)
+        self._still = None
+
+    def draw(self, renderer: Any) -> None:
+        can_blit = self.get_layout_engine() is None and hasattr(renderer, "copy_from_bbox")
+        if not can_blit:  # laying out, or another renderer: a plain full drawing
+            super().draw(renderer)
+            return
+        key = (self.still_key, renderer.width, renderer.height, self.dpi)
+        if self._still is not None and self._still[0] == key:
+            renderer.restore_region(self._still[1])
+        else:
+            shown = [artist.get_visible() for artist in self.moving]
+            for artist in self.moving:
+                artist.set_visible(False)
+            try:
+                super().draw(renderer)  # the still parts only
+            finally:
+                for artist, visible in zip(self.moving, shown, strict=True):
+                    artist.set_visible(visible)
+            self._still = (key, renderer.copy_from_bbox(self.bbox))
+        for artist in self.moving:
+            artist.draw(renderer)  # an invisible artist draws nothing
+        self.stale = False
+
+
 def display_with_fallback(widget: widgets.Widget, fig: Figure) -> None:
     """Display ``widget``, with a static PNG of ``fig`` for places that cannot show widgets.
 

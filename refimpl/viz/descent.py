@@ -23,10 +23,9 @@ from refimpl.gradcheck import numerical_derivative as reference_numerical_deriva
 from refimpl.gradcheck import numerical_gradient as reference_numerical_gradient
 from refimpl.optim import DIVERGENCE_FACTOR
 from refimpl.optim import gradient_descent as reference_gradient_descent
-from refimpl.viz._core import DPI, Explorer, LearnerFunction
+from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
 from refimpl.viz.surface import (
     DEFAULT_PAIR,
-    BlitFigure,
     chunked_loss_surface,
     contour_segments,
     example_network,

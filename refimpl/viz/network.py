@@ -22,13 +22,12 @@ from refimpl.data import FEATURE_NAMES, standardize, study_sleep
 from refimpl.network import forward_231 as reference_forward_231
 from refimpl.network import init_231
 from refimpl.optim import train
-from refimpl.viz._core import DPI, Explorer, LearnerFunction
+from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
 from refimpl.viz.neuron import (
     FAIL_STYLE,
     PASS_STYLE,
     SLEPT_RANGE,
     STUDIED_RANGE,
-    LayeredFigure,
     plane_grid,
 )
 
@@ -142,7 +141,7 @@ class NetworkExplorer(Explorer):
     # -- the picture --------------------------------------------------------------------------
 
     def _build_figure(self) -> None:
-        self.fig = LayeredFigure(figsize=(12.0, 5.0), dpi=DPI)
+        self.fig = BlitFigure(figsize=(12.0, 5.0), dpi=DPI)
         self.net_ax = self.fig.add_axes(DIAGRAM_RECT)
         self.plane_ax = self.fig.add_axes(PLANE_RECT)
         self._build_diagram(self.net_ax)

@@ -22,7 +22,10 @@ import refimpl
 from refimpl.activations import relu, sigmoid
 from refimpl.data import FEATURE_NAMES, study_sleep
 from refimpl.neuron import neuron as reference_neuron
-from refimpl.viz._core import DPI, Explorer, LearnerFunction
+from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
+
+# The former name of BlitFigure, kept while other modules move to it.
+LayeredFigure = BlitFigure
 
 #: The part of the plane shown, in hours: studied 0-10, slept 3-10 (the data's range), padded.
 STUDIED_RANGE = (-0.5, 10.5)
@@ -48,61 +51,6 @@ ARROW_LENGTH = 1.6
 
 PASS_STYLE = {"marker": "o", "s": 28, "facecolor": "white", "edgecolor": "black", "linewidth": 0.9}
 FAIL_STYLE = {"marker": "x", "s": 26, "color": "black", "linewidth": 1.3}
-
-
-class LayeredFigure(Figure):
-    """A Figure that renders its still parts once, then redraws only the artists that move.
-
-    Ticks, labels, legends and colour-bar frames cost most of a frame and never change while a
-    slider moves. The first Agg draw at a given size renders the figure without the artists given
-    to :meth:`set_moving` and keeps those pixels; every draw pastes them back and draws the moving
-    artists on top, in the order given. Any other renderer (or a size change) gets a full draw, so
-    saving still works. Call :meth:`invalidate` after changing a still part, and
-    :meth:`freeze_layout` once the layout is final (a layout engine would move things).
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._moving: list = []
-        self._still = None  # (key, pixels) of the last full draw
-
-    def set_moving(self, *artists) -> None:
-        """Redraw these artists (in this order) on every frame; everything else is kept."""
-        self._moving = list(artists)
-        self._still = None
-
-    def invalidate(self) -> None:
-        """Render the still parts again on the next draw (after changing one of them)."""
-        self._still = None
-
-    def freeze_layout(self) -> None:
-        """Lay the figure out with its layout engine, then keep that layout."""
-        for _ in range(2):  # the 2nd pass sees label positions the 1st one updated
-            self.draw_without_rendering()
-        self.set_layout_engine(None)
-        self._still = None
-
-    def draw(self, renderer) -> None:
-        can_blit = self.get_layout_engine() is None and hasattr(renderer, "copy_from_bbox")
-        if not can_blit:  # laying out, or another renderer: a plain full drawing
-            super().draw(renderer)
-            return
-        key = (renderer.width, renderer.height, self.dpi)
-        if self._still is not None and self._still[0] == key:
-            renderer.restore_region(self._still[1])
-        else:
-            shown = [artist.get_visible() for artist in self._moving]
-            for artist in self._moving:
-                artist.set_visible(False)
-            try:
-                super().draw(renderer)  # the still parts only
-            finally:
-                for artist, visible in zip(self._moving, shown, strict=True):
-                    artist.set_visible(visible)
-            self._still = (key, renderer.copy_from_bbox(self.bbox))
-        for artist in self._moving:
-            artist.draw(renderer)  # an invisible artist draws nothing
-        self.stale = False
 
 
 def plane_grid(
@@ -203,7 +151,7 @@ class NeuronExplorer(Explorer):
         self.draw(**self.values())
 
     def _build_figure(self) -> None:
-        self.fig = LayeredFigure(figsize=(7.4, 5.0), dpi=DPI, layout="constrained")
+        self.fig = BlitFigure(figsize=(7.4, 5.0), dpi=DPI, layout="constrained")
         ax = self.ax = self.fig.add_subplot()
         self.heat = ax.imshow(
             np.zeros(self.image_shape),

@@ -10,22 +10,20 @@ which a convex surface never does.
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 
 import contourpy
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from refimpl.data import standardize, study_sleep
 from refimpl.network import init_231
 from refimpl.optim import train
 from refimpl.surface import loss_surface
-from refimpl.viz._core import DPI, Explorer
+from refimpl.viz._core import DPI, BlitFigure, Explorer
 
 #: The example network of notebooks 03 and 04: the 2-3-1 network trained with full-batch gradient
 #: descent (BCE) on the standardized study_sleep data. This seed trains to 99 % accuracy, and its
@@ -57,42 +55,6 @@ CUT_COLOURS = ("#2fb4ff", "#ff9a1f")  # bright enough to read on the dark valley
 BEND_STYLE = {"color": "tab:red", "linewidth": 6.0, "alpha": 0.35, "solid_capstyle": "butt"}
 MARK_STYLE = {"marker": "*", "markersize": 15, "color": "tab:red", "markeredgecolor": "white"}
 BOX_STYLE = {"boxstyle": "round", "facecolor": "white", "alpha": 0.85}
-
-
-class BlitFigure(Figure):
-    """A Figure that renders its still parts once and then redraws only what moves.
-
-    The artists in :attr:`moving` are hidden while everything else is rendered; those pixels are
-    kept (Agg only) and reused until :attr:`still_key` or the canvas size changes. Each frame
-    pastes them back and draws the moving artists on top, in order. Text is the slow part of a
-    matplotlib frame, so what stays still (tick labels, titles, legends) is what saves time.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.moving: list[Artist] = []
-        #: Anything that identifies the still parts (e.g. axis limits); a new value re-renders them.
-        self.still_key: Hashable = None
-        self._still = None  # (key, pixels)
-
-    def draw(self, renderer) -> None:
-        key = (self.still_key, getattr(renderer, "width", None), getattr(renderer, "height", None))
-        can_blit = hasattr(renderer, "copy_from_bbox")
-        if can_blit and self._still is not None and self._still[0] == key:
-            renderer.restore_region(self._still[1])
-        else:
-            shown = [artist.get_visible() for artist in self.moving]
-            for artist in self.moving:
-                artist.set_visible(False)
-            try:
-                super().draw(renderer)
-            finally:
-                for artist, visible in zip(self.moving, shown, strict=True):
-                    artist.set_visible(visible)
-            self._still = (key, renderer.copy_from_bbox(self.bbox)) if can_blit else None
-        for artist in self.moving:
-            artist.draw(renderer)
-        self.stale = False
 
 
 @functools.cache
