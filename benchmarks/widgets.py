@@ -1,0 +1,125 @@
+"""Widget latency: slider value to finished frame, in kernel time, split into compute and render.
+
+Every explorer exported by ``refimpl.viz`` is built with its defaults; each of its controls is
+set to a few values (ends and middle of a slider, every option of a dropdown). For each frame,
+``draw()`` (numbers and artists: "compute") and the PNG encoding ("render") are timed apart.
+Target: a median frame under 100 ms, the threshold at which a response feels instant.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+
+from refimpl import viz
+from refimpl.viz import Explorer, figure_png
+
+TARGET_MS = 100.0
+
+
+@dataclass
+class Row:
+    explorer: str
+    control: str
+    frames: int
+    compute_ms: float  # median
+    render_ms: float  # median
+    total_ms: float  # median
+    worst_ms: float
+
+
+def explorers() -> dict[str, type[Explorer]]:
+    """Every Explorer subclass that refimpl.viz exports, by name."""
+    found = {}
+    for name in viz.__all__:
+        obj = getattr(viz, name)
+        if isinstance(obj, type) and issubclass(obj, Explorer) and obj is not Explorer:
+            found[name] = obj
+    return found
+
+
+def control_values(control: widgets.Widget, quick: bool = False) -> list[Any]:
+    """Values to move a control through: the ends and middle of a slider, every option."""
+    if hasattr(control, "options"):
+        original, values = control.index, []
+        for index in range(len(control.options)):
+            control.index = index
+            values.append(control.value)
+        control.index = original
+    elif isinstance(control, widgets.FloatLogSlider):
+        low, high = control.min, control.max
+        values = [control.base**low, control.base ** ((low + high) / 2), control.base**high]
+    elif isinstance(control.value, tuple):  # a range slider
+        low, high = control.min, control.max
+        middle = type(low)((low + high) / 2)
+        values = [(low, middle), (middle, high)]
+    elif isinstance(control.value, bool):
+        values = [not control.value, control.value]
+    elif hasattr(control, "min"):
+        low, high = control.min, control.max
+        middle = (low + high) // 2 if isinstance(low, int) else (low + high) / 2
+        values = [low, middle, high]
+    else:
+        values = [control.value]
+    return values[:1] if quick else values
+
+
+def frame_ms(explorer: Explorer, name: str, value: Any) -> tuple[float, float]:
+    """Move one control to ``value`` and time the frame: (compute ms, render ms)."""
+    explorer._paused = True  # no redraw from the observer: the frame is timed below
+    try:
+        explorer.controls[name].value = value
+    finally:
+        explorer._paused = False
+    start = time.perf_counter()
+    explorer.draw(**explorer.values())
+    drawn = time.perf_counter()
+    figure_png(explorer.fig)
+    done = time.perf_counter()
+    return (drawn - start) * 1e3, (done - drawn) * 1e3
+
+
+def measure(explorer_name: str, cls: type[Explorer], repeats: int, quick: bool) -> list[Row]:
+    explorer = cls()
+    explorer.widget()  # first frame: caches, layout (not counted)
+    rows = []
+    for name, control in list(explorer.controls.items()):
+        compute, render = [], []
+        values = control_values(control, quick)
+        for _ in range(repeats):
+            for value in values:  # in turn, so every timed frame is a real change
+                c, r = frame_ms(explorer, name, value)
+                compute.append(c)
+                render.append(r)
+        totals = [c + r for c, r in zip(compute, render, strict=True)]
+        rows.append(Row(explorer_name, name, len(totals), statistics.median(compute),
+                        statistics.median(render), statistics.median(totals), max(totals)))
+    return rows
+
+
+def run(repeats: int = 3, quick: bool = False) -> list[Row]:
+    rows = []
+    for name, cls in explorers().items():
+        rows += measure(name, cls, repeats, quick)
+    return rows
+
+
+def report(rows: list[Row]) -> str:
+    lines = [
+        "Widget latency (kernel time per frame; target: median < 100 ms)",
+        f"{'explorer':24} {'control':14} {'frames':>6} {'compute':>9} {'render':>8} "
+        f"{'median':>8} {'worst':>8}  verdict",
+    ]
+    for row in rows:
+        verdict = "ok" if row.total_ms < TARGET_MS else "SLOW"
+        lines.append(
+            f"{row.explorer:24} {row.control:14} {row.frames:6d} {row.compute_ms:7.1f}ms "
+            f"{row.render_ms:6.1f}ms {row.total_ms:6.1f}ms {row.worst_ms:6.1f}ms  {verdict}"
+        )
+    overall = statistics.median(row.total_ms for row in rows) if rows else float("nan")
+    lines.append(f"median over all controls: {overall:.1f} ms")
+    return "\n".join(lines)
