@@ -2,8 +2,10 @@
 
 Subcommands
 -----------
-lab   start JupyterLab in the learner's workspace (the README's first command)
-info  print versions and the folders the course uses
+lab     bring the learner's workspace up to date, then start JupyterLab there
+update  bring the learner's workspace up to date (deliver new notebooks, never overwrite work)
+check   run the learner's notebooks headless and print the progress table
+info    print versions and the folders the course uses
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from autograder.course import COURSE_ROOT
+from autograder.course import COURSE_ROOT, CourseError
 
-#: Where ``backprop-course lab`` puts the learner's notebooks unless told otherwise.
+#: Where the learner's notebooks live unless told otherwise (relative to the current folder).
 DEFAULT_WORKSPACE = Path(os.environ.get("BACKPROP_COURSE_WORKSPACE", "workspace"))
+
+
+def say(message: str, *, file=None) -> None:
+    print(f"backprop-course: {message}", file=file or sys.stdout, flush=True)
 
 
 def jupyterlab_argv(workspace: Path, extra: list[str]) -> list[str]:
@@ -28,20 +34,95 @@ def jupyterlab_argv(workspace: Path, extra: list[str]) -> list[str]:
     return argv + extra
 
 
+def update_workspace(workspace: Path, course_root: Path | None = None) -> bool:
+    """Deliver or update the student notebooks and say what happened; False if that failed."""
+    from autograder.workspace import deliver
+
+    try:
+        delivery = deliver(workspace, course_root or COURSE_ROOT)
+    except (CourseError, OSError) as error:
+        say(f"could not update the workspace {workspace}:\n{error}", file=sys.stderr)
+        return False
+    for message in delivery.messages:
+        say(message)
+    n = len(delivery.added) + len(delivery.updated) + len(delivery.kept)
+    if n == 0:
+        say("the course has no notebooks yet.")
+    elif delivery.updated or delivery.beside:
+        say("If one of these notebooks is open in JupyterLab, reload it from disk.")
+    elif not delivery.messages:
+        say(f"the workspace is up to date ({n} notebook{'' if n == 1 else 's'}).")
+    return True
+
+
 def cmd_lab(args: argparse.Namespace, extra: list[str]) -> int:
     from jupyterlab.labapp import LabApp
 
-    from autograder.workspace import deliver
-
     workspace = args.workspace.expanduser().resolve()
-    delivery = deliver(workspace)
-    for path in delivery.added:
-        print(f"backprop-course: added {path.name}")
-    if not delivery.added and not delivery.kept:
-        print("backprop-course: the course has no notebooks yet.")
-    print(f"backprop-course: JupyterLab opens the workspace {workspace}", flush=True)
+    if not update_workspace(workspace):
+        if not any(workspace.glob("*.ipynb")):
+            return 2
+        say("starting JupyterLab on the notebooks you already have.", file=sys.stderr)
+    say(f"JupyterLab opens the workspace {workspace}")
     LabApp.launch_instance(argv=jupyterlab_argv(workspace, extra))
     return 0
+
+
+def cmd_update(args: argparse.Namespace, extra: list[str]) -> int:
+    workspace = args.workspace.expanduser().resolve()
+    return 0 if update_workspace(workspace) else 2
+
+
+def resolve_notebooks(workspace: Path, names: list[str]) -> list[Path]:
+    """Paths for ``check``'s arguments: a path, a name in the workspace (with or without
+    ``.ipynb``) or the start of one (``02``). Raises ValueError naming what is available."""
+    from autograder.workspace import workspace_notebooks
+
+    available = workspace_notebooks(workspace)
+    found: list[Path] = []
+    for name in names:
+        candidates = [Path(name).expanduser(), workspace / name, workspace / f"{name}.ipynb"]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            matches = [p for p in available if p.name.startswith(name)]
+            path = matches[0] if len(matches) == 1 else None
+        if path is None:
+            choices = ", ".join(p.stem for p in available) or "none; run `backprop-course update`"
+            raise ValueError(f"no notebook {name!r} in {workspace}. Notebooks: {choices}.")
+        if path.resolve() not in found:
+            found.append(path.resolve())
+    return found
+
+
+def cmd_check(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder import progress
+    from autograder.workspace import workspace_notebooks
+
+    workspace = args.workspace.expanduser().resolve()
+    try:
+        paths = resolve_notebooks(workspace, args.notebooks)
+    except ValueError as error:
+        say(str(error), file=sys.stderr)
+        return 2
+    if not args.notebooks:
+        paths = workspace_notebooks(workspace)
+        if not paths:
+            say(f"no course notebooks in {workspace}: run `backprop-course update` first.",
+                file=sys.stderr)
+            return 2
+    print(f"Running {len(paths)} notebook(s) headless (at most {args.timeout:g} s per cell, "
+          f"{args.notebook_timeout:g} s per notebook)...\n", flush=True)
+    reports = []
+    try:
+        for path in paths:
+            report = progress.check_notebook(path, args.timeout, args.notebook_timeout)
+            reports.append(report)
+            print(progress.format_notebook(report) + "\n", flush=True)
+    except KeyboardInterrupt:
+        say("interrupted.", file=sys.stderr)
+        return 130
+    print(progress.format_summary(reports))
+    return progress.exit_code(reports)
 
 
 def cmd_info(args: argparse.Namespace, extra: list[str]) -> int:
@@ -57,26 +138,84 @@ def cmd_info(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from autograder.progress import CELL_TIMEOUT, NOTEBOOK_TIMEOUT
+
     parser = argparse.ArgumentParser(
         prog="backprop-course",
         description="Backpropagation, from one neuron to a trained network.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    lab = sub.add_parser(
-        "lab",
-        help="start JupyterLab on the course notebooks",
-        description="Start JupyterLab in the learner's workspace. Options that this command "
-        "does not know (for example --no-browser or --port=8899) are passed to JupyterLab.",
-    )
-    lab.add_argument(
+    workspace = argparse.ArgumentParser(add_help=False)
+    workspace.add_argument(
         "--workspace",
         type=Path,
         default=DEFAULT_WORKSPACE,
+        metavar="DIR",
         help="the learner's folder (default: ./workspace, or $BACKPROP_COURSE_WORKSPACE)",
     )
+
+    lab = sub.add_parser(
+        "lab",
+        parents=[workspace],
+        help="update the workspace and start JupyterLab there",
+        description="Bring the learner's workspace up to date (as `update` does), then start "
+        "JupyterLab there. Options that this command does not know (for example --no-browser "
+        "or --port=8899) are passed to JupyterLab.",
+    )
     lab.set_defaults(run=cmd_lab, passthrough=True)
+
+    update = sub.add_parser(
+        "update",
+        parents=[workspace],
+        help="deliver new notebooks and updates, never overwriting your work",
+        description="Put the student notebooks into the workspace, or bring them up to date. "
+        "A notebook you have not changed is updated in place; one you have changed is kept "
+        "as it is, and the new version is put beside it as NAME.new-XXXXXXXX.ipynb.",
+    )
+    update.set_defaults(run=cmd_update, passthrough=False)
+
+    check = sub.add_parser(
+        "check",
+        parents=[workspace],
+        help="run your notebooks and show which exercises pass",
+        description="Run notebooks headless (your files are only read) and print every "
+        "exercise: passed, failed (with the check's message), not started. Exit status: 0 "
+        "when every exercise passed, 1 when some did not, 2 when a notebook could not be "
+        "run to the end or the command was used wrongly.",
+    )
+    check.add_argument(
+        "notebooks",
+        nargs="*",
+        metavar="NOTEBOOK",
+        help="a notebook in the workspace (01_neuron, 01_neuron.ipynb, or just 01) or a path "
+        "(default: every course notebook in the workspace, in course order)",
+    )
+    check.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=CELL_TIMEOUT,
+        metavar="SECONDS",
+        help=f"interrupt a cell that runs longer than this (default {CELL_TIMEOUT:g})",
+    )
+    check.add_argument(
+        "--notebook-timeout",
+        type=positive_seconds,
+        default=NOTEBOOK_TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop a notebook that runs longer than this (default {NOTEBOOK_TIMEOUT:g})",
+    )
+    check.set_defaults(run=cmd_check, passthrough=False)
 
     info = sub.add_parser("info", help="print versions and folders")
     info.set_defaults(run=cmd_info, passthrough=False)

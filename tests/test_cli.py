@@ -8,9 +8,14 @@ import sys
 import time
 import urllib.request
 
+import nbformat
 import pytest
+from nbformat.v4 import new_markdown_cell, new_notebook
 
 from autograder import cli
+from autograder import workspace as ws_module
+from autograder.course import CourseError
+from autograder.workspace import Release, release_key
 
 
 def free_port() -> int:
@@ -31,6 +36,80 @@ def test_unknown_option_is_rejected_where_nothing_is_passed_through():
         cli.main(["info", "--bogus"])
 
 
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """A one-notebook course whose release is made without nbgrader (`publish` a version)."""
+    root = tmp_path / "course"
+    (root / "source" / "00_demo").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    monkeypatch.setattr(cli, "COURSE_ROOT", root)
+
+    def publish(version):
+        nb = new_notebook(cells=[new_markdown_cell(f"# Demo, version {version}")])
+        nbformat.write(nb, root / "source" / "00_demo" / "00_demo.ipynb")
+        student = nbformat.writes(nb).encode()
+        monkeypatch.setattr(ws_module, "build_release", lambda course_root: Release(
+            release_key(course_root), {"00_demo.ipynb": student}))
+
+    publish(1)
+    return publish
+
+
+def test_update_says_what_it_did_and_never_overwrites_work(course, tmp_path, capsys):
+    workspace = tmp_path / "ws"
+    assert cli.main(["update", f"--workspace={workspace}"]) == 0
+    assert capsys.readouterr().out == "backprop-course: Added 00_demo.ipynb.\n"
+
+    assert cli.main(["update", f"--workspace={workspace}"]) == 0
+    assert "the workspace is up to date (1 notebook)" in capsys.readouterr().out
+
+    notebook = workspace / "00_demo.ipynb"
+    notebook.write_text(notebook.read_text().replace("version 1", "version 1, my notes"))
+    mine = notebook.read_bytes()
+    course(2)
+    assert cli.main(["update", f"--workspace={workspace}"]) == 0
+    out = capsys.readouterr().out
+    [beside] = workspace.glob("00_demo.new-*.ipynb")
+    assert f"Kept your 00_demo.ipynb as it is (you changed it); the new version is beside it: " \
+           f"{beside.name}." in out
+    assert "reload it from disk" in out
+    assert notebook.read_bytes() == mine
+    assert "version 2" in beside.read_text()
+
+
+def test_update_that_cannot_build_the_release_exits_2(course, tmp_path, capsys, monkeypatch):
+    def broken(course_root):
+        raise CourseError("nbgrader could not release 00_demo:\nboom")
+
+    monkeypatch.setattr(ws_module, "build_release", broken)
+    assert cli.main(["update", f"--workspace={tmp_path / 'ws'}"]) == 2
+    assert "nbgrader could not release 00_demo" in capsys.readouterr().err
+
+
+def test_lab_updates_the_workspace_then_starts_jupyterlab_there(
+    course, tmp_path, capsys, monkeypatch
+):
+    from jupyterlab.labapp import LabApp
+
+    started = []
+    monkeypatch.setattr(LabApp, "launch_instance", lambda argv: started.append(argv))
+    workspace = tmp_path / "ws"
+    assert cli.main(["lab", f"--workspace={workspace}", "--no-browser"]) == 0
+    assert "Added 00_demo.ipynb." in capsys.readouterr().out
+    [argv] = started
+    assert argv[0] == f"--ServerApp.root_dir={workspace}"
+    assert argv[-1] == "--no-browser"
+
+    def broken(course_root):  # a failed update still opens the notebooks the learner has
+        raise CourseError("boom")
+
+    course(2)
+    monkeypatch.setattr(ws_module, "build_release", broken)
+    assert cli.main(["lab", f"--workspace={workspace}"]) == 0
+    assert len(started) == 2
+    assert "starting JupyterLab on the notebooks you already have" in capsys.readouterr().err
+
+
 def test_lab_passes_unknown_options_to_jupyterlab(tmp_path):
     argv = cli.jupyterlab_argv(tmp_path, ["--no-browser", "--port=9999"])
     assert argv[0] == f"--ServerApp.root_dir={tmp_path}"
@@ -42,8 +121,15 @@ def test_lab_starts_jupyterlab_in_the_workspace(tmp_path):
     workspace = tmp_path / "ws"
     port, token = free_port(), "backprop-test-token"
     command = [
-        sys.executable, "-m", "autograder.cli", "lab", f"--workspace={workspace}",
-        "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={token}",
+        sys.executable,
+        "-m",
+        "autograder.cli",
+        "lab",
+        f"--workspace={workspace}",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
     ]
     isolated = {
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
@@ -69,10 +155,22 @@ def test_lab_starts_jupyterlab_in_the_workspace(tmp_path):
             output = server.communicate()[0].decode(errors="replace")
             pytest.fail(f"JupyterLab did not answer within 60 s. Its output:\n{output[-3000:]}")
         assert status["type"] == "directory"
-        assert workspace.is_dir()
+        names = {item["name"] for item in status["content"]}
+        assert "01_neuron.ipynb" in names, "the student notebooks are delivered before the start"
         lab_url = f"http://127.0.0.1:{port}/lab?token={token}"
         with urllib.request.urlopen(lab_url, timeout=5) as page:
-            assert b"JupyterLab" in page.read()
+            html = page.read()
+        assert b"JupyterLab" in html
+        # The widgets and nbgrader's Validate button are front-end extensions of this page.
+        assert b"@jupyter-widgets/jupyterlab-manager" in html
+        assert b"@jupyter/nbgrader" in html
+        # What the Validate button calls: nbgrader runs the notebook and lists the failures.
+        url = f"http://127.0.0.1:{port}/assignments/validate?token={token}"
+        request = urllib.request.Request(url, data=b"path=01_neuron.ipynb", method="POST")
+        with urllib.request.urlopen(request, timeout=120) as reply:
+            validated = json.load(reply)
+        assert validated["success"], validated
+        assert "NotImplementedError" in json.dumps(validated["value"])
     finally:
         server.terminate()
         try:
