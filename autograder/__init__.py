@@ -7,8 +7,18 @@ In a notebook::
     check.backward_231(backward_231, loss="bce")
     check.relu(relu, hidden=True)         # seeded-random hidden cases, no expected values shown
 
-Modules: ``check`` (one function per exercise), ``engine`` (the generic comparison),
-``catalogue`` (known mistakes), ``seeding`` (seeds of the hidden cases), ``formatting``.
+Modules
+-------
+check      one function per exercise (``check.evaluate`` returns the result without raising)
+engine     the generic comparison of a learner's function with the reference
+catalogue  the known mistakes, by exercise, each with a wrong variant and a hint
+autodiff   runs a learner's ``Value`` class on small expression programs
+seeding    seeds of the hidden cases
+formatting message text
+course     the nbgrader course: config, release through nbgrader's Python API
+workspace  the learner's workspace: delivery and updates that never overwrite their work
+progress   ``backprop-course check``: run notebooks headless, tabulate every exercise
+cli        the ``backprop-course`` command line
 """
 
 from autograder.engine import Case, CheckFailed, CheckResult, Mistake, run_check

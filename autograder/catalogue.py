@@ -12,6 +12,13 @@ other mistake of that exercise on the visible cases (tests/test_autograder_catal
 
 Keys: the exercise names, except ``backward_231_mse`` / ``backward_231_bce`` (the check
 ``backward_231(fn, loss=...)`` picks one).
+
+Variants have the learner's form, so that a test can plant one in a notebook: the wrong
+``Value`` classes are subclasses of ``refimpl.Value`` with one operation changed (called with
+a check case's arguments, ``Cls(program, **leaves)``, they run the case); the wrong
+``value_neuron_loss`` functions take ``(w, b, x, y, Value)`` (called with numbers only, they
+run the case). The checks call every variant through the exercise's ``adapt``, like the
+learner's own object.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from functools import partial
 import numpy as np
 
 import refimpl
+from autograder.autodiff import run_program, run_value_neuron_loss
 from autograder.engine import Case, Mistake
 
 __all__ = ["CATALOGUE", "mistakes_for"]
@@ -403,6 +411,350 @@ def _mlp_backward(X, y, params, cache, loss="bce", hidden="relu", output="sigmoi
 
 
 # ---------------------------------------------------------------------------------------
+# Notebook 05: the chain rule, Value, value_neuron_loss
+# ---------------------------------------------------------------------------------------
+
+
+def _neuron_loss_grads(w, b, x, y, *, mode="ref"):
+    a = float(refimpl.sigmoid(w * x + b))
+    dL_da = (a - y) if mode == "missing-factor-2" else 2 * (a - y)
+    if mode == "sign-flip":
+        dL_da = -dL_da
+    if mode == "missing-sigmoid-prime":
+        da_dz = 1.0
+    elif mode == "sigmoid-prime-of-a":
+        da_dz = float(refimpl.sigmoid_prime(a))
+    else:
+        da_dz = a * (1 - a)
+    dL_dz = dL_da * da_dz
+    dL_dw = dL_dz if mode == "dw-missing-x" else dL_dz * x
+    dL_db = dL_dz * x if mode == "db-times-x" else dL_dz
+    return dL_dw, dL_db
+
+
+class _WrongValue(refimpl.Value):
+    """Base of the wrong Value classes below: each overrides one thing of refimpl.Value.
+
+    Like every variant, a wrong class can be called with a check case's arguments:
+    ``Cls(program, **leaves)`` runs the program with it (``run_program``) and returns the
+    results. Called with a number it is an ordinary Value (in a notebook, too).
+    """
+
+    def __new__(cls, data=0.0, *args, **kwargs):
+        if isinstance(data, str):  # a check case: (program, **leaves)
+            return run_program(cls, data, kwargs)
+        return super().__new__(cls)
+
+
+def _topological(root) -> list:
+    topo, seen = [], set()
+
+    def build(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._prev:
+                build(child)
+            topo.append(node)
+
+    build(root)
+    return topo
+
+
+class _GradOverwritten(_WrongValue):
+    """Every _backward assigns (=) instead of adding (+=)."""
+
+    def __add__(self, other):
+        other = self._wrap(other)
+        out = type(self)(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad = out.grad
+            other.grad = out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = self._wrap(other)
+        out = type(self)(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad = other.data * out.grad
+            other.grad = self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __pow__(self, k):
+        out = type(self)(self.data**k, (self,), f"**{k}")
+
+        def _backward():
+            self.grad = k * self.data ** (k - 1) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = type(self)(max(self.data, 0.0), (self,), "relu")
+
+        def _backward():
+            self.grad = (self.data > 0) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def sigmoid(self):
+        s = float(refimpl.sigmoid(self.data))
+        out = type(self)(s, (self,), "sigmoid")
+
+        def _backward():
+            self.grad = s * (1 - s) * out.grad
+
+        out._backward = _backward
+        return out
+
+
+class _NotTopological(_WrongValue):
+    """backward() walks the graph depth-first and calls _backward on the way down."""
+
+    def backward(self):
+        self.grad = 1.0
+
+        def visit(node):
+            node._backward()
+            for child in node._prev:
+                visit(child)
+
+        visit(self)
+
+
+class _NoSeed(_WrongValue):
+    """backward() forgets self.grad = 1."""
+
+    def backward(self):
+        for node in reversed(_topological(self)):
+            node._backward()
+
+
+class _MulGradSwapped(_WrongValue):
+    """a * b passes a.data to a and b.data to b."""
+
+    def __mul__(self, other):
+        other = self._wrap(other)
+        out = type(self)(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += self.data * out.grad
+            other.grad += other.data * out.grad
+
+        out._backward = _backward
+        return out
+
+
+class _SubGradSign(_WrongValue):
+    """a - b written directly, passing +out.grad to b."""
+
+    def __sub__(self, other):
+        other = self._wrap(other)
+        out = type(self)(self.data - other.data, (self, other), "-")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+
+class _PowGradMissingExponent(_WrongValue):
+    """d(x**k)/dx taken as x**(k - 1)."""
+
+    def __pow__(self, k):
+        out = type(self)(self.data**k, (self,), f"**{k}")
+
+        def _backward():
+            self.grad += self.data ** (k - 1) * out.grad
+
+        out._backward = _backward
+        return out
+
+
+class _SigmoidGradFromInput(_WrongValue):
+    """sigmoid's _backward uses x (1 - x) with x the INPUT."""
+
+    def sigmoid(self):
+        out = type(self)(float(refimpl.sigmoid(self.data)), (self,), "sigmoid")
+
+        def _backward():
+            self.grad += self.data * (1 - self.data) * out.grad
+
+        out._backward = _backward
+        return out
+
+
+class _ReluPrimeAtZero(_WrongValue):
+    """relu passes the gradient where x >= 0 (relu'(0) = 1)."""
+
+    def relu(self):
+        out = type(self)(max(self.data, 0.0), (self,), "relu")
+
+        def _backward():
+            self.grad += (self.data >= 0) * out.grad
+
+        out._backward = _backward
+        return out
+
+
+def _value_loss(w, b, x, y, Value=None, *, mode="ref"):
+    """value_neuron_loss with one thing wrong; called with numbers only (no Value class),
+    it runs as a check case (``run_value_neuron_loss``)."""
+    if Value is None:
+        return run_value_neuron_loss(partial(_value_loss, mode=mode), w, b, x, y)
+    if mode == "from-data":  # a float computation wrapped at the end: the graph is cut
+        a = float(refimpl.sigmoid(w.data * x + b.data))
+        return Value((a - y) ** 2)
+    z = w * Value(x) if mode == "no-bias" else w * Value(x) + b
+    a = z if mode == "no-sigmoid" else z.sigmoid()
+    L = a - Value(y) if mode == "no-square" else (a - Value(y)) ** 2
+    if mode == "backward-inside":
+        L.backward()
+    return L
+
+
+# ---------------------------------------------------------------------------------------
+# Notebook 06: gradient_errors
+# ---------------------------------------------------------------------------------------
+
+
+def _gradient_errors(loss_fn, params, grads, h=1e-5, *, mode="ref"):
+    if mode == "not-restored":
+        work = params  # the caller's arrays: perturbed and left perturbed
+    else:
+        work = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
+    errors = {}
+    for key in params:
+        x = work[key]
+        numerical = np.zeros(np.shape(x))
+        for i in np.ndindex(*np.shape(x)):
+            old = x[i]
+            x[i] = old + h
+            f_plus = loss_fn(work)
+            if mode == "forward":
+                x[i] = old
+                numerical[i] = (f_plus - loss_fn(work)) / h
+                continue
+            x[i] = old - h
+            f_minus = loss_fn(work)
+            if mode != "not-restored":
+                x[i] = old
+            numerical[i] = (f_plus - f_minus) / (2 * h)
+        a = np.asarray(grads[key], dtype=np.float64)
+        diff = np.abs(a - numerical)
+        if mode == "absolute":
+            entrywise = diff
+        elif mode == "no-floor":
+            entrywise = diff / (np.abs(a) + np.abs(numerical))
+        else:
+            entrywise = diff / np.maximum(np.abs(a) + np.abs(numerical), 1e-8)
+        if mode == "not-reduced":
+            errors[key] = entrywise
+        else:
+            errors[key] = float(np.mean(entrywise) if mode == "mean" else np.max(entrywise))
+    return errors
+
+
+# ---------------------------------------------------------------------------------------
+# Notebook 07: train, accuracy
+# ---------------------------------------------------------------------------------------
+
+
+def _grad_norm(grads):
+    return float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
+
+
+def _train(X, y, params, lr, epochs, *, mode="ref"):
+    if mode == "in-place":
+        current = params  # the caller's arrays: every step writes into them
+    else:
+        current = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
+    losses, norms = [], []
+    for _ in range(epochs):
+        _, cache = refimpl.forward_231(X, current)
+        loss = refimpl.loss_231(X, y, current, loss="bce")
+        grads = refimpl.backward_231(X, y, current, cache,
+                                     loss="mse" if mode == "mse-gradients" else "bce")
+        norm = _grad_norm(grads)
+        step = 1.0 if mode == "lr-ignored" else lr
+        if mode == "in-place":
+            for key in current:
+                current[key] -= step * grads[key]
+        elif mode == "ascent":
+            current = {key: current[key] + step * grads[key] for key in current}
+        else:
+            current = {key: current[key] - step * grads[key] for key in current}
+        if mode == "loss-after-step":
+            loss = refimpl.loss_231(X, y, current, loss="bce")
+        losses.append(loss)
+        norms.append(norm**2 if mode == "norm-squared" else norm)
+    return current, {"loss": np.array(losses), "grad_norm": np.array(norms)}
+
+
+def _accuracy(labels, y, *, mode="ref"):
+    labels, y = _f64(labels), _f64(y)
+    if mode == "count":
+        return np.sum(labels == y)
+    if mode == "percent":
+        return 100.0 * np.mean(labels == y)
+    if mode == "error-rate":
+        return 1.0 - np.mean(labels == y)
+    if mode == "broadcast":
+        return np.mean(labels == y.ravel())
+    raise ValueError(mode)
+
+
+# ---------------------------------------------------------------------------------------
+# Notebook 08: mlp_forward, gd_step
+# ---------------------------------------------------------------------------------------
+
+
+def _mlp_forward(X, params, hidden="relu", output="sigmoid", *, mode="ref"):
+    L = len(params) if mode == "keys-as-layers" else len(params) // 2
+    f_hidden = refimpl.sigmoid if mode == "sigmoid-in-hidden" else refimpl.ACTIVATIONS[hidden]
+    f_output = {"output-sigmoid-missing": refimpl.identity,
+                "relu-on-output": refimpl.relu}.get(mode, refimpl.ACTIVATIONS[output])
+    last = L - 1 if mode == "last-layer-skipped" else L  # range(1, L) instead of L + 1
+    A = _f64(X)
+    cache = {"A0": A}
+    for l in range(1, last + 1):
+        W = params[f"W{l}"]
+        Z = A @ (W.T if mode == "w-transposed" else W) + params[f"b{l}"]
+        A = f_hidden(Z) if l < L else f_output(Z)
+        cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+    return A, cache
+
+
+def _gd_step(params, grads, lr, *, mode="ref"):
+    if mode == "in-place":
+        for key in params:
+            params[key] -= lr * grads[key]
+        return params
+    if mode == "d-prefixed-keys":
+        return {key: params[key] - lr * grads["d" + key] for key in params}
+    if mode == "biases-not-updated":
+        return {key: params[key] - lr * grads[key] if key.startswith("W") else params[key].copy()
+                for key in params}
+    if mode == "ascent":
+        return {key: params[key] + lr * grads[key] for key in params}
+    if mode == "lr-ignored":
+        return {key: params[key] - grads[key] for key in params}
+    raise ValueError(mode)
+
+
+def _sigmoid_overflows(Z):
+    return 1.0 / (1.0 + np.exp(-_f64(Z)))
+
+
+# ---------------------------------------------------------------------------------------
 # The catalogue
 # ---------------------------------------------------------------------------------------
 
@@ -494,6 +846,13 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
         Mistake("sigmoid-derivative", "the derivative sigmoid'(z) instead of sigmoid(z)",
                 "sigmoid(0) is 0.5, and s * (1 - s) is its derivative, not the function.",
                 _sigmoid_derivative),
+        Mistake("sigmoid-overflow", "exp(-z) overflows for very negative z",
+                "1 / (1 + exp(-z)) computes exp(1000) = inf for z = -1000: the value happens "
+                "to be right, but NumPy warns. Compute E = np.exp(-np.abs(Z)), which never "
+                "overflows, and build both cases from E: 1 / (1 + E) for z >= 0, E / (1 + E) "
+                "for z < 0. np.where(Z >= 0, 1 / (1 + np.exp(-Z)), ...) still overflows: "
+                "NumPy computes BOTH branches for every entry before choosing.",
+                _sigmoid_overflows),
     ),
     "neuron": (
         Mistake("activation-not-applied", "the activation is not applied",
@@ -730,6 +1089,166 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
         Mistake("db-wrong-axis", "db is summed over the wrong axis",
                 "db has one entry per unit: which axis of dZ runs over the samples?",
                 partial(_mlp_backward, db="wrong-axis")),
+    ),
+    "neuron_loss_grads": (
+        Mistake("missing-sigmoid-prime", "sigma'(z) is missing from the chain",
+                "L depends on z through a = sigma(z): the chain dL/dz = dL/da * da/dz needs "
+                "da/dz = a (1 - a).", partial(_neuron_loss_grads, mode="missing-sigmoid-prime")),
+        Mistake("missing-factor-2", "the factor 2 of the square is missing",
+                "d/da of (a - y)**2 is 2 (a - y).",
+                partial(_neuron_loss_grads, mode="missing-factor-2")),
+        Mistake("db-times-x", "dL/db has an extra factor x",
+                "z = w x + b: dz/dw = x but dz/db = 1.",
+                partial(_neuron_loss_grads, mode="db-times-x")),
+        Mistake("dw-missing-x", "dL/dw is missing the factor x",
+                "z = w x + b, so dz/dw = x: the last link of the chain for w.",
+                partial(_neuron_loss_grads, mode="dw-missing-x")),
+        Mistake("sign-flip", "both gradients have the wrong sign",
+                "d/da of (a - y)**2 is 2 (a - y), not 2 (y - a).",
+                partial(_neuron_loss_grads, mode="sign-flip")),
+        Mistake("sigmoid-prime-of-a", "sigma'(a) instead of sigma'(z)",
+                "da/dz = sigma'(z) = a (1 - a): apply the formula to a, do not take the "
+                "sigmoid of a again.", partial(_neuron_loss_grads, mode="sigmoid-prime-of-a")),
+    ),
+    "Value": (
+        Mistake("grad-overwritten", "gradients are overwritten (=) instead of accumulated (+=)",
+                "A Value used twice (a * a, or a in two branches) must receive the SUM of "
+                "both contributions: in every _backward, add into .grad with +=.",
+                _GradOverwritten),
+        Mistake("backward-not-topological", "backward() visits the nodes in the wrong order",
+                "A node may pass its gradient on only after EVERY node that uses it has added "
+                "its share: build a topological order first (each node after its inputs), "
+                "then call each node's _backward once, in reverse order.", _NotTopological),
+        Mistake("backward-no-seed", "backward() does not start with out.grad = 1",
+                "The chain rule starts at the output, dout/dout = 1: set self.grad = 1.0 in "
+                "backward() before calling the _backward functions.", _NoSeed),
+        Mistake("mul-grad-swapped", "the local derivatives of a * b are swapped",
+                "For out = a * b, dout/da = b and dout/db = a: each input's gradient uses the "
+                "OTHER input's data.", _MulGradSwapped),
+        Mistake("sub-grad-sign", "a - b passes +out.grad to b",
+                "For out = a - b, dout/db = -1: b's gradient gets -out.grad.", _SubGradSign),
+        Mistake("pow-grad-missing-exponent", "the factor k of x ** k is missing",
+                "d(x**k)/dx = k * x**(k - 1): for a ** 2 that is 2 * a.",
+                _PowGradMissingExponent),
+        Mistake("sigmoid-grad-from-input", "sigmoid's derivative computed from its input",
+                "sigma'(x) = s (1 - s) with s = sigma(x), the sigmoid's OUTPUT (out.data), "
+                "not its input x.", _SigmoidGradFromInput),
+        Mistake("relu-prime-at-zero", "relu'(0) taken as 1",
+                "This course uses relu'(0) = 0: pass the gradient on only where the input is "
+                "strictly positive (look at your comparison operator).", _ReluPrimeAtZero),
+    ),
+    "value_neuron_loss": (
+        Mistake("sigmoid-missing", "the sigmoid is missing",
+                "The neuron's output is a = sigma(z) with z = w x + b: call .sigmoid() on z.",
+                partial(_value_loss, mode="no-sigmoid")),
+        Mistake("bias-missing", "the bias is missing",
+                "z = w x + b: add b.", partial(_value_loss, mode="no-bias")),
+        Mistake("loss-not-squared", "the error a - y is not squared",
+                "L = (a - y) ** 2.", partial(_value_loss, mode="no-square")),
+        Mistake("graph-cut", "L is computed from w.data and b.data",
+                "Numbers taken out of a Value (.data) are no longer connected to it: build L "
+                "with Value operations on w and b themselves, so that L.backward() reaches "
+                "them.", partial(_value_loss, mode="from-data")),
+        Mistake("backward-inside", "the function calls L.backward() itself",
+                "Return L without calling backward(): the caller runs L.backward() once, and "
+                "a second call adds the gradients again.",
+                partial(_value_loss, mode="backward-inside")),
+    ),
+    "gradient_errors": (
+        Mistake("forward-difference", "a forward difference instead of a central one",
+                "Evaluate the loss on BOTH sides of each entry, at +h and -h, and divide by "
+                "2h: the forward difference is far less accurate.",
+                partial(_gradient_errors, mode="forward")),
+        Mistake("absolute-error", "the absolute error instead of the relative one",
+                "Divide |a - n| by max(|a| + |n|, 1e-8): a relative error means the same for "
+                "large and small gradients.", partial(_gradient_errors, mode="absolute")),
+        Mistake("mean-instead-of-max", "the mean over the entries instead of the maximum",
+                "One wrong entry must show: report the LARGEST entrywise error of each "
+                "parameter.", partial(_gradient_errors, mode="mean")),
+        Mistake("errors-not-reduced", "one error per entry instead of one per parameter",
+                "errors[name] is a single number: the largest entrywise error of that "
+                "parameter.", partial(_gradient_errors, mode="not-reduced")),
+        Mistake("relative-error-without-floor", "0 / 0 for entries that are exactly 0",
+                "A dead ReLU unit has gradient entries that are exactly 0, analytic AND "
+                "numerical: divide by max(|a| + |n|, 1e-8), not by |a| + |n|.",
+                partial(_gradient_errors, mode="no-floor")),
+        Mistake("params-not-restored", "params is left perturbed",
+                "After the two evaluations of an entry, put its old value back (old = x[i]; "
+                "...; x[i] = old), or perturb a copy of params.",
+                partial(_gradient_errors, mode="not-restored")),
+    ),
+    "train": (
+        Mistake("loss-after-step", "the loss is recorded after the update",
+                "history['loss'][i] is the loss of the params BEFORE step i: compute it with "
+                "the gradients, before you update.", partial(_train, mode="loss-after-step")),
+        Mistake("train-ascent", "a step uphill (+ instead of -)",
+                "The gradient points uphill; descent goes the other way.",
+                partial(_train, mode="ascent")),
+        Mistake("train-in-place", "the caller's params are updated in place",
+                "params[k] -= ... writes into the caller's arrays: start from a copy "
+                "({k: v.copy() for k, v in params.items()}) or build new arrays each step.",
+                partial(_train, mode="in-place")),
+        Mistake("train-lr-ignored", "the learning rate is not used",
+                "Each step moves by lr times the gradient.", partial(_train, mode="lr-ignored")),
+        Mistake("mse-gradients", "the gradients of the MSE loss",
+                "backward_231 uses loss='mse' unless told otherwise: train minimises BCE, so "
+                "pass loss='bce'.", partial(_train, mode="mse-gradients")),
+        Mistake("grad-norm-squared", "the squared gradient norm",
+                "The norm is the square ROOT of the sum of all squared gradient entries.",
+                partial(_train, mode="norm-squared")),
+    ),
+    "accuracy": (
+        Mistake("accuracy-count", "the number of correct predictions instead of the fraction",
+                "Accuracy is a fraction between 0 and 1: divide by the number of samples (or "
+                "take the mean).", partial(_accuracy, mode="count")),
+        Mistake("accuracy-percent", "a percentage instead of a fraction",
+                "Return the fraction (0.8), not the percentage (80).",
+                partial(_accuracy, mode="percent")),
+        Mistake("error-rate", "the fraction of WRONG predictions",
+                "Accuracy counts the predictions that EQUAL the targets.",
+                partial(_accuracy, mode="error-rate")),
+        Mistake("accuracy-broadcast", "an (n, 1) column compared with an (n,) array",
+                "labels == y.ravel() broadcasts to an (n, n) table of every pair: compare two "
+                "arrays of the same shape.", partial(_accuracy, mode="broadcast")),
+    ),
+    "mlp_forward": (
+        Mistake("sigmoid-in-hidden", "sigmoid in the hidden layers",
+                "Hidden layers use the hidden activation (ReLU); only the output layer uses "
+                "sigmoid.", partial(_mlp_forward, mode="sigmoid-in-hidden")),
+        Mistake("output-sigmoid-missing", "the output sigmoid is missing",
+                "y_hat is a probability: the LAST layer applies sigmoid to ZL.",
+                partial(_mlp_forward, mode="output-sigmoid-missing")),
+        Mistake("relu-on-output", "ReLU on the output layer",
+                "The last layer is the output: it applies sigmoid, not the hidden activation.",
+                partial(_mlp_forward, mode="relu-on-output")),
+        Mistake("last-layer-skipped", "the loop stops one layer early",
+                "An MLP with params W1..WL has L = len(params) // 2 layers, and range(1, L) "
+                "stops at L - 1: the output layer L must run too.",
+                partial(_mlp_forward, mode="last-layer-skipped")),
+        Mistake("layers-counted-as-keys", "len(params) taken as the number of layers",
+                "params holds TWO arrays per layer (W and b): L = len(params) // 2.",
+                partial(_mlp_forward, mode="keys-as-layers")),
+        Mistake("w-transposed", "W transposed",
+                "A_prev is (n, d_in) and W is (d_in, d_out): Z = A_prev @ W + b, no .T.",
+                partial(_mlp_forward, mode="w-transposed"), _any_matmul_error),
+    ),
+    "gd_step": (
+        Mistake("gd-step-in-place", "params is updated in place",
+                "params[k] -= ... writes into the caller's arrays: build a new dict of new "
+                "arrays, {k: params[k] - lr * grads[k] for k in params}.",
+                partial(_gd_step, mode="in-place")),
+        Mistake("gd-step-ascent", "a step uphill (+ instead of -)",
+                "The gradient points uphill; descent goes the other way.",
+                partial(_gd_step, mode="ascent")),
+        Mistake("gd-step-lr-ignored", "the learning rate is not used",
+                "Each parameter moves by lr times its gradient.",
+                partial(_gd_step, mode="lr-ignored")),
+        Mistake("grads-d-prefixed-keys", "grads looked up as grads['dW1']",
+                "grads uses the SAME keys as params: grads['W1'] is dL/dW1.",
+                partial(_gd_step, mode="d-prefixed-keys")),
+        Mistake("biases-not-updated", "only the weights are updated",
+                "Every parameter learns: the biases b1, b2, ... take a step too.",
+                partial(_gd_step, mode="biases-not-updated")),
     ),
 }
 

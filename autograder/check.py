@@ -13,16 +13,18 @@ and in every failure message.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 import refimpl
 from autograder import formatting as fmt
+from autograder.autodiff import random_program, run_program, run_value_neuron_loss
 from autograder.catalogue import mistakes_for
 from autograder.engine import (
     ARRAY,
@@ -32,6 +34,7 @@ from autograder.engine import (
     CheckResult,
     DictOf,
     Leaf,
+    LearnerProblem,
     Mistake,
     Spec,
     TupleOf,
@@ -44,6 +47,8 @@ __all__ = [
     "EXERCISES",
     "N_HIDDEN",
     "Exercise",
+    "Value",
+    "accuracy",
     "backward_231",
     "bce",
     "bce_from_logits",
@@ -52,15 +57,21 @@ __all__ = [
     "evaluate",
     "exercise",
     "forward_231",
+    "gd_step",
     "gradient_descent",
+    "gradient_errors",
     "mlp_backward",
+    "mlp_forward",
     "mse",
     "neuron",
+    "neuron_loss_grads",
     "numerical_derivative",
     "numerical_gradient",
     "predict",
     "relu",
     "sigmoid",
+    "train",
+    "value_neuron_loss",
 ]
 
 N_HIDDEN = 20  # hidden cases per check
@@ -86,15 +97,22 @@ class Exercise:
     input_hints: Mapping[str, str] = field(default_factory=dict)
     part_order: Callable[[str], Any] | None = None
     uses: tuple[str, ...] = ()  # earlier exercises the solution may call (graded on their own)
+    # How the learner's object (and every mistake's variant) is called on a case: for
+    # exercises that are not plain functions (a class, a result that must be driven further).
+    adapt: Callable[[Any], Callable[..., Any]] | None = None
+    # NumPy floating-point errors that fail a case even when the values are right.
+    forbid_fp_errors: tuple[str, ...] = ()
 
     @property
     def mistakes(self) -> tuple[Mistake, ...]:
         return mistakes_for(self.key)
 
     def cases(self, hidden: bool = False, seed: int | None = None) -> list[Case]:
-        if not hidden:
-            return self.visible()
-        return self.hidden(np.random.default_rng(resolve_seed(self.key, seed)))
+        cases = (self.hidden(np.random.default_rng(resolve_seed(self.key, seed))) if hidden
+                 else self.visible())
+        if self.forbid_fp_errors:
+            cases = [replace(case, forbid_fp_errors=self.forbid_fp_errors) for case in cases]
+        return cases
 
     def run(self, learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> CheckResult:
         __tracebackhide__ = True
@@ -103,7 +121,7 @@ class Exercise:
                              output=self.output, mistakes=self.mistakes, hidden=hidden,
                              rtol=self.rtol, atol=self.atol, title=self.title,
                              diagnose=self.diagnose, input_hints=self.input_hints,
-                             part_order=self.part_order)
+                             part_order=self.part_order, adapt=self.adapt)
 
 
 @contextmanager
@@ -193,8 +211,8 @@ def _sigmoid_hidden(rng: np.random.Generator) -> list[Case]:
     for i in range(N_HIDDEN):
         shape = _random_shape(rng, i)
         Z = rng.normal(0.0, 3.0, shape)
-        if i % 3 == 2 and Z.size > 1:
-            Z.flat[0] = rng.choice([-1.0, 1.0]) * rng.uniform(100.0, 1000.0)
+        if i % 3 == 2 and Z.size > 1:  # beyond +-709, where exp(-z) or exp(z) overflows
+            Z.flat[0] = (-1.0 if i % 2 else 1.0) * rng.uniform(750.0, 1000.0)
         cases.append(Case((Z,), label=f"Z of shape {fmt.shape(shape)}"))
     return cases
 
@@ -732,6 +750,478 @@ def _gradient_descent_hidden(rng: np.random.Generator) -> list[Case]:
 
 
 # ---------------------------------------------------------------------------------------
+# Notebook 05: the chain rule by hand, Value, value_neuron_loss
+# ---------------------------------------------------------------------------------------
+
+
+def _neuron_loss_grads_visible() -> list[Case]:
+    return [
+        Case((0.5, 0.1, 1.5, 1.0), label="w = 0.5, b = 0.1, x = 1.5, y = 1"),
+        Case((-1.2, 0.4, 2.0, 0.0), label="w = -1.2, b = 0.4, x = 2, y = 0"),
+        Case((0.8, -0.3, -0.5, 0.3), label="a negative input, x = -0.5, y = 0.3"),
+    ]
+
+
+def _neuron_loss_grads_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        w, b = rng.normal(0.0, 1.5, 2)
+        x = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 3.0))
+        y = float(rng.integers(0, 2)) if i % 2 == 0 else float(rng.uniform(0.0, 1.0))
+        cases.append(Case((float(w), float(b), x, y), label="random w, b, x and y"))
+    return cases
+
+
+# Programs of the Value check: the operations a + b, a - b, a * b, a ** 2, .relu(),
+# .sigmoid() on Values only (see autograder/autodiff.py).
+_VALUE_PROGRAMS = (
+    ("out = a * b + c", {"a": 2.0, "b": -3.0, "c": 10.0}, "out = a * b + c"),
+    ("out = a * a + a * b", {"a": 3.0, "b": -2.0},
+     "a leaf used three times: out = a * a + a * b"),
+    ("c = a * b; d = c + a; out = d * d + c.relu()", {"a": 1.5, "b": 2.0},
+     "intermediate results used twice: c and d"),
+    ("z = w * x + b; out = (z.sigmoid() - y) ** 2", {"w": 0.5, "x": 1.5, "b": 0.1, "y": 1.0},
+     "the neuron's loss (sigmoid(w x + b) - y) ** 2"),
+    ("out = (a - b).relu() * c + (a * c).sigmoid()", {"a": 1.5, "b": 1.5, "c": -2.0},
+     "a relu of exactly 0: (a - b).relu() with a = b"),
+)
+
+
+def _value_visible() -> list[Case]:
+    return [Case((program,), dict(leaves), label=label)
+            for program, leaves, label in _VALUE_PROGRAMS]
+
+
+def _value_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        program, leaves = random_program(rng, extra_ops=i % 3)
+        cases.append(Case((program,), leaves,
+                          label="a random expression with forks and a relu of zero"))
+    return cases
+
+
+def _value_reference(program: str, **leaves: float) -> dict[str, float]:
+    """The reference case function: the program run with refimpl.Value."""
+    return run_program(refimpl.Value, program, leaves)
+
+
+def _value_adapter(obj: Any) -> Callable[..., Any]:
+    """A class is run on the programs; a case function (the reference, a grader's wrapper)
+    is called as it is; anything else is not a Value class."""
+    if not callable(obj) and not hasattr(obj, "data"):
+        return obj  # the engine explains that it is not callable
+    if isinstance(obj, type):
+        def value_case(program: str, **leaves: float) -> dict[str, float]:
+            __tracebackhide__ = True
+            return run_program(obj, program, leaves)
+        return value_case
+    if callable(obj):
+        try:
+            inspect.signature(obj).bind("out = a", a=0.0)
+            return obj
+        except (TypeError, ValueError):
+            pass
+    what = ("a Value object (an instance)" if hasattr(obj, "data")
+            else fmt.describe_type(obj))
+
+    def not_a_class(program: str, **leaves: float) -> None:
+        raise LearnerProblem(
+            f"check.Value needs your class Value (defined with `class Value:`), but got "
+            f"{what}: pass the class itself, check.Value(Value), not Value(...).",
+            "interface")
+    return not_a_class
+
+
+_VALUE_ORDER = ("out.data", "out.grad")
+
+
+def _value_order(name: str) -> int:
+    return _VALUE_ORDER.index(name) if name in _VALUE_ORDER else 2  # leaves in program order
+
+
+def _value_diagnose(correct: list[str], wrong: list[str]) -> str | None:
+    if "out.data" in wrong:
+        return ("The forward value out.data is already wrong: check what each operation "
+                "computes (the .data of its result) before looking at gradients.")
+    if "out.grad" in wrong:
+        return ("backward() must first set the output's own grad to 1 (dout/dout = 1), "
+                "then call the _backward functions.")
+    return ("The forward value is right, so the error is in the backward pass: a local "
+            "derivative in some _backward, = instead of +=, or the order in which "
+            "backward() visits the nodes.")
+
+
+def _value_neuron_loss_visible() -> list[Case]:
+    return [Case((w, b, x, y), label=f"w = {w:g}, b = {b:g}, x = {x:g}, y = {y:g}")
+            for w, b, x, y in ((0.5, 0.1, 1.5, 1.0), (-1.2, 0.4, 2.0, 0.0),
+                               (0.8, -0.3, -0.5, 0.3))]
+
+
+def _value_neuron_loss_hidden(rng: np.random.Generator) -> list[Case]:
+    return _neuron_loss_grads_hidden(rng)
+
+
+def _value_neuron_loss_reference(w, b, x, y, Value=None):
+    """L = (sigmoid(w x + b) - y) ** 2 built from Values; called with numbers only (no Value
+    class), it runs as a check case (``run_value_neuron_loss``)."""
+    if Value is None:
+        return run_value_neuron_loss(_value_neuron_loss_reference, w, b, x, y)
+    a = (w * Value(x) + b).sigmoid()
+    return (a - Value(y)) ** 2
+
+
+def _value_neuron_loss_adapter(fn: Any) -> Callable[..., Any]:
+    if not callable(fn):
+        return fn  # the engine explains that it is not callable
+
+    def value_neuron_loss_case(w: float, b: float, x: float, y: float) -> dict[str, float]:
+        __tracebackhide__ = True
+        return run_value_neuron_loss(fn, w, b, x, y)
+    return value_neuron_loss_case
+
+
+# ---------------------------------------------------------------------------------------
+# Notebook 06: gradient_errors
+# ---------------------------------------------------------------------------------------
+
+
+class _Loss231:
+    """loss_fn(params) -> float: the 2-3-1 network's loss on fixed data (a named callable)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, loss: str) -> None:
+        self.X, self.y, self.loss = X, y, loss
+        self.__name__ = f"the {loss.upper()} of the 2-3-1 network on {X.shape[0]} students"
+
+    def __call__(self, params: dict) -> float:
+        return refimpl.loss_231(self.X, self.y, params, loss=self.loss)
+
+
+def _gradient_errors_case(X, y, params, loss: str, grads: dict, h: float | None,
+                          label: str) -> Case:
+    args = (_Loss231(X, y, loss), params, grads) + (() if h is None else (h,))
+    return Case(args, label=label)
+
+
+def _grads_231(X, y, params, loss: str) -> dict[str, np.ndarray]:
+    _, cache = refimpl.forward_231(X, params)
+    return refimpl.backward_231(X, y, params, cache, loss=loss)
+
+
+def _gradient_errors_visible() -> list[Case]:
+    X, y = _study_sleep(6, seed=8)
+    dead = _params_231(8, [0.2, -0.1, -5.0], 0.1)  # unit 3 never fires: exact zero gradients
+    params = _params_231(9, [0.3, 0.2, 0.1], -0.2)
+    shortcut = _grads_231(X, y, params, "bce")
+    sign = _grads_231(X, y, params, "bce")
+    sign["W2"] = -sign["W2"]
+    return [
+        _gradient_errors_case(X, y, dead, "bce", _grads_231(X, y, dead, "bce"), None,
+                              "correct BCE gradients; hidden unit 3 is dead (exact zeros)"),
+        _gradient_errors_case(X, y, params, "mse", shortcut, None,
+                              "the BCE shortcut (y_hat - y) / n used for an MSE loss"),
+        _gradient_errors_case(X, y, params, "bce", sign, 1e-4,
+                              "dW2 with the wrong sign, h = 1e-4"),
+    ]
+
+
+def _gradient_errors_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    while len(cases) < N_HIDDEN:
+        i = len(cases)
+        n = [1, 3, 4, 6, 8][i % 5]
+        X = rng.normal(size=(n, 2))
+        params = _random_params(rng, [2, 3, 1], False)
+        if i % 3 == 0:
+            params["b1"][rng.integers(3)] = -50.0  # a dead unit: exact zero gradients
+        loss = ["bce", "mse"][i % 2]
+        y = rng.integers(0, 2, (n, 1)).astype(np.float64)
+        Z1 = X @ params["W1"] + params["b1"]
+        grads = _grads_231(X, y, params, loss)
+        nonzero = np.concatenate([np.abs(g).ravel() for g in grads.values()])
+        nonzero = nonzero[nonzero > 0]
+        if np.min(np.abs(Z1)) < 1e-2 or nonzero.size == 0 or nonzero.min() < 1e-3:
+            continue  # a ReLU kink within reach of h, or gradients too small to compare
+        kind = i % 4
+        if kind == 1:  # the other loss's output delta
+            grads = _grads_231(X, y, params, "mse" if loss == "bce" else "bce")
+        elif kind == 2:  # one parameter with the wrong sign
+            key = str(rng.choice(list(grads)))
+            grads[key] = -grads[key]
+        elif kind == 3:  # one entry off
+            key = str(rng.choice(list(grads)))
+            grads[key] = grads[key].copy()
+            grads[key].flat[rng.integers(grads[key].size)] += rng.choice([-1, 1]) * 0.05
+        h = [None, 1e-4, None, 1e-6][i % 4]
+        cases.append(_gradient_errors_case(X, y, params, loss, grads, h,
+                                           "random gradients of a random network"))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# Notebook 07: train, accuracy
+# ---------------------------------------------------------------------------------------
+
+# Hidden training runs on study_sleep must reach this held-out accuracy (the reference
+# reaches it on every drawn split: splits where it does not are drawn again).
+_HELD_OUT_ACCURACY = 0.9
+_TRAIN_STUDENTS, _TRAIN_LR, _TRAIN_EPOCHS = 160, 1.0, 200
+
+
+def _train_reference(X, y, params, lr, epochs, held_out=None):
+    """refimpl.train with BCE, its history as the exercise's dict."""
+    trained, history = refimpl.train(X, y, params, lr, epochs, loss="bce")
+    return trained, {"loss": history.losses, "grad_norm": history.grad_norms}
+
+
+def _train_visible() -> list[Case]:
+    X, y = _study_sleep(8, seed=10)
+    X1, y1 = _study_sleep(1, seed=11)
+    return [
+        Case((X, y, _params_231(10, [0.1, -0.2, 0.05], 0.0), 0.5, 5),
+             label="8 students, lr = 0.5, 5 epochs"),
+        Case((X, y, _params_231(12, [0.0, 0.1, 0.2], -0.1), 0.1, 12),
+             label="the same students, lr = 0.1, 12 epochs"),
+        Case((X1, y1, _params_231(13, [0.2, 0.1, -0.1], 0.1), 0.3, 3),
+             label="one student, lr = 0.3, 3 epochs"),
+    ]
+
+
+def _study_sleep_split(seed: int):
+    X, y = refimpl.study_sleep(n=_TRAIN_STUDENTS, seed=seed)
+    X_train, X_test, y_train, y_test = refimpl.train_test_split(X, y, seed=seed)
+    X_train, mean, std = refimpl.standardize(X_train)
+    X_test = refimpl.standardize(X_test, mean, std)[0]
+    return X_train, X_test, y_train, y_test
+
+
+def _train_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        if i % 4 == 0:  # train on study_sleep; the trained network must generalise
+            while True:
+                seed = int(rng.integers(2**31))
+                X, X_test, y, y_test = _study_sleep_split(seed)
+                params = refimpl.init_231(seed=seed)
+                trained, _ = _train_reference(X, y, params, _TRAIN_LR, _TRAIN_EPOCHS)
+                labels = refimpl.predict(X_test, trained)
+                if refimpl.accuracy(labels, y_test) >= _HELD_OUT_ACCURACY + 0.02:
+                    break
+            cases.append(Case((X, y, params, _TRAIN_LR, _TRAIN_EPOCHS),
+                              label="study_sleep, standardized, then a held-out test",
+                              options={"held_out": (X_test, y_test)}))
+            continue
+        n, epochs = [1, 3, 5, 8][i % 4], int(rng.integers(1, 9))
+        X = rng.normal(size=(n, 2))
+        y = rng.integers(0, 2, (n, 1)).astype(np.float64)
+        params = _random_params(rng, [2, 3, 1], zero_bias=False)
+        lr = float(rng.uniform(0.05, 0.5))
+        cases.append(Case((X, y, params, lr, epochs),
+                          label=f"n = {n}, a random network, lr and number of epochs"))
+    return cases
+
+
+def _as_arrays(history: Any) -> Any:
+    """A learner's history with list values as arrays (the exercise allows both)."""
+    if not isinstance(history, Mapping):
+        return history
+    converted = dict(history)
+    for key, value in history.items():
+        if isinstance(value, list | tuple):
+            with suppress(TypeError, ValueError):  # ragged: the check reports its type
+                converted[key] = np.asarray(value)
+    return converted
+
+
+def _check_training(out: Any, X: np.ndarray, y: np.ndarray, start: dict,
+                    held_out: tuple[np.ndarray, np.ndarray]) -> None:
+    """The properties of a training run: a lower loss, a good held-out accuracy.
+
+    Raises LearnerProblem when one fails; says nothing when the output is malformed (the
+    comparison with the reference reports that).
+    """
+    if not (isinstance(out, tuple | list) and len(out) == 2 and isinstance(out[0], Mapping)):
+        return
+    try:
+        trained = {key: np.asarray(out[0][key], dtype=np.float64) for key in start}
+    except (KeyError, TypeError, ValueError):
+        return
+    if any(trained[k].shape != start[k].shape or not np.isfinite(trained[k]).all()
+           for k in start):
+        return
+    with np.errstate(all="ignore"):
+        before = refimpl.loss_231(X, y, start, loss="bce")
+        after = refimpl.loss_231(X, y, trained, loss="bce")
+    if not after < before:
+        raise LearnerProblem(
+            "Training did not lower the loss: on the training students, the BCE of your "
+            "trained params is not below that of the starting params. Every step must go "
+            "downhill, W - lr * dW, with the gradients of the current params.", "property")
+    X_test, y_test = held_out
+    correct = int(np.sum(refimpl.predict(X_test, trained) == y_test))
+    if correct < _HELD_OUT_ACCURACY * len(y_test):
+        raise LearnerProblem(
+            f"After training, your network labels {correct} of {len(y_test)} held-out "
+            f"students correctly; a correct train reaches at least "
+            f"{round(100 * _HELD_OUT_ACCURACY)} % on this split. Compare your loop with the "
+            "visible cases: the loss before each step, then W - lr * dW for every parameter.",
+            "property")
+
+
+def _train_adapter(fn: Any) -> Callable[..., Any]:
+    if not callable(fn):
+        return fn  # the engine explains that it is not callable
+
+    def train_case(X, y, params, lr, epochs, *, held_out=None):
+        __tracebackhide__ = True
+        try:
+            inspect.signature(fn).bind(X, y, params, lr, epochs)
+        except TypeError as exc:
+            raise LearnerProblem(
+                f"train: your function cannot be called as train(X, y, params, lr, epochs): "
+                f"{exc}. Its parameters are {_signature_of(fn)}.", "signature") from None
+        except ValueError:
+            pass
+        start = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
+        out = fn(X, y, params, lr, epochs)
+        if isinstance(out, tuple | list) and len(out) == 2:
+            out = (out[0], _as_arrays(out[1]))
+        if held_out is not None:
+            _check_training(out, X, y, start, held_out)
+        return out
+    return train_case
+
+
+def _signature_of(fn: Any) -> str:
+    try:
+        return str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        return "(...)"
+
+
+_TRAIN_PARTS = TupleOf((
+    DictOf("trained_params", None, label=lambda key: f'trained_params["{key}"]'),
+    DictOf("history", ("loss", "grad_norm"), label=lambda key: f'history["{key}"]',
+           purpose='history records every epoch: history["loss"] (the loss before the '
+                   'step) and history["grad_norm"] (the norm of all gradients).'),
+))
+
+
+def _accuracy_visible() -> list[Case]:
+    return [
+        Case((_a([[1.0], [0.0], [1.0], [1.0], [0.0]]), _a([[1.0], [0.0], [0.0], [1.0], [0.0]])),
+             label="5 students, 4 right"),
+        Case((_a([[1.0], [1.0], [0.0], [0.0], [1.0], [0.0], [1.0], [1.0]]),
+              _a([[1.0], [0.0], [0.0], [1.0], [1.0], [0.0], [1.0], [1.0]])),
+             label="8 students, 6 right"),
+        Case((_a([[1.0]]), _a([[1.0]])), label="one student, right"),
+    ]
+
+
+def _accuracy_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n = [1, 2, 3, 5, 8, 12][i % 6]
+        y = rng.integers(0, 2, (n, 1)).astype(np.float64)
+        labels = y.copy()
+        flip = rng.random((n, 1)) < [0.0, 0.3, 1.0, 0.6][i % 4]
+        labels[flip] = 1.0 - labels[flip]
+        cases.append(Case((labels, y), label=f"n = {n}"))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# Notebook 08: mlp_forward, gd_step
+# ---------------------------------------------------------------------------------------
+
+
+def _mlp_forward_visible(options: dict) -> Callable[[], list[Case]]:
+    def build() -> list[Case]:
+        X4, _ = _study_sleep(4, seed=14)
+        X5, _ = _study_sleep(5, seed=15)
+        rng = np.random.default_rng(16)
+        X3 = np.round(rng.normal(size=(3, 3)), 2)
+        deep = {key: np.round(v, 2)
+                for key, v in _random_params(rng, [3, 4, 4, 1], zero_bias=False).items()}
+        return [
+            Case((X4, {"W1": _a([[0.8], [-0.5]]), "b1": _a([0.1])}),
+                 label="layers [2, 1]: one layer, logistic regression", options=options),
+            Case((X5, _params_231(15, [0.1, -0.2, 0.3], 0.05)),
+                 label="layers [2, 3, 1], 5 students", options=options),
+            Case((X3, deep), label="layers [3, 4, 4, 1]: a square hidden layer",
+                 options=options),
+        ]
+    return build
+
+
+def _mlp_forward_hidden(options: dict) -> Callable[[np.random.Generator], list[Case]]:
+    def build(rng: np.random.Generator) -> list[Case]:
+        cases = []
+        for i in range(N_HIDDEN):
+            n = [1, 3, 4, 2, 6, 5, 7][i % 7]
+            width = int(rng.integers(2, 6))
+            hidden = [[], [int(rng.integers(1, 6))], [width, width],
+                      [int(rng.integers(1, 6)), int(rng.integers(1, 6))]][i % 4]
+            sizes = [int(rng.integers(1, 5)), *hidden, 1]
+            X = _random_X(rng, n, sizes[0], zero_row=False)
+            params = _random_params(rng, sizes, zero_bias=len(sizes) > 2 and i % 2 == 0)
+            cases.append(Case((X, params), label=f"layers {sizes}, n = {n}", options=options))
+        return cases
+    return build
+
+
+def _mlp_forward_order(name: str) -> tuple[int, int]:
+    """Forward order: A0, Z1, A1, Z2, ... and y_hat last."""
+    m = re.search(r'"([AZ])(\d+)"', name)
+    if not m:
+        return (10**6, 0)
+    return (int(m.group(2)), 0 if m.group(1) == "Z" or m.group(2) == "0" else 1)
+
+
+def _mlp_forward_diagnose(correct: list[str], wrong: list[str]) -> str | None:
+    first = min(wrong, key=_mlp_forward_order, default=None)
+    if first is None or first == "y_hat":
+        return None
+    return (f"In forward order the first wrong quantity is {first}: look there first; "
+            "everything computed after it inherits the error.")
+
+
+_MLP_FORWARD_PARTS = TupleOf((
+    Leaf("y_hat"),
+    DictOf("cache", None, label=lambda key: f'cache["{key}"]',
+           purpose="mlp_backward needs A0 (= X) and every Zl and Al: store them in the "
+                   "cache dict."),
+))
+
+
+def _gd_step_case(sizes: list[int], seed: int, lr: float, label: str) -> Case:
+    rng = np.random.default_rng(seed)
+    params = {k: np.round(v, 2) for k, v in _random_params(rng, sizes, False).items()}
+    grads = {k: np.round(rng.normal(0.0, 0.5, v.shape), 2) for k, v in params.items()}
+    return Case((params, grads, lr), label=label)
+
+
+def _gd_step_visible() -> list[Case]:
+    return [
+        _gd_step_case([2, 3, 1], 17, 0.1, "the 2-3-1 network, lr = 0.1"),
+        _gd_step_case([3, 4, 4, 1], 18, 0.5, "layers [3, 4, 4, 1], lr = 0.5"),
+        _gd_step_case([2, 1], 19, 2.5, "one layer, lr = 2.5"),
+    ]
+
+
+def _gd_step_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        hidden = [[], [int(rng.integers(1, 6))], [3, 3]][i % 3]
+        sizes = [int(rng.integers(1, 5)), *hidden, 1]
+        params = _random_params(rng, sizes, False)
+        grads = {k: rng.normal(0.0, 0.5, v.shape) for k, v in params.items()}
+        lr = float(rng.uniform(0.01, 2.0))
+        cases.append(Case((params, grads, lr), label=f"layers {sizes}, a random lr"))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
 # The registry
 # ---------------------------------------------------------------------------------------
 
@@ -757,8 +1247,11 @@ def _relu_exercise() -> Exercise:
 
 
 def _sigmoid_exercise() -> Exercise:
+    # The course requires a sigmoid that survives z = +-1000 without a RuntimeWarning: an
+    # overflow fails the case even when the values are right ([sigmoid-overflow]).
     return Exercise("sigmoid", "sigmoid", "sigmoid", refimpl.sigmoid, _sigmoid_visible,
-                    _sigmoid_hidden, input_hints=_in_place_hints("Z"))
+                    _sigmoid_hidden, input_hints=_in_place_hints("Z"),
+                    forbid_fp_errors=("overflow",))
 
 
 def _neuron_exercise(activations: tuple = ("sigmoid", "relu")) -> Exercise:
@@ -859,6 +1352,93 @@ def _mlp_backward_exercise(loss: str = "bce", hidden_activation: str = "relu",
                     input_hints=_in_place_hints("X", "y", "params", "cache"))
 
 
+def _neuron_loss_grads_exercise() -> Exercise:
+    return Exercise("neuron_loss_grads", "neuron_loss_grads", "neuron_loss_grads",
+                    refimpl.neuron_loss_grads, _neuron_loss_grads_visible,
+                    _neuron_loss_grads_hidden,
+                    output=TupleOf((Leaf("dL_dw", scalar=True), Leaf("dL_db", scalar=True))),
+                    uses=("sigmoid", "sigmoid_prime"))
+
+
+def _value_exercise() -> Exercise:
+    # Different correct classes differ by the order of additions into .grad: ~1e-16 relative;
+    # atol 1e-9 absorbs the rounding of gradients that cancel to about 0.
+    return Exercise("Value", "Value", "Value", _value_reference, _value_visible, _value_hidden,
+                    output=DictOf("results", None, label=str, scalar=True), atol=1e-9,
+                    diagnose=_value_diagnose, part_order=_value_order, adapt=_value_adapter)
+
+
+def _value_neuron_loss_exercise() -> Exercise:
+    return Exercise("value_neuron_loss", "value_neuron_loss", "value_neuron_loss",
+                    _value_neuron_loss_reference, _value_neuron_loss_visible,
+                    _value_neuron_loss_hidden,
+                    output=DictOf("results", None, label=str, scalar=True),
+                    diagnose=_value_diagnose_loss, adapt=_value_neuron_loss_adapter)
+
+
+def _value_diagnose_loss(correct: list[str], wrong: list[str]) -> str | None:
+    if "L.data" in wrong:
+        return "L.data is already wrong: check the formula L = (sigmoid(w x + b) - y) ** 2."
+    return ("L.data is right but the gradients are not: L must be built from w and b with "
+            "Value operations only, and returned without calling backward().")
+
+
+def _gradient_errors_exercise() -> Exercise:
+    # A correct gradient's relative error is rounding noise (about 1e-11 / |gradient entry|,
+    # below 1e-7 here): two correct implementations may differ there by orders of magnitude,
+    # so every error below about atol = 1e-6 counts as "passes the gradient check" and equal.
+    # Larger errors (wrong gradients) are computed stably and must agree to rtol = 1e-3.
+    return Exercise("gradient_errors", "gradient_errors", "gradient_errors",
+                    refimpl.gradient_errors, _gradient_errors_visible, _gradient_errors_hidden,
+                    output=DictOf("errors", None, label=lambda key: f'errors["{key}"]',
+                                  scalar=True),
+                    rtol=1e-3, atol=1e-6,
+                    input_hints=_in_place_hints("params", "grads") | {
+                        "params": "gradient_errors may perturb params while it works but "
+                                  "must put back every entry it changes (save old = x[i], "
+                                  "restore x[i] = old), or perturb a copy."},
+                    uses=("numerical_gradient", "numerical_gradients", "relative_error"))
+
+
+def _train_exercise() -> Exercise:
+    # BCE from logits or from clipped probabilities, norms summed in another order: the
+    # trajectories of correct implementations agree to about 1e-13.
+    return Exercise("train", "train", "train", _train_reference, _train_visible, _train_hidden,
+                    output=_TRAIN_PARTS, rtol=1e-8, atol=1e-10, adapt=_train_adapter,
+                    input_hints={"params": "train must leave params as it was: start from "
+                                           "a copy ({k: v.copy() for k, v in params.items()})"
+                                           " or build new arrays each step (W = W - lr * dW)."}
+                    | _in_place_hints("X", "y"),
+                    uses=("forward_231", "backward_231", "loss_231", "relu", "sigmoid",
+                          "dense_forward", "bce", "gd_step"))
+
+
+def _accuracy_exercise() -> Exercise:
+    return Exercise("accuracy", "accuracy", "accuracy", refimpl.accuracy, _accuracy_visible,
+                    _accuracy_hidden, output=SCALAR, input_hints=_in_place_hints("labels", "y"))
+
+
+def _mlp_forward_exercise(hidden_activation: str = "relu", output: str = "sigmoid") -> Exercise:
+    options = {"hidden": hidden_activation, "output": output}
+    title = "mlp_forward" + ("" if (hidden_activation, output) == ("relu", "sigmoid")
+                             else f" (hidden={hidden_activation!r}, output={output!r})")
+    return Exercise("mlp_forward", "mlp_forward", title, refimpl.mlp_forward,
+                    _mlp_forward_visible(options), _mlp_forward_hidden(options),
+                    output=_MLP_FORWARD_PARTS, diagnose=_mlp_forward_diagnose,
+                    part_order=_mlp_forward_order, input_hints=_in_place_hints("X", "params"),
+                    uses=("relu", "sigmoid", "dense_forward"))
+
+
+def _gd_step_exercise() -> Exercise:
+    return Exercise("gd_step", "gd_step", "gd_step", refimpl.gd_step, _gd_step_visible,
+                    _gd_step_hidden,
+                    output=DictOf("new_params", None, label=lambda key: f'new_params["{key}"]'),
+                    input_hints={"params": "gd_step returns NEW arrays: params[k] -= ... "
+                                           "writes into the caller's params; write "
+                                           "params[k] - lr * grads[k] instead."}
+                    | _in_place_hints("grads"))
+
+
 EXERCISES: dict[str, Callable[..., Exercise]] = {
     "relu": _relu_exercise,
     "sigmoid": _sigmoid_exercise,
@@ -875,6 +1455,14 @@ EXERCISES: dict[str, Callable[..., Exercise]] = {
     "gradient_descent": _gradient_descent_exercise,
     "backward_231": _backward_231_exercise,
     "mlp_backward": _mlp_backward_exercise,
+    "neuron_loss_grads": _neuron_loss_grads_exercise,
+    "Value": _value_exercise,
+    "value_neuron_loss": _value_neuron_loss_exercise,
+    "gradient_errors": _gradient_errors_exercise,
+    "train": _train_exercise,
+    "accuracy": _accuracy_exercise,
+    "mlp_forward": _mlp_forward_exercise,
+    "gd_step": _gd_step_exercise,
 }
 
 
@@ -921,8 +1509,9 @@ def relu(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> N
 def sigmoid(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
     """Check sigmoid(Z) = 1 / (1 + exp(-Z)), including z = +-1000 (rtol=1e-7, atol=1e-10).
 
-    An overflow warning inside the learner's function is not a failure when the values are
-    right; a nan or a wrong value is."""
+    The function must not overflow: an overflow inside it fails the case even when the values
+    are right ([sigmoid-overflow]), because a notebook shows it as a RuntimeWarning. (Nothing
+    leaks: the check records NumPy's report instead of printing it.)"""
     __tracebackhide__ = True
     result = evaluate("sigmoid", learner_fn, hidden=hidden, seed=seed)
     if (failure := _conclude(result)) is not None:
@@ -1053,5 +1642,99 @@ def mlp_backward(learner_fn: Any, *, loss: str = "bce", hidden_activation: str =
     __tracebackhide__ = True
     result = evaluate("mlp_backward", learner_fn, hidden=hidden, seed=seed, loss=loss,
                       hidden_activation=hidden_activation, output=output)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def neuron_loss_grads(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check neuron_loss_grads(w, b, x, y) -> (dL_dw, dL_db) for L = (sigmoid(w x + b) - y)**2,
+    two floats (rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("neuron_loss_grads", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def Value(learner_class: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check a micrograd-style Value class against refimpl.Value (rtol=1e-7, atol=1e-9).
+
+    Each case is a small program over leaves, e.g. ``c = a * b; out = c * c + c.relu()``,
+    using only ``Value(number)``, ``a + b``, ``a - b``, ``a * b`` (both Values), ``a ** 2``,
+    ``.relu()``, ``.sigmoid()``, ``out.backward()``, ``.data`` and ``.grad``. It compares
+    ``out.data``, ``out.grad`` and every leaf's ``.grad`` after ``out.backward()``. The
+    programs include forks (a node used twice) and a relu of exactly 0 (relu'(0) = 0)."""
+    __tracebackhide__ = True
+    result = evaluate("Value", learner_class, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def value_neuron_loss(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check value_neuron_loss(w, b, x, y, Value) -> L, the Value
+    (sigmoid(w x + b) - y) ** 2 (rtol=1e-7, atol=1e-10).
+
+    The check passes refimpl.Value as ``Value`` and leaves ``w = Value(w0)``, ``b = Value(b0)``
+    (x and y are floats), runs ``L.backward()`` itself and compares ``L.data``, ``w.grad``
+    and ``b.grad``."""
+    __tracebackhide__ = True
+    result = evaluate("value_neuron_loss", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def gradient_errors(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check gradient_errors(loss_fn, params, grads, h=1e-5) -> {name: max relative error}.
+
+    Tolerance rtol=1e-3, atol=1e-6: errors below about 1e-6 (correct gradients, whose error
+    is rounding noise) all count as equal; larger errors must agree to 0.1 %. params must be
+    left as it was (bit for bit)."""
+    __tracebackhide__ = True
+    result = evaluate("gradient_errors", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def train(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check train(X, y, params, lr, epochs) -> (trained_params, history) against
+    refimpl.train(..., loss="bce") (rtol=1e-8, atol=1e-10).
+
+    history["loss"][i] is the BCE before step i and history["grad_norm"][i] the norm of all
+    gradients of that step (lists or arrays). params must stay unchanged. Hidden cases also
+    train on study_sleep (standardized) and require a lower loss and at least 90 % accuracy
+    on held-out students."""
+    __tracebackhide__ = True
+    result = evaluate("train", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def accuracy(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check accuracy(labels, y) -> the fraction of labels equal to y, one float in [0, 1]
+    (rtol=1e-7, atol=1e-10)."""
+    __tracebackhide__ = True
+    result = evaluate("accuracy", learner_fn, hidden=hidden, seed=seed)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def mlp_forward(learner_fn: Any, *, hidden_activation: str = "relu", output: str = "sigmoid",
+                hidden: bool = False, seed: int | None = None) -> None:
+    """Check mlp_forward(X, params) -> (y_hat, cache) on MLPs of 1, 2 and 3 layers: y_hat and
+    cache["A0"] (= X), cache["Z1"], cache["A1"], ... (rtol=1e-7, atol=1e-10).
+
+    ``hidden_activation`` and ``output`` are passed to the learner's function as ``hidden=``
+    and ``output=`` only if it accepts them."""
+    __tracebackhide__ = True
+    result = evaluate("mlp_forward", learner_fn, hidden=hidden, seed=seed,
+                      hidden_activation=hidden_activation, output=output)
+    if (failure := _conclude(result)) is not None:
+        raise failure from None
+
+
+def gd_step(learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check gd_step(params, grads, lr) -> new params, W - lr * dW for every key (rtol=1e-7,
+    atol=1e-10); params and grads must stay unchanged."""
+    __tracebackhide__ = True
+    result = evaluate("gd_step", learner_fn, hidden=hidden, seed=seed)
     if (failure := _conclude(result)) is not None:
         raise failure from None

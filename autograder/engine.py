@@ -14,10 +14,18 @@ and reports the FIRST failing case, checking in this order and stopping at the f
 6. the shape matches (with the (n,) vs (n, 1) broadcasting trap spelled out);
 7. every entry is finite where the reference is finite;
 8. the values agree within the documented tolerance (``np.isclose(returned, expected,
-   rtol, atol)``).
+   rtol, atol)``);
+9. no floating-point error the case forbids happened (``Case.forbid_fp_errors``, e.g. an
+   overflow that a notebook would show as a RuntimeWarning even though the values are right).
+
+A check whose exercise is not a plain function (a class, a function whose result must be
+driven further) passes an ``adapt`` function: the engine calls ``adapt(learner)`` and
+``adapt(variant)`` the same way, and the adapted callable may raise ``LearnerProblem`` to
+report what it found in a teaching sentence.
 
 Then it compares the learner's behaviour with every known ``Mistake`` of the exercise and
-names the best match in square brackets: ``[missing-sigmoid-prime]``.
+names the best match in square brackets: ``[missing-sigmoid-prime]``. A mistake whose variant
+passes the failing case is never named: it cannot explain the failure.
 
 Hidden mode (``hidden=True``) never prints an expected number: only the property that
 failed, shapes, indices, counts, one-significant-digit error sizes and the matched mistake.
@@ -47,6 +55,7 @@ __all__ = [
     "CheckResult",
     "DictOf",
     "Leaf",
+    "LearnerProblem",
     "Mistake",
     "Observation",
     "TupleOf",
@@ -75,12 +84,17 @@ class Case:
 
     ``options`` are keyword arguments the reference always receives and the learner's
     function receives only if its signature accepts them (e.g. ``loss="bce"``).
+
+    ``forbid_fp_errors`` names NumPy floating-point errors (``"overflow"``, ``"invalid
+    value"``, ``"divide by zero"``, ``"underflow"``) that fail the case even when the values
+    are right: a notebook would show them as a RuntimeWarning.
     """
 
     args: tuple = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     label: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    forbid_fp_errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,8 +133,9 @@ class CheckResult:
     n_cases : how many cases the check has
     hidden : whether the cases were the hidden (seeded-random) ones
     stage : which property failed (``"exception"``, ``"type"``, ``"inplace"``, ``"dtype"``,
-        ``"shape"``, ``"finite"``, ``"values"``, ``"not-implemented"``, ``"signature"``,
-        ``"callable"``), None on success
+        ``"shape"``, ``"finite"``, ``"values"``, ``"fp-error"``, ``"not-implemented"``,
+        ``"signature"``, ``"callable"``, or the stage of a ``LearnerProblem`` such as
+        ``"interface"`` or ``"property"``), None on success
     case : the label of the failing case, None on success
     """
 
@@ -132,6 +147,20 @@ class CheckResult:
     hidden: bool = False
     stage: str | None = None
     case: str | None = None
+
+
+class LearnerProblem(Exception):
+    """Raised by an adapted exercise (see ``run_check(adapt=...)``) when the learner's code
+    does something it can describe better than a generic exception: a class without a
+    needed method, an operation that returns a float instead of an object, training that
+    does not lower the loss. The message is shown as it is, as the failure of stage
+    ``stage``; when raised ``from`` the learner's own exception, the learner's traceback
+    frames of that exception are shown under it.
+    """
+
+    def __init__(self, message: str, stage: str = "type") -> None:
+        super().__init__(message)
+        self.stage = stage
 
 
 class CheckFailed(AssertionError):
@@ -159,13 +188,15 @@ class Leaf:
 class DictOf:
     """A dict; ``keys`` to compare (None: the reference's keys); ``label(key)`` names a part.
 
-    ``purpose`` is appended when a key is missing (why the key must be there).
+    ``purpose`` is appended when a key is missing (why the key must be there); ``scalar``:
+    every value is a single number (not an array).
     """
 
     name: str
     keys: tuple[str, ...] | None = None
     label: Callable[[str], str] | None = None
     purpose: str = ""
+    scalar: bool = False
 
     def part_name(self, key: str) -> str:
         return self.label(key) if self.label else f'{self.name}["{key}"]'
@@ -209,6 +240,7 @@ class Observation:
     kwargs: dict = field(default_factory=dict)
     fp_errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    forbidden_fp: tuple[str, ...] = ()  # the case's forbidden fp errors that happened
 
 
 def _clone(obj: Any) -> Any:
@@ -252,6 +284,10 @@ def observe(fn: Callable[..., Any], case: Case,
                 obs.error = exc
     obs.fp_errors = tuple(sorted(fp_errors))
     obs.warnings = tuple(f"{w.category.__name__}: {w.message}" for w in caught)
+    # A function may also turn NumPy's reports into warnings itself (np.errstate(all="warn")).
+    obs.forbidden_fp = tuple(
+        kind for kind in case.forbid_fp_errors
+        if kind in fp_errors or any(f"{kind} encountered" in w for w in obs.warnings))
     return obs
 
 
@@ -337,8 +373,13 @@ def _close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> n
         return np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
 
 
+# A key that a returned dict lacks: two results that lack the same keys can still agree.
+_MISSING = object()
+
+
 def _lenient_parts(spec: Spec, value: Any, expected: Any) -> dict[str, Any] | None:
-    """The parts of ``value`` by name when its container structure fits, else None."""
+    """The parts of ``value`` by name when its container structure fits, else None
+    (a missing dict key is the part ``_MISSING``)."""
     parts: dict[str, Any] = {}
 
     def walk(s: Spec, v: Any, e: Any) -> bool:
@@ -352,9 +393,7 @@ def _lenient_parts(spec: Spec, value: Any, expected: Any) -> dict[str, Any] | No
         if not isinstance(v, Mapping):
             return False
         for key in s.keys if s.keys is not None else tuple(e):
-            if key not in v:
-                return False
-            parts[s.part_name(key)] = v[key]
+            parts[s.part_name(key)] = v.get(key, _MISSING)
         return True
 
     return parts if walk(spec, value, expected) else None
@@ -376,17 +415,24 @@ def _same_inputs(a: Any, b: Any, rtol: float, atol: float) -> bool:
 def same_behaviour(first: Observation, second: Observation, spec: Spec, expected: Any,
                    rtol: float, atol: float) -> bool:
     """Did two calls behave alike: the same exception (type and text), or outputs that agree
-    within the tolerance AND inputs left in the same state?"""
+    within the tolerance (lacking the same dict keys, if any), inputs left in the same state
+    AND the same forbidden floating-point errors?"""
     if first.error is not None or second.error is not None:
         return (first.error is not None and second.error is not None
                 and type(first.error) is type(second.error)
                 and str(first.error) == str(second.error))
+    if first.forbidden_fp != second.forbidden_fp:
+        return False
     pa = _lenient_parts(spec, first.output, expected)
     pb = _lenient_parts(spec, second.output, expected)
     if pa is None or pb is None or set(pa) != set(pb):
         return False
     for name, va in pa.items():
         vb = pb[name]
+        if va is _MISSING or vb is _MISSING:
+            if va is vb:
+                continue
+            return False
         if va is None and vb is None:
             continue
         fa, fb = _as_float(va), _as_float(vb)
@@ -605,9 +651,13 @@ _EXCEPTION_HINTS: tuple[tuple[type[BaseException], str, str], ...] = (
 
 class _Run:
     def __init__(self, exercise, learner_fn, reference, cases, *, output, mistakes, hidden,
-                 rtol, atol, title, diagnose, input_hints, part_order=None):
+                 rtol, atol, title, diagnose, input_hints, part_order=None, adapt=None):
         self.exercise = exercise
         self.fn = learner_fn
+        self.adapt = adapt or (lambda fn: fn)
+        # What is called: the learner's function, or what ``adapt`` makes of it (an adapter
+        # may also explain a wrong object, e.g. an instance where a class is needed).
+        self.call = self.adapt(learner_fn) if learner_fn is not None else None
         self.reference = reference
         self.cases = list(cases)
         self.spec = output
@@ -667,9 +717,17 @@ class _Run:
         problem = self.finite_problem(parts, obs, top)
         if problem is not None:
             return problem
-        return self.values_problem(parts, top)
+        problem = self.values_problem(parts, top)
+        if problem is not None:
+            return problem
+        return self.fp_problem(obs)
 
     def exception_problem(self, exc: BaseException) -> _Problem:
+        if isinstance(exc, LearnerProblem):
+            cause = exc.__cause__
+            details = ([format_learner_traceback(cause, with_exception=False)]
+                       if cause is not None and learner_frames(cause) else [])
+            return _Problem(exc.stage, str(exc), details)
         frames = learner_frames(exc)
         fn_name = getattr(self.fn, "__name__", self.exercise)
         if isinstance(exc, NotImplementedError):
@@ -744,12 +802,13 @@ class _Run:
                 return fail(text)
             for key in keys:
                 name = item_spec.part_name(key)
-                sub = Leaf(name)
+                sub = Leaf(name, scalar=item_spec.scalar)
                 text = _leaf_type_problem(item[key], sub, np.asarray(item_expected[key]),
                                           top=False)
                 if text:
                     return fail(text)
-                parts.append(_Part(name, item[key], np.asarray(item_expected[key]), False))
+                parts.append(_Part(name, item[key], np.asarray(item_expected[key]),
+                                   item_spec.scalar))
         return parts, None
 
     def inplace_problem(self, i: int, obs: Observation) -> _Problem | None:
@@ -812,6 +871,16 @@ class _Run:
         if not texts:
             return None
         return _Problem("finite", texts[0], [*texts[1:], cause])
+
+    def fp_problem(self, obs: Observation) -> _Problem | None:
+        if not obs.forbidden_fp:
+            return None
+        kinds = fmt.join_names([("an " if kind[0] in "aeiou" else "a ") + kind
+                                for kind in obs.forbidden_fp])
+        statement = (f"The values are right, but NumPy reported {kinds} inside your "
+                     "function. A notebook shows that as a RuntimeWarning, and in a longer "
+                     "formula the inf or nan it produces spreads to the result.")
+        return _Problem("fp-error", statement, [_fp_cause(obs.forbidden_fp, "inf")])
 
     def values_problem(self, parts: list[_Part], top: bool) -> _Problem | None:
         tol = fmt.tolerance(self.rtol, self.atol)
@@ -935,10 +1004,15 @@ class _Run:
 
             def run(j: int, mistake: Mistake = mistake, variant_obs=variant_obs) -> None:
                 if mistake.variant is not None and variant_obs[j] is None:
-                    variant_obs[j] = observe(mistake.variant, self.cases[j])
+                    variant_obs[j] = observe(self.adapt(mistake.variant), self.cases[j])
 
             run(i)
             if not self.matches(i, mistake, variant_obs[i], self.expected[i]):
+                continue
+            if (self.observations[i].error is None and variant_obs[i] is not None
+                    and self.evaluate(i, variant_obs[i], self.expected[i]) is None):
+                # The variant passes this case, so it cannot explain the failure (e.g. the
+                # learner changed an input by rounding and agrees with it within tolerance).
                 continue
             score = 0
             for j in range(len(self.cases)):
@@ -958,16 +1032,16 @@ class _Run:
 
     def run(self) -> CheckResult:
         __tracebackhide__ = True
-        if not callable(self.fn):
+        if not callable(self.call):
             return self.result(False, _not_callable_message(self.exercise, self.fn),
                                stage="callable")
         self.expected = [self.call_reference(case) for case in self.cases]
-        options = _accepted_options(self.fn, self.option_names)
+        options = _accepted_options(self.call, self.option_names)
         if self.cases:
             problem = self.signature_problem(self.cases[0], options)
             if problem is not None:
                 return self.result(False, problem, stage="signature")
-        self.observations = [observe(self.fn, case, options) for case in self.cases]
+        self.observations = [observe(self.call, case, options) for case in self.cases]
         for i, (obs, expected) in enumerate(zip(self.observations, self.expected,
                                                 strict=True)):
             problem = self.evaluate(i, obs, expected)
@@ -997,7 +1071,7 @@ class _Run:
 
     def signature_problem(self, case: Case, options: set[str]) -> str | None:
         try:
-            signature = inspect.signature(self.fn)
+            signature = inspect.signature(self.call)
         except (TypeError, ValueError):
             return None
         kwargs = dict(case.kwargs) | {k: v for k, v in case.options.items() if k in options}
@@ -1109,6 +1183,7 @@ def run_check(
     diagnose: Callable[[list[str], list[str]], str | None] | None = None,
     input_hints: Mapping[str, str] | None = None,
     part_order: Callable[[str], Any] | None = None,
+    adapt: Callable[[Any], Callable[..., Any]] | None = None,
 ) -> CheckResult:
     """Compare ``learner_fn`` with ``reference`` on ``cases``; never raises for learner errors.
 
@@ -1126,6 +1201,9 @@ def run_check(
     diagnose : ``diagnose(correct_parts, wrong_parts) -> str | None`` for multi-part results
     input_hints : advice by argument name when that argument was changed in place
     part_order : sort key of part names: the order in which differing parts are reported
+    adapt : ``adapt(learner_or_variant) -> callable`` called with the case's arguments, for
+        exercises that are not plain functions (a class, a function whose result must be
+        driven further); applied to the learner's object and to every mistake's variant
 
     Returns
     -------
@@ -1134,4 +1212,4 @@ def run_check(
     __tracebackhide__ = True
     return _Run(exercise, learner_fn, reference, cases, output=output, mistakes=mistakes,
                 hidden=hidden, rtol=rtol, atol=atol, title=title, diagnose=diagnose,
-                input_hints=input_hints, part_order=part_order).run()
+                input_hints=input_hints, part_order=part_order, adapt=adapt).run()

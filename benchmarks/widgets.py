@@ -89,7 +89,11 @@ def measure(explorer_name: str, cls: type[Explorer], repeats: int, quick: bool) 
     rows = []
     for name, control in list(explorer.controls.items()):
         compute, render = [], []
-        values = control_values(control, quick)
+        explorer._paused = True  # listing a dropdown's options must not redraw
+        try:
+            values = control_values(control, quick)
+        finally:
+            explorer._paused = False
         for _ in range(repeats):
             for value in values:  # in turn, so every timed frame is a real change
                 c, r = frame_ms(explorer, name, value)

@@ -38,6 +38,13 @@ params          dict        {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
 grads           dict        the same keys and shapes: grads["W1"] is dW1
 cache           dict        forward values kept for backward: Z1, A1, Z2, A2
 G               number      grid points of a loss surface
+w, b, x         numbers     one neuron with one input (notebook 05): z = w x + b,
+                            a = sigma(z), L = (a - y)**2
+dL_dw, dL_db    numbers     that neuron's gradient, the chain rule by hand
+Value           object      a number that records how it was computed: .data,
+                            .grad; out.backward() fills .grad of every input
+history         dict        train's record: history["loss"] (before each step),
+                            history["grad_norm"] (the norm of all gradients)
 ==============  ==========  ===================================================
 
 The output delta is ``dZ2 = (y_hat - y) / n`` for sigmoid + BCE only; for
@@ -46,13 +53,14 @@ sigmoid + MSE it is ``dZ2 = 2 (y_hat - y) sigma'(Z2) / n``.
 Modules
 -------
 activations  relu, sigmoid, tanh, identity and their derivatives
+autodiff     neuron_loss_grads (the chain rule by hand), Value (micrograd-style autodiff)
 neuron       a single neuron
 losses       mse, bce (also from logits), their gradients, target checks, accuracy
 layers       dense_forward / dense_backward
 network      the 2-3-1 network: init, forward, backward, loss, predict
 mlp          the same for any depth
 optim        gd_step, gradient_descent, train
-gradcheck    numerical derivatives and gradients, grad_check
+gradcheck    numerical derivatives and gradients, gradient_errors, grad_check
 data         study_sleep and other 2-D data sets, split, standardize
 surface      the loss over a grid of two parameters
 """
@@ -70,6 +78,7 @@ from refimpl.activations import (
     tanh,
     tanh_prime,
 )
+from refimpl.autodiff import Value, neuron_loss_grads
 from refimpl.data import (
     FEATURE_NAMES,
     LABEL_FLIP_EVERY,
@@ -87,6 +96,7 @@ from refimpl.gradcheck import (
     RELATIVE_ERROR_FLOOR,
     GradientCheckError,
     grad_check,
+    gradient_errors,
     numerical_derivative,
     numerical_gradient,
     numerical_gradients,
@@ -143,6 +153,7 @@ __all__ = [
     "STD_FLOOR",
     "GradientCheckError",
     "TrainingHistory",
+    "Value",
     "accuracy",
     "backward_231",
     "bce",
@@ -156,6 +167,7 @@ __all__ = [
     "get_activation",
     "grad_check",
     "gradient_descent",
+    "gradient_errors",
     "identity",
     "identity_prime",
     "init_231",
@@ -169,6 +181,7 @@ __all__ = [
     "mse",
     "mse_grad",
     "neuron",
+    "neuron_loss_grads",
     "numerical_derivative",
     "numerical_gradient",
     "numerical_gradients",

@@ -2,7 +2,8 @@
 
 ``df/dx ~ (f(x + h) - f(x - h)) / (2 h)`` has an error of order h**2; with
 h = 1e-5 in float64 a correct analytic gradient typically agrees to a
-relative error below 1e-7.
+relative error below 1e-7. ``gradient_errors`` measures that relative error
+for every parameter; ``grad_check`` measures it the same way and judges it.
 """
 
 from __future__ import annotations
@@ -145,6 +146,69 @@ def _format_entry(name: str, index: tuple[int, ...]) -> str:
     return f"{name}[{', '.join(map(str, index))}]" if index else name
 
 
+def _structure_problem(params, grads) -> tuple[str | None, str] | None:
+    """Why grads cannot be compared with params, as (the parameter concerned or None, a
+    sentence), or None when every key is there with the right shape."""
+    for key in params:
+        if key not in grads:
+            return None, (
+                f"grads has no entry for {key!r}. grads needs the same keys as params: "
+                f"{', '.join(map(repr, params))}."
+            )
+        if np.shape(grads[key]) != np.shape(params[key]):
+            return key, (
+                f"grads[{key!r}] has shape {np.shape(grads[key])} but params[{key!r}] has "
+                f"shape {np.shape(params[key])}; d{key} must have the shape of {key}."
+            )
+    extra = [key for key in grads if key not in params]
+    if extra:
+        return None, f"grads has keys that params lacks: {', '.join(map(repr, extra))}."
+    return None
+
+
+def _gradient_errors(loss_fn, params, grads, h) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The relative error of every parameter, and the numerical gradients behind them."""
+    numerical = numerical_gradients(loss_fn, params, h)
+    errors = {key: relative_error(grads[key], numerical[key]) for key in params}
+    return errors, numerical
+
+
+def gradient_errors(loss_fn, params, grads, h=1e-5) -> dict[str, float]:
+    """The relative error of each analytic gradient against central differences.
+
+    This is what ``grad_check`` measures, returned instead of judged: a wrong
+    gradient gives a large number, never an exception.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss_fn(params) -> float``.
+    params : dict of array_like
+        Left untouched (the perturbations happen on a copy).
+    grads : dict of array_like
+        The analytic gradients: the same keys and shapes as params.
+    h : float, default 1e-5
+        The step of the central differences.
+
+    Returns
+    -------
+    errors : dict of float
+        ``errors[name] = relative_error(grads[name], numerical[name])``: the largest
+        entrywise ``|a - n| / max(|a| + |n|, 1e-8)``. A correct gradient gives about
+        1e-7 or less, a wrong one about 1e-2 to 1.
+
+    Raises
+    ------
+    ValueError
+        Only when grads cannot be compared with params at all: a missing or extra
+        key, or a gradient whose shape differs from its parameter's.
+    """
+    problem = _structure_problem(params, grads)
+    if problem is not None:
+        raise ValueError(problem[1])
+    return _gradient_errors(loss_fn, params, grads, h)[0]
+
+
 def grad_check(loss_fn, params, grads, h=1e-5, tol=1e-7) -> dict[str, float]:
     """Compare analytic gradients with central differences, parameter by parameter.
 
@@ -170,27 +234,12 @@ def grad_check(loss_fn, params, grads, h=1e-5, tol=1e-7) -> dict[str, float]:
         Naming the worst parameter and its worst entry, when one exceeds tol,
         or when grads misses a key or has a wrong shape.
     """
-    for key in params:
-        if key not in grads:
-            raise GradientCheckError(
-                f"Gradient check failed: grads has no entry for {key!r}. grads needs the same "
-                f"keys as params: {', '.join(map(repr, params))}."
-            )
-        if np.shape(grads[key]) != np.shape(params[key]):
-            raise GradientCheckError(
-                f"Gradient check failed for {key}: grads[{key!r}] has shape "
-                f"{np.shape(grads[key])} but params[{key!r}] has shape {np.shape(params[key])}; "
-                f"d{key} must have the shape of {key}."
-            )
-    extra = [key for key in grads if key not in params]
-    if extra:
-        raise GradientCheckError(
-            "Gradient check failed: grads has keys that params lacks: "
-            f"{', '.join(map(repr, extra))}."
-        )
+    problem = _structure_problem(params, grads)
+    if problem is not None:
+        key, text = problem
+        raise GradientCheckError(f"Gradient check failed{f' for {key}' if key else ''}: {text}")
 
-    numerical = numerical_gradients(loss_fn, params, h)
-    errors = {key: relative_error(grads[key], numerical[key]) for key in params}
+    errors, numerical = _gradient_errors(loss_fn, params, grads, h)
     failing = sorted((key for key in params if not errors[key] <= tol), key=lambda k: -errors[k])
     if failing:
         key = failing[0]

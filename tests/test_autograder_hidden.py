@@ -53,13 +53,17 @@ def _wrong_learners(ex):
     """Every catalogued mistake, plus generic failures: off by a little, nan, in place."""
     learners = {m.slug: m.variant for m in ex.mistakes}
 
+    def scale(value):
+        if isinstance(value, dict):
+            return {k: v * 1.001 + 1e-3 for k, v in value.items()}
+        return value * 1.001 + 1e-3
+
     def scaled(*args, **kwargs):
         out = ex.reference(*args, **kwargs)
-        if isinstance(out, dict):
-            return {k: v * 1.001 + 1e-3 for k, v in out.items()}
         if isinstance(out, tuple):
-            return tuple(o * 1.001 + 1e-3 if not isinstance(o, dict) else o for o in out)
-        return out * 1.001 + 1e-3
+            # (y_hat, cache): the dict is scaled too, or (params, history) would pass.
+            return tuple(scale(o) for o in out)
+        return scale(out)
 
     def poisoned(*args, **kwargs):
         out = scaled(*args, **kwargs)

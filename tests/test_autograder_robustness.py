@@ -331,15 +331,56 @@ def test_numerical_gradient_on_copies_passes(capsys):
 # --- warnings -----------------------------------------------------------------------------
 
 
-def test_naive_sigmoid_overflow_warning_neither_fails_nor_leaks(capsys):
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+def test_naive_sigmoid_overflow_fails_with_a_named_mistake_and_leaks_nothing(hidden, capsys):
     def sigmoid(Z):
         return 1 / (1 + np.exp(-Z))  # overflows for z = -1000, but the value 0.0 is right
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a leaked warning would raise here
+        result = failure(check.sigmoid, sigmoid, hidden=hidden)
+    assert result.stage == "fp-error"
+    assert result.mistake == "sigmoid-overflow"
+    assert "The values are right, but NumPy reported an overflow" in result.message
+    assert "exp(-|z|)" in result.message
+    assert capsys.readouterr().err == ""
+
+
+def test_sigmoid_with_np_where_over_both_branches_still_overflows():
+    def sigmoid(Z):
+        Z = np.asarray(Z, dtype=float)
+        return np.where(Z >= 0, 1 / (1 + np.exp(-Z)), np.exp(Z) / (1 + np.exp(Z)))
+
+    result = failure(check.sigmoid, sigmoid)
+    assert (result.stage, result.mistake) == ("fp-error", "sigmoid-overflow")
+    assert "computes BOTH branches" in result.message
+
+
+def test_stable_sigmoids_pass_without_warnings(capsys):
+    def sigmoid_abs(Z):
+        Z = np.asarray(Z, dtype=float)
+        E = np.exp(-np.abs(Z))
+        return np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+
+    def sigmoid_masked(Z):
+        Z = np.asarray(Z, dtype=float)
+        out = np.empty_like(Z)
+        positive = Z >= 0
+        out[positive] = 1 / (1 + np.exp(-Z[positive]))
+        out[~positive] = np.exp(Z[~positive]) / (1 + np.exp(Z[~positive]))
+        return out
+
+    for sigmoid in (sigmoid_abs, sigmoid_masked):
         check.sigmoid(sigmoid)
         check.sigmoid(sigmoid, hidden=True)
-    assert capsys.readouterr().out.count("✔ sigmoid") == 2
+    assert capsys.readouterr().out.count("✔ sigmoid") == 4
+
+
+def test_a_sigmoid_that_overflows_into_nan_fails_on_the_value():
+    """exp(z) / (1 + exp(z)) gives inf / inf = nan at z = 1000: the finite stage names it."""
+    result = failure(check.sigmoid, lambda Z: np.exp(Z) / (1 + np.exp(Z)))
+    assert result.stage == "finite"
+    assert "overflow" in result.message
 
 
 def test_explicit_runtime_warning_does_not_leak(capsys):

@@ -41,7 +41,8 @@ def test_release_has_a_stub_in_every_solution_cell_and_no_hidden_test(release, s
         assert "hidden=True" not in cell.source, f"cell {index} leaks hidden tests"
         assert "BEGIN SOLUTION" not in cell.source
         if nbgrader_meta(original).get("solution"):
-            assert "raise NotImplementedError()" in cell.source
+            stub = "raise NotImplementedError()" if cell.cell_type == "code" else "YOUR ANSWER HERE"
+            assert stub in cell.source, f"cell {index} has no stub"
             solution = original.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
             body = [line.strip() for line in solution.splitlines() if line.strip()]
             assert not any(line in cell.source.splitlines() for line in body[-1:]), (

@@ -17,6 +17,7 @@ CONTRACT = [
     *("numerical_gradient", "numerical_gradients", "relative_error", "GradientCheckError"),
     *("grad_check", "study_sleep", "FEATURE_NAMES", "xor", "moons", "spirals"),
     *("train_test_split", "standardize", "loss_surface"),
+    *("neuron_loss_grads", "Value", "gradient_errors"),  # notebooks 05 and 06
 ]
 
 

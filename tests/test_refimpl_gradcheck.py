@@ -176,3 +176,53 @@ def test_numerical_derivative_rejects_a_bad_step():
 
     with pytest.raises(ValueError, match="positive"):
         numerical_derivative(np.sin, 0.0, h=0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# gradient_errors (notebook 06): what grad_check measures, never judged
+# ---------------------------------------------------------------------------------------
+
+
+def test_gradient_errors_are_tiny_for_correct_gradients_and_equal_grad_checks(network):
+    from refimpl import gradient_errors
+
+    loss_fn, params, grads = network
+    errors = gradient_errors(loss_fn, params, grads)
+    assert list(errors) == list(params)
+    assert all(isinstance(e, float) for e in errors.values())
+    assert max(errors.values()) < 1e-7
+    assert errors == grad_check(loss_fn, params, grads)  # one computation behind both
+
+
+def test_gradient_errors_report_wrong_gradients_without_raising(network):
+    from refimpl import gradient_errors
+
+    loss_fn, params, grads = network
+    before = {key: value.copy() for key, value in params.items()}
+    wrong = {**grads, "W2": -grads["W2"]}
+    errors = gradient_errors(loss_fn, params, wrong)
+    assert errors["W2"] == pytest.approx(1.0)  # |-g - g| / (|g| + |g|) for every entry
+    assert max(errors[key] for key in ("W1", "b1", "b2")) < 1e-7
+    for key in params:
+        np.testing.assert_array_equal(params[key], before[key])
+
+
+def test_gradient_errors_use_the_step_h(network):
+    from refimpl import gradient_errors
+
+    loss_fn, params, grads = network
+    coarse = gradient_errors(loss_fn, params, grads, h=1e-1)
+    fine = gradient_errors(loss_fn, params, grads, h=1e-5)
+    assert max(coarse.values()) > 100 * max(fine.values())
+
+
+def test_gradient_errors_reject_grads_that_cannot_be_compared(network):
+    from refimpl import gradient_errors
+
+    loss_fn, params, grads = network
+    with pytest.raises(ValueError, match="grads has no entry for 'b2'"):
+        gradient_errors(loss_fn, params, {key: grads[key] for key in ("W1", "b1", "W2")})
+    with pytest.raises(ValueError, match=r"grads\['W1'\] has shape \(3, 2\)"):
+        gradient_errors(loss_fn, params, {**grads, "W1": grads["W1"].T})
+    with pytest.raises(ValueError, match="keys that params lacks: 'W3'"):
+        gradient_errors(loss_fn, params, {**grads, "W3": np.zeros(1)})

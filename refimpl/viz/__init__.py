@@ -9,22 +9,32 @@ static PNG of its first frame where there is no widget frontend (nbval, nbconver
 """
 
 from refimpl.viz._core import Explorer, LearnerFunction, display_with_fallback, figure_png
+from refimpl.viz.cost import gradient_cost_figure, measure_gradient_costs
 from refimpl.viz.descent import DescentExplorer, derivative_error_figure
+from refimpl.viz.gradients import GradientArrowsExplorer
+from refimpl.viz.graph import GraphExplorer, neuron_graph
 from refimpl.viz.network import NetworkExplorer, trained_params_231
 from refimpl.viz.neuron import NeuronExplorer, activation_figure, glossary
 from refimpl.viz.surface import LossSurfaceExplorer
+from refimpl.viz.training import TrainingExplorer
 
 __all__ = [
     "DescentExplorer",
     "Explorer",
+    "GradientArrowsExplorer",
+    "GraphExplorer",
     "LearnerFunction",
     "LossSurfaceExplorer",
     "NetworkExplorer",
     "NeuronExplorer",
+    "TrainingExplorer",
     "activation_figure",
     "derivative_error_figure",
     "display_with_fallback",
     "figure_png",
     "glossary",
+    "gradient_cost_figure",
+    "measure_gradient_costs",
+    "neuron_graph",
     "trained_params_231",
 ]

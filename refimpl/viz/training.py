@@ -1,0 +1,687 @@
+"""Training the network, epoch by epoch (notebook 07).
+
+:class:`TrainingExplorer` trains an MLP ``[2, width, 1]`` (the 2-3-1 network for width 3) on the
+standardized study/sleep data with ``refimpl.train(record_params=True)``, once per choice of
+learning rate, hidden width, initialisation and seed, and keeps the run. The epoch slider then
+only redraws: the loss and the gradient norm with a marker at that epoch, the network's
+``y_hat`` over the plane of hours with its 0.5 boundary, and, for every hidden unit, the share of
+students it fires for (a dead unit fires for none).
+
+Compute and render (measured on an idle 2-core machine): a new run of 2000 epochs on the 150
+training students takes about 0.2 s of compute, once per choice of learning rate, width,
+initialisation and seed; a new width also renders the still parts again (about 0.15 s). Moving the
+epoch slider takes about 2 ms of numbers and 40 ms of drawing and PNG encoding.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from refimpl.data import FEATURE_NAMES, standardize, study_sleep, train_test_split
+from refimpl.losses import accuracy as reference_accuracy
+from refimpl.mlp import init_mlp, mlp_backward, mlp_forward, mlp_loss
+from refimpl.optim import train
+from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
+from refimpl.viz.network import NEGATIVE, POSITIVE, PROBABILITY_CMAP
+from refimpl.viz.neuron import (
+    FAIL_STYLE,
+    PASS_STYLE,
+    SLEPT_RANGE,
+    STUDIED_RANGE,
+    plane_grid,
+    switch_line,
+)
+from refimpl.viz.surface import contour_segments
+
+#: The split of notebook 07: ``train_test_split(*study_sleep(), **SPLIT)``, 150 + 50 students.
+SPLIT = {"test_fraction": 0.25, "seed": 0}
+#: Epochs of every run; the slider scrubs through them.
+EPOCHS = 2000
+LEARNING_RATES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+WIDTHS = (1, 2, 3, 4, 8, 16)
+SEEDS = tuple(range(6))
+#: Initialisations: refimpl's three, and "same": every weight and bias SAME_VALUE (symmetric).
+INIT_OPTIONS = (
+    ("He: random, scaled (default)", "he"),
+    ("normal: random, unscaled", "normal"),
+    ("zeros: every parameter 0", "zeros"),
+    ("same: every parameter 0.5", "same"),
+)
+SAME_VALUE = 0.5
+#: The epochs the slider stops at: 0, then 1-1.2-1.5-2-2.5-3-4-5-6-8 per decade, up to EPOCHS.
+EPOCH_STOPS = tuple(
+    sorted(
+        {0, EPOCHS}
+        | {
+            round(m * 10**k)
+            for k in range(4)
+            for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+            if m * 10**k <= EPOCHS
+        }
+    )
+)
+#: Fixed log axes, so that runs compare at a glance; values outside are drawn at the edge.
+LOSS_LIMITS = (3e-3, 30.0)
+GRAD_NORM_LIMITS = (1e-5, 100.0)
+TEST_COLOUR = "#2ca02c"  # test students: the same markers, in green
+DEAD_COLOUR = "tab:red"
+#: A dead unit: a red cross at the foot of its (empty) bar.
+DEAD_MARK = {
+    "linestyle": "",
+    "marker": "X",
+    "markersize": 11,
+    "color": DEAD_COLOUR,
+    "markeredgecolor": "white",
+}
+UNIT_LINE_COLOUR = "gold"  # hidden units' switch lines, visible on red, white and blue
+#: Points per drawn curve (log-spaced epochs; the curves' x axis is logarithmic after 1).
+CURVE_POINTS = 400
+#: Runs kept (each holds its params for every epoch: about 2 MB for width 16).
+CACHED_RUNS = 48
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The students of notebook 07, split and standardized with the training set's mean and std."""
+
+    X_train: np.ndarray  # (150, 2) hours
+    X_test: np.ndarray  # (50, 2) hours
+    y_train: np.ndarray  # (150, 1)
+    y_test: np.ndarray  # (50, 1)
+    X_train_std: np.ndarray
+    X_test_std: np.ndarray
+    mean: np.ndarray  # (2,)
+    std: np.ndarray  # (2,)
+
+
+@functools.cache
+def training_data() -> TrainingData:
+    """The split of notebook 07: ``train_test_split(*study_sleep(), **SPLIT)``, standardized."""
+    X, y = study_sleep()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, **SPLIT)
+    X_train_std, mean, std = standardize(X_train)
+    X_test_std, _, _ = standardize(X_test, mean, std)
+    return TrainingData(X_train, X_test, y_train, y_test, X_train_std, X_test_std, mean, std)
+
+
+def initial_params(width: int, init: str, seed: int) -> dict[str, np.ndarray]:
+    """Starting params of the MLP ``[2, width, 1]``.
+
+    ``init`` is one of ``refimpl.INITS`` ("he", "normal", "zeros"), or "same": every weight and
+    bias ``SAME_VALUE``, so that all hidden units start identical (and stay so).
+    """
+    if init == "same":
+        return {k: np.full_like(v, SAME_VALUE) for k, v in init_mlp([2, width, 1]).items()}
+    return init_mlp([2, width, 1], seed=seed, init=init)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run, recorded epoch by epoch.
+
+    Attributes
+    ----------
+    trace : dict of ndarray
+        ``trace["W1"][k]`` is W1 after k steps, for k = 0 .. epochs_recorded - 1 (shape
+        (epochs_recorded, 2, width)); likewise b1, W2, b2.
+    losses, grad_norms : ndarray, shape (epochs_recorded,)
+        The BCE on the training students and the norm of the whole gradient after k steps.
+    status, message : str
+        ``history.status`` and ``history.message`` of ``refimpl.train``.
+    seconds : float
+        How long the training took.
+    """
+
+    trace: dict[str, np.ndarray]
+    losses: np.ndarray
+    grad_norms: np.ndarray
+    status: str
+    message: str
+    seconds: float
+
+    @property
+    def epochs_recorded(self) -> int:
+        return len(self.losses)
+
+    def params(self, epoch: int) -> dict[str, np.ndarray]:
+        """The params after ``epoch`` steps (the last recorded ones for a later epoch)."""
+        k = min(int(epoch), self.epochs_recorded - 1)
+        return {key: value[k] for key, value in self.trace.items()}
+
+
+@functools.lru_cache(maxsize=CACHED_RUNS)
+def training_run(lr: float, width: int, init: str, seed: int) -> Run:
+    """Train ``[2, width, 1]`` for EPOCHS epochs on the training students, recording every epoch.
+
+    A completed run has EPOCHS + 1 recorded epochs (0 .. EPOCHS: the trained params are appended,
+    with their loss and gradient norm); a diverged one stops at its last finite params.
+    """
+    data = training_data()
+    start = time.perf_counter()
+    trained, history = train(
+        data.X_train_std,
+        data.y_train,
+        initial_params(width, init, seed),
+        lr=lr,
+        epochs=EPOCHS,
+        loss="bce",
+        record_params=True,
+    )
+    trace = history.params_trace or []
+    losses, grad_norms = list(history.losses), list(history.grad_norms)
+    if history.status == "completed":  # the end point too: the params after the last step
+        _, cache = mlp_forward(data.X_train_std, trained)
+        grads = mlp_backward(data.X_train_std, data.y_train, trained, cache)
+        trace = [*trace, trained]
+        losses.append(mlp_loss(data.X_train_std, data.y_train, trained))
+        grad_norms.append(float(np.sqrt(sum(np.sum(g**2) for g in grads.values()))))
+    if not trace:  # diverged before the first step: show the start
+        trace = [initial_params(width, init, seed)]
+        losses, grad_norms = [np.nan], [np.nan]
+    stacked = {key: np.stack([p[key] for p in trace]) for key in trace[0]}
+    return Run(
+        trace=stacked,
+        losses=np.array(losses, dtype=np.float64),
+        grad_norms=np.array(grad_norms, dtype=np.float64),
+        status=history.status,
+        message=history.message,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def dead_units(Z1: np.ndarray) -> np.ndarray:
+    """True for each hidden unit whose pre-activation is <= 0 for every student.
+
+    Such a ReLU unit outputs 0 and has slope relu'(z) = 0 for everyone: no gradient reaches its
+    weights, so it never comes back.
+
+    Parameters
+    ----------
+    Z1 : ndarray, shape (n, width)
+
+    Returns
+    -------
+    dead : ndarray of bool, shape (width,)
+    """
+    return np.all(Z1 <= 0.0, axis=0)
+
+
+def identical_units(params: dict[str, np.ndarray]) -> bool:
+    """True when every hidden unit has the same weights in, bias and weight out (and width > 1)."""
+    W1, b1, W2 = params["W1"], params["b1"], params["W2"]
+    if W1.shape[1] < 2:
+        return False
+    return bool(np.all(W1[:, :1] == W1) and np.all(b1[0] == b1) and np.all(W2[:1, :] == W2))
+
+
+def curve_epochs(count: int, points: int = CURVE_POINTS) -> np.ndarray:
+    """The epochs 0 .. count - 1 at which the curves are drawn: all of the first ones, then
+    evenly spaced on the log axis (2000 points would be ~10 per pixel there, and a jagged curve
+    of 2000 points takes several ms to draw)."""
+    if count <= points:
+        return np.arange(count)
+    spaced = np.geomspace(1.0, count - 1, points).round().astype(int)
+    return np.unique(np.concatenate([np.arange(min(count, 20)), spaced]))
+
+
+def _clip_log(values: np.ndarray, limits: tuple[float, float]) -> np.ndarray:
+    """Finite values inside a log axis (nan and inf at the top edge)."""
+    low, high = limits
+    return np.clip(np.nan_to_num(values, nan=high, posinf=high, neginf=low), low, high)
+
+
+def _epoch_ticks(ax) -> None:
+    ax.set_xscale("symlog", linthresh=1.0, linscale=0.4)
+    ax.set_xlim(0.0, EPOCHS * 1.15)
+    ax.set_xticks([0, 1, 10, 100, 1000])
+    ax.set_xticklabels(["0", "1", "10", "100", "1000"])
+    ax.grid(alpha=0.3, which="major")
+
+
+class TrainingExplorer(Explorer):
+    """Train the network with a learning rate, a width, an initialisation and a seed; scrub epochs.
+
+    Parameters
+    ----------
+    accuracy : callable, optional
+        The learner's ``accuracy(labels, y) -> float``, used for the share of students right;
+        while it is a stub or broken the reference is used and a note says so.
+    lr, width, init, seed, epoch :
+        Starting values of the controls (epoch: one of ``EPOCH_STOPS``).
+    """
+
+    def __init__(
+        self,
+        accuracy: Callable | None = None,
+        *,
+        lr: float = 1.0,
+        width: int = 3,
+        init: str = "he",
+        seed: int = 1,
+        epoch: int = EPOCHS,
+    ):
+        super().__init__()
+        self.accuracy = LearnerFunction(accuracy, reference_accuracy, "accuracy")
+        self.data = training_data()
+        self.X_grid, self.image_shape = plane_grid(points=(111, 81))
+        self.X_grid_std, _, _ = standardize(self.X_grid, self.data.mean, self.data.std)
+        self._run: Run | None = None
+        self._run_key: tuple | None = None
+
+        wide = {"style": {"description_width": "initial"}}
+        self.controls = {
+            "lr": widgets.SelectionSlider(
+                options=[(f"{rate:g}", rate) for rate in LEARNING_RATES],
+                value=lr,
+                description="learning rate",
+                continuous_update=False,  # a new run on release, not on every step of a drag
+                **wide,
+            ),
+            "width": widgets.Dropdown(
+                options=[
+                    (f"{w} ({'the 2-3-1 network' if w == 3 else f'2-{w}-1'})", w) for w in WIDTHS
+                ],
+                value=width,
+                description="hidden units",
+                layout=widgets.Layout(width="250px"),
+                **wide,
+            ),
+            "init": widgets.Dropdown(
+                options=INIT_OPTIONS,
+                value=init,
+                description="initialisation",
+                layout=widgets.Layout(width="330px"),
+                **wide,
+            ),
+            "seed": widgets.Dropdown(
+                options=SEEDS,
+                value=seed,
+                description="seed",
+                layout=widgets.Layout(width="120px"),
+                **wide,
+            ),
+            "epoch": widgets.SelectionSlider(
+                options=EPOCH_STOPS,
+                value=epoch,
+                description="epoch (only redraws)",
+                continuous_update=True,
+                layout=widgets.Layout(width="520px"),
+                **wide,
+            ),
+        }
+        self._build_figure()
+        self.draw(**self.values())
+
+    def controls_box(self) -> widgets.Widget:
+        rows = [["lr", "width", "init", "seed"], ["epoch"]]
+        wrap = widgets.Layout(flex_flow="row wrap")
+        return widgets.VBox(
+            [widgets.HBox([self.controls[name] for name in row], layout=wrap) for row in rows]
+        )
+
+    def notes(self) -> list[str]:
+        run = self._run
+        if run is None:
+            return [self.accuracy.note]
+        message = html.escape(run.message)
+        if run.status == "diverged":
+            message = f'<span style="color: #d62728; font-weight: bold">{message}</span>'
+        timing = f"(trained in {run.seconds:.2f} s, once: moving the epoch slider only redraws)"
+        return [self.accuracy.note, f"<code>refimpl.train</code>: {message} {timing}"]
+
+    # -- the picture ---------------------------------------------------------------------------
+
+    def _build_figure(self) -> None:
+        fig = self.fig = BlitFigure(figsize=(12.6, 4.9), dpi=DPI)
+        self.loss_ax = fig.add_axes((0.07, 0.575, 0.22, 0.37))
+        self.grad_ax = fig.add_axes((0.07, 0.115, 0.22, 0.37))
+        self.plane_ax = fig.add_axes((0.35, 0.165, 0.31, 0.77))
+        colour_ax = fig.add_axes((0.665, 0.23, 0.009, 0.64))
+        self.units_ax = fig.add_axes((0.795, 0.26, 0.195, 0.64))
+
+        # loss and gradient norm: the curves are still (per run), the epoch marker moves
+        self.curves, self.markers, self.cursors = [], [], []
+        for ax, label, limits, colour in (
+            (self.loss_ax, "training loss (BCE)", LOSS_LIMITS, "tab:blue"),
+            (self.grad_ax, "gradient norm ‖∇L‖", GRAD_NORM_LIMITS, "tab:purple"),
+        ):
+            ax.set_yscale("log")
+            ax.set_ylim(*limits)
+            # plain labels (0.01, 1, 100): mathtext labels would cost ~20 ms per new run
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            _epoch_ticks(ax)
+            ax.set_ylabel(label, fontsize=10.5)
+            (curve,) = ax.plot([], [], color=colour, linewidth=1.8)
+            (marker,) = ax.plot([], [], "o", color=colour, markeredgecolor="black", ms=8)
+            cursor = ax.axvline(0.0, color="0.3", linewidth=1.0, linestyle=":")
+            self.curves.append(curve)
+            self.markers.append(marker)
+            self.cursors.append(cursor)
+        self.grad_ax.set_xlabel("epoch (gradient-descent steps; log scale after 1)", fontsize=10)
+        self.loss_ax.tick_params(labelbottom=False)
+        self.alarm = self.loss_ax.text(
+            0.97,
+            0.95,
+            "",
+            transform=self.loss_ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=10,
+            color="white",
+            fontweight="bold",
+            wrap=True,
+            bbox={"boxstyle": "round", "facecolor": DEAD_COLOUR, "edgecolor": "none"},
+        )
+        self.loss_readout = self.loss_ax.text(
+            0.03,
+            0.05,
+            "",
+            transform=self.loss_ax.transAxes,
+            fontsize=10.5,
+            va="bottom",
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"},
+        )
+        self.grad_readout = self.grad_ax.text(
+            0.03,
+            0.05,
+            "",
+            transform=self.grad_ax.transAxes,
+            fontsize=10.5,
+            va="bottom",
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"},
+        )
+
+        # the plane: y_hat as colour, the 0.5 boundary, hidden units' switch lines, students
+        ax = self.plane_ax
+        self.heat = ax.imshow(
+            np.full(self.image_shape, 0.5),
+            origin="lower",
+            extent=(*STUDIED_RANGE, *SLEPT_RANGE),
+            cmap=PROBABILITY_CMAP,
+            vmin=0.0,
+            vmax=1.0,
+            interpolation="bilinear",
+        )
+        colorbar = fig.colorbar(self.heat, cax=colour_ax)
+        colorbar.set_label("y_hat = P(pass)", fontsize=10)
+        self.unit_lines = LineCollection(
+            [], colors=UNIT_LINE_COLOUR, linewidths=1.1, linestyles=(0, (3, 2)), alpha=0.9
+        )
+        self.boundary = LineCollection([], colors="black", linewidths=2.2, linestyles="--")
+        ax.add_collection(self.unit_lines)
+        ax.add_collection(self.boundary)
+        d = self.data
+        train_pass = d.y_train[:, 0] == 1.0
+        test_pass = d.y_test[:, 0] == 1.0
+        self.dots = [
+            ax.scatter(*d.X_train[train_pass].T, **{**PASS_STYLE, "s": 20}),
+            ax.scatter(*d.X_train[~train_pass].T, **{**FAIL_STYLE, "s": 18, "linewidth": 1.0}),
+            ax.scatter(
+                *d.X_test[test_pass].T,
+                **{**PASS_STYLE, "s": 26, "edgecolor": TEST_COLOUR, "linewidth": 1.6},
+            ),
+            ax.scatter(
+                *d.X_test[~test_pass].T,
+                **{**FAIL_STYLE, "s": 26, "color": TEST_COLOUR, "linewidth": 1.6},
+            ),
+        ]
+        ax.set(
+            xlim=STUDIED_RANGE,
+            ylim=SLEPT_RANGE,
+            aspect="equal",
+            xlabel=FEATURE_NAMES[0],
+            ylabel=FEATURE_NAMES[1],
+        )
+        self.frame = Rectangle(
+            (0.0, 0.0), 1.0, 1.0, transform=ax.transAxes, fill=False, linewidth=0.8, clip_on=False
+        )
+        ax.add_artist(self.frame)
+        self.plane_title = ax.text(
+            0.5, 1.02, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=11
+        )
+        ax.legend(
+            handles=[
+                Line2D(
+                    [],
+                    [],
+                    linestyle="",
+                    marker="o",
+                    markerfacecolor="white",
+                    markeredgecolor="black",
+                    label="passed",
+                ),
+                Line2D([], [], linestyle="", marker="x", color="black", label="failed"),
+                Line2D(
+                    [],
+                    [],
+                    linestyle="",
+                    marker="o",
+                    markerfacecolor="white",
+                    markeredgecolor=TEST_COLOUR,
+                    markeredgewidth=1.6,
+                    label="test (green)",
+                ),
+                Line2D([], [], color="black", linestyle="--", label="y_hat = 0.5"),
+                Line2D(
+                    [], [], color=UNIT_LINE_COLOUR, linestyle=(0, (2, 2)), label="a unit's z = 0"
+                ),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(-0.04, -0.14),
+            ncols=5,
+            fontsize=8.5,
+            handletextpad=0.2,
+            columnspacing=0.7,
+            frameon=False,
+        )
+
+        # hidden units: the share of training students each one fires for
+        uax = self.units_ax
+        uax.set_ylim(0.0, 100.0)
+        uax.set_ylabel("% of training students it fires for (z > 0)", fontsize=10)
+        uax.set_title("hidden units", fontsize=11)
+        uax.grid(alpha=0.3, axis="y")
+        uax.legend(
+            handles=[
+                Rectangle((0, 0), 1, 1, color=POSITIVE, label="weight out > 0"),
+                Rectangle((0, 0), 1, 1, color=NEGATIVE, label="weight out < 0"),
+                Line2D([], [], **DEAD_MARK, label="dead: off for every student"),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(-0.05, -0.13),
+            ncols=1,
+            fontsize=8.5,
+            frameon=False,
+        )
+        self.units_note = uax.text(
+            0.5,
+            0.97,
+            "",
+            transform=uax.transAxes,
+            ha="center",
+            va="top",
+            fontsize=9.5,
+            fontweight="bold",
+            color=DEAD_COLOUR,
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.9, "edgecolor": "none"},
+        )
+        self.bars: list[Rectangle] = []
+        (self.dead_marks,) = uax.plot([], [], **DEAD_MARK)
+
+    def _show_run(self, run: Run) -> None:
+        """What belongs to one run: its curves and its alarm (moving artists)."""
+        epochs = curve_epochs(run.epochs_recorded)
+        self.curves[0].set_data(epochs, _clip_log(run.losses[epochs], LOSS_LIMITS))
+        self.curves[1].set_data(epochs, _clip_log(run.grad_norms[epochs], GRAD_NORM_LIMITS))
+        diverged = run.status == "diverged"
+        self.alarm.set_visible(diverged)
+        self.alarm.set_text("DIVERGED: the loss exploded.\nTry a smaller learning rate.")
+
+    def _show_width(self, width: int) -> None:
+        """The still parts that depend on the width: the unit axis, and one bar per unit.
+
+        Everything that changes with a run is a moving artist, so that a new learning rate,
+        initialisation or seed does not render the still parts again (about 0.2 s).
+        """
+        for bar in self.bars:
+            bar.remove()
+        uax = self.units_ax
+        self.bars = [
+            uax.add_patch(Rectangle((j - 0.38, 0.0), 0.76, 0.0, facecolor=POSITIVE))
+            for j in range(width)
+        ]
+        uax.set_xlim(-0.6, width - 0.4)
+        uax.set_xticks(range(width))
+        uax.tick_params(axis="x", labelsize=9 if width <= 8 else 7)
+        uax.set_xlabel("hidden unit j", fontsize=10)
+        self.fig.set_moving(
+            *self.curves,
+            *self.cursors,
+            *self.markers,
+            self.alarm,
+            self.loss_readout,
+            self.grad_readout,
+            self.heat,
+            self.unit_lines,
+            self.boundary,
+            self.frame,
+            *self.dots,
+            self.plane_title,
+            *self.bars,
+            self.dead_marks,
+            self.units_note,
+        )
+
+    # -- one frame ---------------------------------------------------------------------------
+
+    def draw(
+        self, lr: float, width: int, init: str, seed: int, epoch: int
+    ) -> dict[str, np.ndarray]:
+        key = (float(lr), int(width), str(init), int(seed))
+        run = training_run(*key)
+        if self.fig.still_key != int(width):
+            self._show_width(int(width))
+            self.fig.still_key = int(width)
+        if self._run_key != key:
+            self._show_run(run)
+            self._run_key = key
+        self._run = run
+        k = min(int(epoch), run.epochs_recorded - 1)
+        params = run.params(k)
+        d = self.data
+
+        with np.errstate(all="ignore"):  # a diverging run may have huge (but finite) params
+            y_hat_grid, _ = mlp_forward(self.X_grid_std, params)
+            image = np.clip(np.nan_to_num(y_hat_grid, nan=0.5), 0.0, 1.0).reshape(self.image_shape)
+            Z1_train = d.X_train_std @ params["W1"] + params["b1"]  # (150, width)
+            right = []
+            for X_std, y in ((d.X_train_std, d.y_train), (d.X_test_std, d.y_test)):
+                y_hat, _ = mlp_forward(X_std, params)
+                labels = (np.nan_to_num(y_hat, nan=0.0) >= 0.5).astype(np.float64)  # (n, 1)
+                right.append(float(self.accuracy(labels, y)))
+        self.heat.set_data(image)
+        studied = np.linspace(*STUDIED_RANGE, self.image_shape[1])
+        slept = np.linspace(*SLEPT_RANGE, self.image_shape[0])
+        self.boundary.set_segments(
+            contour_segments(studied, slept, image, [0.5])
+            if image.min() < 0.5 < image.max()
+            else []
+        )
+        self.unit_lines.set_segments(self._unit_lines(params))
+
+        loss, grad_norm = run.losses[k], run.grad_norms[k]
+        for marker, cursor, value, limits in (
+            (self.markers[0], self.cursors[0], loss, LOSS_LIMITS),
+            (self.markers[1], self.cursors[1], grad_norm, GRAD_NORM_LIMITS),
+        ):
+            marker.set_data([k], _clip_log(np.array([value]), limits))
+            cursor.set_xdata([k, k])
+        stopped = "\n(the run stopped here)" if int(epoch) > k else ""
+        self.loss_readout.set_text(f"epoch {k}: loss {loss:.4g}{stopped}")
+        self.grad_readout.set_text(f"epoch {k}: ‖∇L‖ = {grad_norm:.2g}")
+        self.plane_title.set_text(
+            f"epoch {k}: {right[0]:.0%} right (training), {right[1]:.0%} (test)"
+        )
+
+        active = 100.0 * np.mean(Z1_train > 0.0, axis=0)  # (width,)
+        dead = dead_units(Z1_train)
+        for bar, share, w_out in zip(self.bars, active, params["W2"][:, 0], strict=True):
+            bar.set_height(share)
+            bar.set_facecolor(POSITIVE if w_out >= 0 else NEGATIVE)
+        self.dead_marks.set_data(np.flatnonzero(dead), np.full(int(dead.sum()), 4.0))
+        notes = []
+        if identical_units(params):
+            notes.append(f"all {width} units identical:\nsymmetry never broken")
+        if dead.any():
+            count = int(dead.sum())
+            notes.append(f"{'all' if count == width else count} dead:\noff for every student")
+        self.units_note.set_text("\n".join(notes))
+        self.units_note.set_visible(bool(notes))
+        return {
+            "y_hat": image,
+            "losses": _clip_log(run.losses[: k + 1], LOSS_LIMITS),
+            "grad_norms": _clip_log(run.grad_norms[: k + 1], GRAD_NORM_LIMITS),
+            "active": active,
+            "dead": dead,
+            "accuracy": np.array(right),
+        }
+
+    def _unit_lines(self, params: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Each hidden unit's line z_j = 0 in hours (the standardization undone)."""
+        W1, b1 = params["W1"], params["b1"]
+        mean, std = self.data.mean, self.data.std
+        lines = []
+        for j in range(W1.shape[1]):
+            # z = ((x - mean) / std) @ W1[:, j] + b1[j] = x @ (W1[:, j] / std) + b1[j] - ...
+            w = W1[:, j] / std
+            b = b1[j] - float(mean @ w)
+            if np.all(np.isfinite(w)) and np.isfinite(b):
+                line = clip_to_plane(switch_line(float(w[0]), float(w[1]), b))
+                if line.size:
+                    lines.append(line)
+        return lines
+
+
+def clip_to_plane(segment: np.ndarray) -> np.ndarray:
+    """The part of a segment inside the plane shown (Liang-Barsky clipping).
+
+    A dashed line far longer than the axes costs Agg a dash per few pixels of its whole length;
+    clipped, a unit's line costs the same whatever its weights.
+
+    Parameters
+    ----------
+    segment : ndarray, shape (2, 2) or (0, 2)
+        Two points (studied, slept).
+
+    Returns
+    -------
+    clipped : ndarray, shape (2, 2), or (0, 2) when the segment misses the plane
+    """
+    if segment.shape[0] != 2:
+        return np.empty((0, 2))
+    start, direction = segment[0], segment[1] - segment[0]
+    low, high = 0.0, 1.0
+    for axis, (lo, hi) in enumerate((STUDIED_RANGE, SLEPT_RANGE)):
+        if direction[axis] == 0.0:
+            if not lo <= start[axis] <= hi:
+                return np.empty((0, 2))
+            continue
+        t0, t1 = sorted(
+            ((lo - start[axis]) / direction[axis], (hi - start[axis]) / direction[axis])
+        )
+        low, high = max(low, t0), min(high, t1)
+    if low >= high:
+        return np.empty((0, 2))
+    return np.array([start + low * direction, start + high * direction])

@@ -1,0 +1,244 @@
+"""The gradient-arrows explorer of notebook 06: every control draws, a right backward pass passes
+its gradient check and covers the numerical arrow, the shortcut with MSE does not, fallbacks show.
+"""
+
+import io
+import itertools
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+import refimpl
+from refimpl.viz.gradients import (
+    DEFAULT_PAIR,
+    SPAN,
+    TOLERANCE,
+    GradientArrowsExplorer,
+    slice_gradients,
+)
+from refimpl.viz.surface import example_network
+
+
+def stub_backward(X, y, params, cache):
+    raise NotImplementedError()
+
+
+def backward_without_b2(X, y, params, cache):
+    grads = refimpl.backward_231(X, y, params, cache, loss="mse")
+    del grads["b2"]
+    return grads
+
+
+def backward_with_a_transposed_dW1(X, y, params, cache):
+    grads = refimpl.backward_231(X, y, params, cache, loss="mse")
+    return {**grads, "W1": grads["W1"].T}  # (3, 2) instead of (2, 3)
+
+
+def backward_mse(X, y, params, cache):
+    return refimpl.backward_231(X, y, params, cache, loss="mse")
+
+
+def backward_bce(X, y, params, cache):
+    return refimpl.backward_231(X, y, params, cache, loss="bce")
+
+
+def backward_without_relu_prime(X, y, params, cache):
+    """A classic mistake: dZ1 = dA1, the ReLU derivative forgotten."""
+    n = X.shape[0]
+    y_hat = cache["A2"]
+    dZ2 = 2 * (y_hat - y) * refimpl.sigmoid_prime(cache["Z2"]) / n
+    dZ1 = dZ2 @ params["W2"].T
+    return {
+        "W1": X.T @ dZ1,
+        "b1": dZ1.sum(axis=0),
+        "W2": cache["A1"].T @ dZ2,
+        "b2": dZ2.sum(axis=0),
+    }
+
+
+def mutating_backward(X, y, params, cache):
+    """Right, but it changes its inputs in place after using them."""
+    grads = refimpl.backward_231(X, y, params, cache, loss="mse")
+    params["W1"][:] = 0.0
+    cache["Z1"][:] = 0.0
+    X[:] = 0.0
+    return grads
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return matplotlib.image.imread(io.BytesIO(png), format="png")
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return GradientArrowsExplorer(backward_mse, backward_bce)
+
+
+@pytest.fixture(scope="module")
+def coarse():
+    """A coarse grid: the same drawing, cheaper surfaces for the long sweeps."""
+    return GradientArrowsExplorer(backward_mse, backward_bce, grid=21)
+
+
+def assert_finite(drawn, values):
+    assert drawn, f"nothing drawn for {values}"
+    for name, array in drawn.items():
+        assert np.all(np.isfinite(array)), f"{name} has nan/inf at {values}"
+
+
+def test_every_parameter_in_either_dropdown_draws_finite_values(coarse):
+    labels = coarse.controls["a"].options
+    assert len(labels) == 13
+    for loss in ("mse", "bce"):
+        for label in labels:
+            for a, b in ((label, DEFAULT_PAIR[1]), (DEFAULT_PAIR[0], label)):
+                if a == b:
+                    continue
+                values = {"a": a, "b": b, "loss": loss, "backward": loss}
+                drawn = coarse.update(**values)
+                assert_finite(drawn, values)
+                assert drawn["errors"].shape == (13,)
+
+
+def test_every_slider_and_toggle_draws_finite_values(coarse):
+    levels = [-SPAN, 0.0, SPAN]
+    for at, loss, backward in itertools.product(
+        ("initial", "trained"), ("mse", "bce"), ("mse", "bce")
+    ):
+        for da, db in itertools.product(levels, levels):
+            values = {"a": "W1[0, 1]", "b": "W2[2, 0]", "at": at, "loss": loss}
+            values.update(backward=backward, da=da, db=db)
+            drawn = coarse.update(**values)
+            assert_finite(drawn, values)
+            if loss == backward:  # the right formula for the loss: the check passes
+                assert np.all(drawn["errors"] <= TOLERANCE), values
+
+
+def test_the_arrows_are_the_two_gradients_of_the_point(explorer):
+    drawn = explorer.update(
+        a="W1[0, 2]", b="b2[0]", at="trained", da=0.5, db=-1.0, loss="bce", backward="bce"
+    )
+    X, y, params = example_network()
+    moved = {key: value.copy() for key, value in params["trained"].items()}
+    moved["W1"][0, 2] += 0.5
+    moved["b2"][0] -= 1.0
+    _, cache = refimpl.forward_231(X, moved)
+    grads = refimpl.backward_231(X, y, moved, cache, loss="bce")
+    np.testing.assert_allclose(drawn["analytic"], [-grads["W1"][0, 2], -grads["b2"][0]])
+    np.testing.assert_allclose(drawn["numerical"], drawn["analytic"], rtol=1e-6)
+
+
+def test_the_shortcut_with_mse_fails_the_check_and_points_uphill_by_default(explorer):
+    """The story of notebook 06: at the default point the shortcut (y_hat - y) / n, used with
+    MSE, points uphill, and every entry fails the gradient check; the MSE formula passes."""
+    defaults = {"a": DEFAULT_PAIR[0], "b": DEFAULT_PAIR[1], "at": "initial", "loss": "mse"}
+    drawn = explorer.update(**defaults, da=-0.5, db=1.0, backward="mse")
+    assert np.all(drawn["errors"] <= TOLERANCE)
+    np.testing.assert_allclose(drawn["analytic"], drawn["numerical"], rtol=1e-6)
+    assert "all 13 entries pass" in explorer.bar_title.get_text()
+    drawn = explorer.update(backward="bce")
+    assert np.all(drawn["errors"] > 1e-2)
+    assert drawn["analytic"] @ drawn["numerical"] < 0  # uphill
+    assert "UPHILL" in explorer.readout[2].get_text()
+    assert "13 of 13 entries FAIL" in explorer.bar_title.get_text()
+
+
+def test_a_classic_mistake_fails_only_where_it_enters():
+    explorer = GradientArrowsExplorer(backward_231_mse=backward_without_relu_prime, grid=21)
+    drawn = explorer.update(a="W1[0, 0]", b="W2[0, 0]", at="initial", loss="mse", backward="mse")
+    labels = list(explorer.entries)
+    failing = {
+        label for label, error in zip(labels, drawn["errors"], strict=True) if error > TOLERANCE
+    }
+    assert failing
+    assert all(label.startswith(("W1", "b1")) for label in failing)  # the output layer is right
+    assert "Using your <code>backward_231_mse</code>" in explorer.note.value
+
+
+@pytest.mark.parametrize(
+    ("learner", "words"),
+    [
+        (stub_backward, "not implemented yet"),
+        (backward_without_b2, "unlike the reference"),
+        (backward_with_a_transposed_dW1, "unlike the reference"),
+    ],
+)
+def test_the_fallback_note_appears_for_a_stub_or_a_broken_backward(learner, words):
+    explorer = GradientArrowsExplorer(backward_231_mse=learner, backward_231_bce=learner, grid=21)
+    for backward in ("mse", "bce"):
+        drawn = explorer.update(backward=backward, loss=backward)
+        assert words in explorer.note.value
+        assert f"backward_231_{backward}" in explorer.note.value
+        assert "reference" in explorer.note.value
+        assert np.all(drawn["errors"] <= TOLERANCE)  # the reference is drawn
+
+
+def test_without_learner_functions_the_references_are_used():
+    explorer = GradientArrowsExplorer(grid=21)
+    explorer.update()
+    assert "Using the reference <code>backward_231_mse</code>" in explorer.note.value
+
+
+def test_a_learner_function_that_changes_its_inputs_spoils_nothing():
+    explorer = GradientArrowsExplorer(backward_231_mse=mutating_backward, grid=21)
+    explorer.update(da=1.0)
+    _, _, params = example_network()
+    np.testing.assert_array_equal(explorer.params["initial"]["W1"], params["initial"]["W1"])
+    drawn = explorer.update(da=0.5)
+    assert np.all(drawn["errors"] <= TOLERANCE)
+
+
+def test_the_same_parameter_twice_says_so_instead_of_failing(coarse):
+    drawn = coarse.update(a="b1[0]", b="b1[0]")
+    assert drawn == {}
+    assert "two different parameters" in coarse.message.get_text()
+    drawn = coarse.update(b="b2[0]")
+    assert_finite(drawn, "after the message")
+    assert not coarse.message.get_visible()
+
+
+def test_given_data_and_params_are_used():
+    X, y = refimpl.study_sleep(n=30, seed=4)
+    params = refimpl.init_231(seed=3)
+    explorer = GradientArrowsExplorer(
+        backward_mse, X=X, y=y, params=params, a="W2[0, 0]", b="b2[0]", da=0.0, db=0.0, grid=21
+    )
+    assert explorer.controls["at"].options == (("given", "given"),)
+    drawn = explorer.update(loss="mse", backward="mse")
+    _, cache = refimpl.forward_231(X, params)
+    grads = refimpl.backward_231(X, y, params, cache, loss="mse")
+    np.testing.assert_allclose(drawn["analytic"], [-grads["W2"][0, 0], -grads["b2"][0]])
+
+
+def test_slice_gradients_leaves_the_params_alone():
+    X, y, params = example_network()
+    before = {key: value.copy() for key, value in params["initial"].items()}
+    analytic, numerical = slice_gradients(mutating_backward, X, y, params["initial"], "mse")
+    for key, value in before.items():
+        np.testing.assert_array_equal(params["initial"][key], value)
+        assert refimpl.relative_error(analytic[key], numerical[key]) > 0.0
+
+
+def test_moving_a_control_changes_the_frame(explorer):
+    explorer.update(
+        a=DEFAULT_PAIR[0], b=DEFAULT_PAIR[1], da=-0.5, db=1.0, loss="mse", backward="mse"
+    )
+    before = explorer.image.value
+    explorer.update(da=1.0)
+    after_slider = explorer.image.value
+    assert after_slider != before
+    explorer.update(backward="bce")
+    assert explorer.image.value != after_slider
+    explorer.update(b="W2[1, 0]")
+    assert explorer.image.value != after_slider
+
+
+def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer):
+    """The still parts are drawn once and reused: no trace of an earlier frame may remain."""
+    values = {"a": "W1[1, 0]", "b": "b1[2]", "da": 1.5, "db": -2.0, "loss": "bce"}
+    explorer.update(a="W2[0, 0]", b="W1[0, 0]", da=-3.0, db=3.0, loss="mse", at="trained")
+    explorer.update(**values, at="initial", backward="mse")
+    fresh = GradientArrowsExplorer(backward_mse, backward_bce, **values)
+    fresh.update()
+    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))
