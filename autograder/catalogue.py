@@ -218,6 +218,8 @@ def _mse(y_hat, y, *, mode="ref"):
         return np.sqrt(np.mean(d**2))
     if mode == "axis":
         return np.mean(d**2, axis=0)
+    if mode == "unchecked":
+        return np.mean(d**2)
     raise ValueError(mode)
 
 
@@ -235,7 +237,7 @@ def _bce(y_hat, y, *, mode="ref"):
         return -np.sum(terms)
     if mode == "missing-negative-class":
         return -np.mean(y * np.log(p))
-    if mode == "unclipped-log":
+    if mode in ("unclipped-log", "unchecked"):
         return -np.mean(terms)
     raise ValueError(mode)
 
@@ -251,6 +253,8 @@ def _bce_from_logits(Z, y, *, mode="ref"):
         return np.mean(softplus + y * Z)
     if mode == "sum":
         return np.sum(softplus - y * Z)
+    if mode == "unchecked":
+        return np.mean(softplus - y * Z)
     raise ValueError(mode)
 
 
@@ -938,6 +942,10 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
         Mistake("mse-mean-over-axis", "a mean over one axis only",
                 "The loss is ONE number: average over ALL entries.",
                 partial(_mse, mode="axis")),
+        Mistake("mse-no-shape-check", "a (n,) vs (n, 1) mix is not refused",
+                "(n,) against (n, 1) broadcasts silently to (n, n). Compare the shapes first and "
+                "raise a ValueError when they differ.",
+                partial(_mse, mode="unchecked")),
     ),
     "bce": (
         Mistake("unclipped-log", "log(0) for predictions of exactly 0 or 1",
@@ -952,6 +960,10 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
         Mistake("bce-missing-negative-class", "the (1 - y) log(1 - y_hat) term is missing",
                 "Samples with y = 0 must also cost something when y_hat is large.",
                 partial(_bce, mode="missing-negative-class")),
+        Mistake("bce-no-shape-check", "a (n,) vs (n, 1) mix is not refused",
+                "(n,) against (n, 1) broadcasts silently to (n, n). Compare the shapes first and "
+                "raise a ValueError when they differ.",
+                partial(_bce, mode="unchecked")),
     ),
     "bce_from_logits": (
         Mistake("logits-through-sigmoid", "sigmoid first, then the log of a probability",
@@ -969,6 +981,10 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
                 partial(_bce_from_logits, mode="yz-sign")),
         Mistake("sum-instead-of-mean", "a sum instead of a mean",
                 "BCE is a MEAN over the samples.", partial(_bce_from_logits, mode="sum")),
+        Mistake("logits-no-shape-check", "a (n,) vs (n, 1) mix is not refused",
+                "(n,) against (n, 1) broadcasts silently to (n, n). Compare the shapes first and "
+                "raise a ValueError when they differ.",
+                partial(_bce_from_logits, mode="unchecked")),
     ),
     "predict": (
         Mistake("predict-returns-probabilities", "probabilities instead of labels",

@@ -548,6 +548,24 @@ def _mlp_hidden(options: dict) -> Callable[[np.random.Generator], list[Case]]:
 # ---------------------------------------------------------------------------------------
 
 
+def _shape_trap(first: np.ndarray, y: np.ndarray, name: str, label: str) -> Case:
+    """A (n,) vs (n, 1) mix, which a loss must refuse: it would broadcast silently to (n, n)."""
+    n = len(y)
+    why = (f"{name} of shape {fmt.shape(first.shape)} against y of shape {fmt.shape(y.shape)} "
+           f"broadcasts silently to ({n}, {n}), and the mean of those {n * n} numbers looks "
+           f"plausible but is wrong: compare {name}.shape with y.shape first and raise a "
+           "ValueError when they differ.")
+    return Case((first, y), label=label, raises=ValueError, raises_why=why)
+
+
+def _hidden_shape_trap(rng: np.random.Generator, name: str, low: float, high: float) -> Case:
+    n = int(rng.integers(2, 7))
+    first, y = rng.uniform(low, high, (n, 1)), rng.integers(0, 2, (n, 1)).astype(np.float64)
+    if rng.random() < 0.5:
+        return _shape_trap(first.ravel(), y, name, f"{name} and y of different shapes")
+    return _shape_trap(first, y.ravel(), name, f"{name} and y of different shapes")
+
+
 def _mse_visible() -> list[Case]:
     return [
         Case((_a([[0.9], [0.2], [0.4], [0.7]]), _a([[1.0], [0.0], [1.0], [0.0]])),
@@ -557,17 +575,19 @@ def _mse_visible() -> list[Case]:
         Case((_a([[2.5]]), _a([[1.0]])), label="one sample"),
         Case((_a([[3.0], [-1.0], [0.5], [2.0], [0.0]]), _a([[1.0], [1.0], [0.0], [2.5], [-1.5]])),
              label="5 samples, larger errors"),
+        _shape_trap(_a([0.9, 0.2, 0.4, 0.7]), _a([[1.0], [0.0], [1.0], [0.0]]), "y_hat",
+                    "y_hat of shape (4,) against y of shape (4, 1): must raise ValueError"),
     ]
 
 
 def _mse_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for i in range(N_HIDDEN):
+    for i in range(N_HIDDEN - 1):
         n = [1, 2, 3, 5, 8, 13][i % 6]
         y = rng.normal(size=(n, 1))
         y_hat = y + rng.normal(0.0, 10.0 ** rng.uniform(-1, 1), (n, 1))
         cases.append(Case((y_hat, y), label=_shapes_label(y_hat=y_hat, y=y)))
-    return cases
+    return [*cases, _hidden_shape_trap(rng, "y_hat", -2.0, 2.0)]
 
 
 def _bce_visible() -> list[Case]:
@@ -577,19 +597,21 @@ def _bce_visible() -> list[Case]:
         Case((_a([[0.0], [1.0], [0.8], [0.3]]), _a([[0.0], [1.0], [1.0], [0.0]])),
              label="predictions of exactly 0 and 1 (both right)"),
         Case((_a([[0.7]]), _a([[1.0]])), label="one sample"),
+        _shape_trap(_a([[0.9], [0.2], [0.6], [0.3]]), _a([1.0, 0.0, 0.0, 1.0]), "y_hat",
+                    "y_hat of shape (4, 1) against y of shape (4,): must raise ValueError"),
     ]
 
 
 def _bce_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for i in range(N_HIDDEN):
+    for i in range(N_HIDDEN - 1):
         n = [1, 2, 3, 5, 8][i % 5]
         y = rng.integers(0, 2, (n, 1)).astype(np.float64)
         y_hat = rng.uniform(0.02, 0.98, (n, 1))
         if i % 2 == 0:
             y_hat[0] = y[0]  # a confident, correct prediction of exactly 0 or 1
         cases.append(Case((y_hat, y), label=_shapes_label(y_hat=y_hat, y=y)))
-    return cases
+    return [*cases, _hidden_shape_trap(rng, "y_hat", 0.02, 0.98)]
 
 
 def _bce_from_logits_visible() -> list[Case]:
@@ -599,19 +621,21 @@ def _bce_from_logits_visible() -> list[Case]:
         Case((_a([[800.0], [-800.0], [30.0], [-30.0]]), _a([[0.0], [1.0], [1.0], [0.0]])),
              label="logits of +-800 and +-30, where sigmoid rounds to exactly 0 or 1"),
         Case((_a([[0.0]]), _a([[1.0]])), label="one sample with Z = 0"),
+        _shape_trap(_a([2.0, -1.0, 0.5]), _a([[1.0], [0.0], [0.0]]), "Z",
+                    "Z of shape (3,) against y of shape (3, 1): must raise ValueError"),
     ]
 
 
 def _bce_from_logits_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for i in range(N_HIDDEN):
+    for i in range(N_HIDDEN - 1):
         n = [1, 2, 3, 5, 8][i % 5]
         y = rng.integers(0, 2, (n, 1)).astype(np.float64)
         Z = rng.normal(0.0, 3.0, (n, 1))
         if i % 2 == 0:
             Z[0] = rng.choice([-1.0, 1.0]) * rng.uniform(50.0, 1000.0)
         cases.append(Case((Z, y), label=_shapes_label(Z=Z, y=y)))
-    return cases
+    return [*cases, _hidden_shape_trap(rng, "Z", -3.0, 3.0)]
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ and reports the FIRST failing case, checking in this order and stopping at the f
 
 1. the function is callable and accepts the reference's arguments;
 2. it returns without raising (only the learner's own traceback frames are shown;
-   ``NotImplementedError`` means "not implemented yet");
+   ``NotImplementedError`` means "not implemented yet"), or, for a case of bad input
+   (``Case.raises``), it raises the exception the case requires;
 3. it returns the right type / container (an ndarray, a number, a tuple of the right
    length, a dict with the right keys);
 4. it left its inputs untouched (bit for bit);
@@ -85,6 +86,9 @@ class Case:
     ``options`` are keyword arguments the reference always receives and the learner's
     function receives only if its signature accepts them (e.g. ``loss="bce"``).
 
+    ``raises``: the case is bad input that the function must refuse by raising this
+    exception (``raises_why`` says why, e.g. a shape mix that would broadcast silently).
+
     ``forbid_fp_errors`` names NumPy floating-point errors (``"overflow"``, ``"invalid
     value"``, ``"divide by zero"``, ``"underflow"``) that fail the case even when the values
     are right: a notebook would show them as a RuntimeWarning.
@@ -95,6 +99,8 @@ class Case:
     label: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
     forbid_fp_errors: tuple[str, ...] = ()
+    raises: type[Exception] | None = None  # the function must raise this (bad input)
+    raises_why: str = ""  # why it must, in one sentence shown when it does not
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,8 @@ class CheckResult:
     mistake : the slug of the matched known mistake, or None
     n_cases : how many cases the check has
     hidden : whether the cases were the hidden (seeded-random) ones
-    stage : which property failed (``"exception"``, ``"type"``, ``"inplace"``, ``"dtype"``,
+    stage : which property failed (``"exception"``, ``"raises"``, ``"type"``, ``"inplace"``,
+        ``"dtype"``,
         ``"shape"``, ``"finite"``, ``"values"``, ``"fp-error"``, ``"not-implemented"``,
         ``"signature"``, ``"callable"``, or the stage of a ``LearnerProblem`` such as
         ``"interface"`` or ``"property"``), None on success
@@ -701,6 +708,14 @@ class _Run:
     # -- per-case evaluation ----------------------------------------------------------------
 
     def evaluate(self, i: int, obs: Observation, expected: Any) -> _Problem | None:
+        required = self.cases[i].raises
+        if required is not None:
+            if isinstance(obs.error, required):
+                return None
+            if obs.error is not None:
+                return self.exception_problem(obs.error)
+            return _Problem("raises", f"Your function returned a result instead of raising "
+                                      f"{required.__name__}. {self.cases[i].raises_why}")
         if obs.error is not None:
             return self.exception_problem(obs.error)
         parts, problem = self.structure(obs.output, expected)
@@ -1063,6 +1078,12 @@ class _Run:
 
     def call_reference(self, case: Case) -> Any:
         obs = observe(self.reference, case)
+        if case.raises is not None:
+            if not isinstance(obs.error, case.raises):
+                raise RuntimeError(
+                    f"internal error of the course: the reference {self.exercise} did not raise "
+                    f"{case.raises.__name__} on the case {case.label!r}")
+            return None  # nothing to compare: the case passes when the learner raises too
         if obs.error is not None:
             raise RuntimeError(
                 f"internal error of the course: the reference {self.exercise} failed on the "

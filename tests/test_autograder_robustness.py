@@ -107,11 +107,37 @@ def test_huge_values_are_compared_without_crashing():
     assert result.stage in ("values", "finite")
 
 
+def _refuse_shape_mix(y_hat, y):
+    if np.shape(y_hat) != np.shape(y):
+        raise ValueError(f"y_hat has shape {np.shape(y_hat)} but y has shape {np.shape(y)}")
+
+
 def test_scalar_exercise_accepts_python_numpy_and_0d_results(capsys):
-    check.mse(lambda y_hat, y: float(np.mean((y_hat - y) ** 2)))
-    check.mse(lambda y_hat, y: np.mean((y_hat - y) ** 2))
-    check.mse(lambda y_hat, y: np.asarray(np.mean((y_hat - y) ** 2)))
+    def as_float(y_hat, y):
+        _refuse_shape_mix(y_hat, y)
+        return float(np.mean((y_hat - y) ** 2))
+
+    def as_numpy_scalar(y_hat, y):
+        _refuse_shape_mix(y_hat, y)
+        return np.mean((y_hat - y) ** 2)
+
+    def as_0d_array(y_hat, y):
+        _refuse_shape_mix(y_hat, y)
+        return np.asarray(np.mean((y_hat - y) ** 2))
+
+    for mse in (as_float, as_numpy_scalar, as_0d_array):
+        check.mse(mse)
     assert capsys.readouterr().out.count("✔ mse") == 3
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_loss_that_does_not_refuse_a_shape_mix_fails_with_the_reason(hidden):
+    result = check.evaluate("mse", lambda y_hat, y: float(np.mean((y_hat - y) ** 2)),
+                            hidden=hidden)
+    assert result.stage == "raises"
+    assert "instead of raising ValueError" in result.message
+    assert "broadcasts silently" in result.message
+    assert result.mistake == "mse-no-shape-check"
 
 
 def test_scalar_exercise_with_a_1_element_array_is_told_to_reduce_fully():
@@ -396,6 +422,7 @@ def test_explicit_runtime_warning_does_not_leak(capsys):
 
 def test_bce_with_a_common_clipping_epsilon_passes(capsys):
     def bce(y_hat, y):
+        _refuse_shape_mix(y_hat, y)
         p = np.clip(y_hat, 1e-7, 1 - 1e-7)
         return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
 
