@@ -16,7 +16,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from autograder.course import COURSE_ROOT, CourseError
+from autograder.course import COURSE_ROOT, CourseError, assignments, generate_release
 
 #: Where the learner's notebooks live unless told otherwise (relative to the current folder).
 DEFAULT_WORKSPACE = Path(os.environ.get("BACKPROP_COURSE_WORKSPACE", "workspace"))
@@ -125,6 +125,23 @@ def cmd_check(args: argparse.Namespace, extra: list[str]) -> int:
     return progress.exit_code(reports)
 
 
+def cmd_release(args: argparse.Namespace, extra: list[str]) -> int:
+    known = assignments(args.course)
+    unknown = sorted(set(args.assignments) - set(known))
+    if unknown:
+        print(f"backprop-course: no assignment {', '.join(unknown)} in {args.course / 'source'}; "
+              f"the assignments are {', '.join(known) or 'none'}.", file=sys.stderr)
+        return 2
+    try:
+        folders = generate_release(args.course, args.assignments or None)
+    except CourseError as error:
+        print(f"backprop-course: {error}", file=sys.stderr)
+        return 2
+    for folder in folders:
+        print(f"released {folder.name}: {folder}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace, extra: list[str]) -> int:
     for name in ("backprop-course", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "nbgrader"):
         try:
@@ -216,6 +233,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"stop a notebook that runs longer than this (default {NOTEBOOK_TIMEOUT:g})",
     )
     check.set_defaults(run=cmd_check, passthrough=False)
+
+    release = sub.add_parser(
+        "release",
+        help="(instructors) generate the student version of assignments",
+        description="Generate the student version of the named assignments (default: all) "
+        "with nbgrader, into COURSE/release/: solutions become stubs, hidden tests are removed.",
+    )
+    release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                         help="for example 01_neuron (default: every assignment)")
+    release.add_argument("--course", type=Path, default=COURSE_ROOT, metavar="DIR",
+                         help="the nbgrader course folder (default: this checkout's course/)")
+    release.set_defaults(run=cmd_release, passthrough=False)
 
     info = sub.add_parser("info", help="print versions and folders")
     info.set_defaults(run=cmd_info, passthrough=False)

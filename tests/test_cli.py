@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -178,3 +179,24 @@ def test_lab_starts_jupyterlab_in_the_workspace(tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.communicate()
+
+
+def test_release_generates_the_student_version(tmp_path, capsys):
+    course = tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    shutil.copytree(cli.COURSE_ROOT / "source" / "01_neuron", course / "source" / "01_neuron")
+    shutil.copy2(cli.COURSE_ROOT / "nbgrader_config.py", course)
+    assert cli.main(["release", "01_neuron", "--course", str(course)]) == 0
+    released = course / "release" / "01_neuron" / "01_neuron.ipynb"
+    assert "released 01_neuron" in capsys.readouterr().out
+    text = released.read_text()
+    assert "raise NotImplementedError()" in text
+    assert "BEGIN SOLUTION" not in text
+    assert "hidden=True" not in text
+
+
+def test_release_of_an_unknown_assignment_says_which_exist(tmp_path, capsys):
+    assert cli.main(["release", "99_nothing", "--course", str(cli.COURSE_ROOT)]) == 2
+    err = capsys.readouterr().err
+    assert "no assignment 99_nothing" in err
+    assert "01_neuron" in err
