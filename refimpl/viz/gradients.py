@@ -29,8 +29,8 @@ from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
 from refimpl.viz.surface import (
     chunked_loss_surface,
     contour_segments,
-    example_network,
     parameter_entries,
+    slice_networks,
 )
 
 #: The default slice: the sleep weights of hidden units 1 and 2 of the network at its
@@ -214,16 +214,9 @@ class GradientArrowsExplorer(Explorer):
         grid: int = GRID_POINTS,
     ):
         super().__init__()
-        example_X, example_y, example_params = example_network()
-        self.X = example_X if X is None else np.asarray(X, dtype=np.float64)
-        self.y = example_y if y is None else np.asarray(y, dtype=np.float64)
-        if params is None:
-            self.params = example_params
-            at_options = [("at initialisation", "initial"), ("trained", "trained")]
-        else:
-            given = {key: np.asarray(value, dtype=np.float64) for key, value in params.items()}
-            self.params = {"given": given}
-            at_options = [("given", "given")]
+        self.X, self.y, self.params, at_options = slice_networks(
+            X, y, params, order=("initial", "trained")
+        )
         self.entries = parameter_entries(self.params[at_options[0][1]])
         self.grid = int(grid) | 1  # odd: the centre of the grid is the network itself
         self.backward = {

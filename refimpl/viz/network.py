@@ -28,6 +28,7 @@ from refimpl.viz.neuron import (
     PASS_STYLE,
     SLEPT_RANGE,
     STUDIED_RANGE,
+    pass_fail_handles,
     plane_grid,
 )
 
@@ -305,16 +306,7 @@ class NetworkExplorer(Explorer):
                     markeredgecolor="black",
                     label="this student",
                 ),
-                Line2D(
-                    [],
-                    [],
-                    linestyle="",
-                    marker="o",
-                    markerfacecolor="white",
-                    markeredgecolor="black",
-                    label="passed",
-                ),
-                Line2D([], [], linestyle="", marker="x", color="black", label="failed"),
+                *pass_fail_handles(),
                 Line2D([], [], color="black", linestyle="--", label="y_hat = 0.5"),
             ],
             loc="upper left",

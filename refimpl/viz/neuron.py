@@ -53,6 +53,15 @@ PASS_STYLE = {"marker": "o", "s": 28, "facecolor": "white", "edgecolor": "black"
 FAIL_STYLE = {"marker": "x", "s": 26, "color": "black", "linewidth": 1.3}
 
 
+def pass_fail_handles() -> list[Line2D]:
+    """Legend entries for students drawn with PASS_STYLE and FAIL_STYLE."""
+    return [
+        Line2D([], [], linestyle="", marker="o", markerfacecolor="white", markeredgecolor="black",
+               label="passed"),
+        Line2D([], [], linestyle="", marker="x", color="black", label="failed"),
+    ]
+
+
 def plane_grid(
     studied_range: tuple[float, float] = STUDIED_RANGE,
     slept_range: tuple[float, float] = SLEPT_RANGE,

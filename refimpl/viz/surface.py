@@ -86,6 +86,28 @@ def example_network() -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, np.nd
     return X.copy(), y.copy(), copies
 
 
+def slice_networks(
+    X: np.ndarray | None,
+    y: np.ndarray | None,
+    params: Mapping[str, np.ndarray] | None,
+    order: tuple[str, ...] = ("trained", "initial"),
+) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, np.ndarray]], list[tuple[str, str]]]:
+    """The data and the networks an explorer slices, with the options of its network toggle.
+
+    Without ``params``: the example network (``example_network``), trained and at
+    initialisation, offered in ``order``. With ``params``: that one network, named "given".
+    ``X`` and ``y`` default to the example data.
+    """
+    example_X, example_y, example_params = example_network()
+    X = example_X if X is None else np.asarray(X, dtype=np.float64)
+    y = example_y if y is None else np.asarray(y, dtype=np.float64)
+    if params is None:
+        labels = {"trained": "trained", "initial": "at initialisation"}
+        return X, y, example_params, [(labels[name], name) for name in order]
+    given = {key: np.asarray(value, dtype=np.float64) for key, value in params.items()}
+    return X, y, {"given": given}, [("given", "given")]
+
+
 def parameter_entries(params: Mapping[str, np.ndarray]) -> dict[str, tuple[str, tuple[int, ...]]]:
     """Every entry of a params dict by its label: ``{"W1[0, 1]": ("W1", (0, 1)), ...}``."""
     return {
@@ -171,16 +193,9 @@ class LossSurfaceExplorer(Explorer):
         grid: int = GRID_POINTS,
     ):
         super().__init__()
-        example_X, example_y, example_params = example_network()
-        self.X = example_X if X is None else np.asarray(X, dtype=np.float64)
-        self.y = example_y if y is None else np.asarray(y, dtype=np.float64)
-        if params is None:
-            self.params = example_params
-            at_options = [("trained", "trained"), ("at initialisation", "initial")]
-        else:
-            given = {key: np.asarray(value, dtype=np.float64) for key, value in params.items()}
-            self.params = {"given": given}
-            at_options = [("given", "given")]
+        self.X, self.y, self.params, at_options = slice_networks(
+            X, y, params, order=("trained", "initial")
+        )
         first = self.params[at_options[0][1]]
         self.entries = parameter_entries(first)
         self.size = len(self.entries)

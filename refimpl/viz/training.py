@@ -39,6 +39,7 @@ from refimpl.viz.neuron import (
     PASS_STYLE,
     SLEPT_RANGE,
     STUDIED_RANGE,
+    pass_fail_handles,
     plane_grid,
     switch_line,
 )
@@ -453,16 +454,7 @@ class TrainingExplorer(Explorer):
         )
         ax.legend(
             handles=[
-                Line2D(
-                    [],
-                    [],
-                    linestyle="",
-                    marker="o",
-                    markerfacecolor="white",
-                    markeredgecolor="black",
-                    label="passed",
-                ),
-                Line2D([], [], linestyle="", marker="x", color="black", label="failed"),
+                *pass_fail_handles(),
                 Line2D(
                     [],
                     [],
