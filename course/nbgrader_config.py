@@ -22,5 +22,9 @@ c.OverwriteCells.add_missing_cells = True
 # Per-cell execution limit; a loop in a learner's cell cannot hang a batch.
 c.Execute.timeout = 60
 
+# Keep no widget state in executed notebooks: the HTML of feedback then shows each explorer's
+# static PNG, which works offline; saved state would make nbconvert render an empty widget.
+c.Execute.store_widget_state = False
+
 # The default exchange (/srv/nbgrader/exchange) is not writable on most machines.
 c.Exchange.root = os.path.join(course_root, "exchange")

@@ -86,7 +86,9 @@ def display_with_fallback(widget: widgets.Widget, fig: Figure) -> None:
     """Display ``widget``, with a static PNG of ``fig`` for places that cannot show widgets.
 
     JupyterLab renders the widget view. nbconvert's HTML export skips a widget view whose state
-    was not saved and falls back to the PNG, and so does a notebook opened untrusted.
+    was not saved and falls back to the PNG, and so does a notebook opened untrusted. So the
+    fallback needs notebooks executed without saved widget state (JupyterLab's default when it
+    saves; ``store_widget_state = False`` for nbclient and nbgrader, see nbgrader_config.py).
     """
     bundle = dict(widget._repr_mimebundle_())
     bundle["image/png"] = figure_png(fig)

@@ -1,0 +1,285 @@
+"""Every notebook in a real JupyterLab, driven by headless Chromium.
+
+One JupyterLab server and one browser serve the whole module. For each notebook of the learner's
+workspace with the reference solutions filled in: Run All; no cell shows an error; no console
+error about widgets; every explorer widget renders, and moving one of its sliders redraws its
+plot. The student release of 01_neuron runs too: its check cells must teach ("not implemented
+yet"), not dump a traceback of the autograder. Screenshots go to test-artifacts/browser/.
+
+Without Chromium these tests skip and say how to enable them; with
+BACKPROP_COURSE_REQUIRE_BROWSER=1 (set by .ci/run) a missing Chromium fails them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from autograder.course import generate_release
+from browser_tools import (
+    WIDGET_OUTPUT,
+    Console,
+    LabServer,
+    browser_problem,
+    cells,
+    code_prompts,
+    error_outputs,
+    explorer_cells,
+    image_loaded,
+    launch_chromium,
+    open_notebook,
+    output_text,
+    prompts,
+    run,
+    run_all,
+    screenshot,
+    unavailable,
+    with_solutions,
+)
+from notebook_tools import SOURCE_NOTEBOOKS, copy_course, exercises, notebook_id, read
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not SOURCE_NOTEBOOKS, reason="no course notebooks yet"),
+]
+
+#: How long one step may take in the page (generous: CI machines are slow and shared).
+STEP = 60_000
+STUDENT = "01_neuron"
+#: What an explorer's note says when a notebook function failed and the reference drew the plot
+#: instead (refimpl.viz.LearnerFunction): not implemented, raised, or returned a wrong shape.
+FALLBACK_NOTE = "this plot uses the reference"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, or (a string) why it cannot run: each test then skips or fails."""
+    problem = browser_problem()
+    if problem is not None:
+        yield problem
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        if not isinstance(chromium, str):
+            chromium.close()
+
+
+def require(browser) -> None:
+    """First line of every test: skip, or fail when required, if there is no browser."""
+    if isinstance(browser, str):
+        unavailable(browser)
+
+
+@pytest.fixture(scope="module")
+def lab(browser, tmp_path_factory):
+    """JupyterLab serving the solution notebooks (and, once built, the student release)."""
+    if isinstance(browser, str):
+        yield None
+        return
+    root = tmp_path_factory.mktemp("lab-root")
+    for source in SOURCE_NOTEBOOKS:
+        with_solutions(source, root / source.name)
+    server = LabServer(root=root, home=tmp_path_factory.mktemp("lab-home")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    if isinstance(browser, str):
+        yield None
+        return
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(STEP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    if context is None:
+        yield None
+        return
+    page = context.new_page()
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def console(page):
+    """The page's console errors, collected from before the notebook opens."""
+    return None if page is None else Console().attach(page)
+
+
+def open_and_run_all(page, lab, path: str, name: str) -> None:
+    """Open ``path``, Run All; a screenshot named ``name`` shows the page afterwards (or when
+    the run did not finish)."""
+    try:
+        open_notebook(page, lab, path)
+        run_all(page)
+    finally:
+        screenshot(page, name)
+
+
+def show(page, index: int, name: str) -> None:
+    """Scroll cell ``index`` to the top of the notebook and save a screenshot as ``name``."""
+    cells(page).nth(index).evaluate("cell => cell.scrollIntoView({block: 'start'})")
+    screenshot(page, name)
+
+
+def describe_errors(errors: dict[int, str]) -> str:
+    return "\n".join(f"cell {index}:\n{text[-1500:]}" for index, text in errors.items())
+
+
+def check_console(console) -> None:
+    widget_errors = console.widget_errors()
+    assert not widget_errors, "console errors about widgets:\n" + "\n".join(widget_errors)
+    other = console.problems()
+    assert not other, (
+        "console errors (add them to browser_tools.CONSOLE_NOISE only if they are unrelated "
+        "to the course):\n" + "\n".join(other)
+    )
+
+
+def uses_the_notebooks_functions(widget, index: int) -> None:
+    """The explorer drew with the notebook's functions: none failed and was replaced by the
+    reference (which would keep the plot working and hide the bug)."""
+    text = widget.inner_text()
+    assert FALLBACK_NOTE not in text.lower(), f"cell {index}: the explorer says:\n{text}"
+
+
+def move_a_slider(page, widget) -> None:
+    """Move the widget's first slider one step (right, or left at the maximum) and wait until
+    the explorer's picture is redrawn."""
+    slider = widget.locator(".widget-slider").first
+    handle = slider.locator(".noUi-handle")
+    image = widget.locator("img.widget-image").first
+    handle.scroll_into_view_if_needed()
+    # aria-valuetext holds the exact value (aria-valuenow is rounded to one decimal).
+    before_value = handle.get_attribute("aria-valuetext")
+    before_src = image.get_attribute("src")
+    at_max = float(before_value) >= float(handle.get_attribute("aria-valuemax"))
+    handle.focus()
+    handle.press("ArrowLeft" if at_max else "ArrowRight")
+    page.wait_for_function(
+        "([handle, value]) => handle.getAttribute('aria-valuetext') !== value",
+        arg=[handle.element_handle(), before_value],
+        timeout=STEP,
+    )
+    try:
+        page.wait_for_function(
+            "([image, src]) => image.getAttribute('src') !== src",
+            arg=[image.element_handle(), before_src],
+            timeout=STEP,
+        )
+    except Exception as error:
+        label = slider.locator(".widget-label").inner_text()
+        raise AssertionError(
+            f"the slider {label!r} moved from {before_value} to "
+            f"{handle.get_attribute('aria-valuetext')}, but the plot was not redrawn"
+        ) from error
+    image_loaded(image, STEP)
+
+
+@pytest.mark.parametrize("source", SOURCE_NOTEBOOKS, ids=notebook_id)
+def test_notebook_runs_in_jupyterlab_and_its_widgets_respond(browser, lab, page, console, source):
+    require(browser)
+    served = lab.root / source.name
+    try:
+        open_and_run_all(page, lab, source.name, source.stem)
+
+        not_run = {i: p for i, p in prompts(page).items() if not re.fullmatch(r"\[\d+\]:", p)}
+        errors = error_outputs(page)
+        if errors:
+            show(page, min(errors), source.stem)
+        assert not errors, f"cells show errors after Run All:\n{describe_errors(errors)}"
+        assert not not_run, f"Run All did not run these cells (cell: prompt): {not_run}"
+
+        explorers = explorer_cells(served)
+        for index in explorers:  # widget views render after their output arrives: wait
+            widget = cells(page).nth(index).locator(WIDGET_OUTPUT)
+            try:
+                image_loaded(widget.locator("img.widget-image").first, STEP)
+            except Exception as error:
+                text = cells(page).nth(index).locator(".jp-OutputArea").inner_text()
+                raise AssertionError(f"cell {index} shows no explorer picture:\n{text}") from error
+            assert widget.count() == 1, f"cell {index} shows {widget.count()} widget views"
+            assert widget.locator(".widget-slider").count() >= 1, f"cell {index}: no slider"
+            uses_the_notebooks_functions(widget, index)
+        views = page.locator(WIDGET_OUTPUT).count()
+        assert views == len(explorers), f"{views} widget views; explorer cells: {explorers}"
+        shown = page.locator(".jp-Notebook .jp-OutputArea").all_inner_texts()
+        broken = [t for t in shown if "Error displaying widget" in t or "Loading widget" in t]
+        assert not broken, f"widgets that did not render: {broken}"
+
+        for number, index in enumerate(explorers):
+            name = source.stem if number == 0 else f"{source.stem}-{number + 1}"
+            show(page, index, name)  # the explorer as Run All left it
+            widget = cells(page).nth(index).locator(WIDGET_OUTPUT)
+            move_a_slider(page, widget)
+            uses_the_notebooks_functions(widget, index)
+            show(page, index, f"{name}.slider")
+        check_console(console)
+    finally:
+        lab.shut_down_kernels(source.name)
+
+
+@pytest.fixture(scope="module")
+def student_notebook(lab, tmp_path_factory):
+    """The student release of 01_neuron (built by nbgrader), served at student/."""
+    if lab is None:
+        return None
+    course = copy_course(tmp_path_factory.mktemp("course"))
+    [folder] = generate_release(course, [STUDENT])
+    target = lab.root / "student" / f"{STUDENT}.ipynb"
+    target.parent.mkdir()
+    shutil.copy2(folder / f"{STUDENT}.ipynb", target)
+    return target
+
+
+def test_stub_notebook_checks_teach_instead_of_dumping_a_traceback(
+    browser, lab, page, console, student_notebook
+):
+    require(browser)
+    path = "student/01_neuron.ipynb"
+    nb = read(student_notebook)
+    checks = [exercise.test_index for exercise in exercises(nb)]
+    assert checks, "01_neuron has no check cells"
+    try:
+        open_and_run_all(page, lab, path, f"student-{STUDENT}")
+        # Run All stops at the first failing check, as it does for a learner; go on below it
+        # until every cell has run.
+        for _ in range(len(checks)):
+            pending = [i for i, p in prompts(page).items() if not re.fullmatch(r"\[\d+\]:", p)]
+            if not pending:
+                break
+            cells(page).nth(pending[0]).locator(".jp-InputPrompt").click()
+            run(page, "Run", "Run Selected Cell and All Below")
+        assert all(re.fullmatch(r"\[\d+\]:", p) for p in code_prompts(page)), prompts(page)
+
+        errors = error_outputs(page)
+        assert set(errors) == set(checks), (
+            f"only the check cells {checks} should fail in the student release:\n"
+            f"{describe_errors(errors)}"
+        )
+        for index in checks:
+            text = output_text(page, index)
+            assert "not implemented yet" in text, f"check cell {index} says:\n{text}"
+            assert "engine.py" not in text, f"check cell {index} shows the grader's code:\n{text}"
+            frames = re.findall(r"File \S*autograder\S*", text)
+            assert len(frames) <= 1, f"check cell {index} shows a long traceback:\n{text}"
+
+        # The explorer still works on a stub: it plots the reference and says so.
+        [explorer] = explorer_cells(student_notebook)
+        widget = cells(page).nth(explorer).locator(WIDGET_OUTPUT)
+        image_loaded(widget.locator("img.widget-image").first, STEP)
+        assert "not implemented yet" in widget.inner_text()
+        show(page, checks[0], f"student-{STUDENT}.checks")
+        check_console(console)
+    finally:
+        lab.shut_down_kernels(path)
