@@ -1,37 +1,88 @@
-"""``python -m benchmarks [--quick] [--repeats N]``: print every benchmark's table."""
+"""``python -m benchmarks [--quick] [--only NAME ...] [--repeats N]``: one table per benchmark.
+
+Each table gives its figures (mostly ratios of times measured side by side in this process,
+after warm-up runs, as the median of several runs), their targets, and met or MISSED.
+Absolute times vary on a shared machine; the first lines say what was in force.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import time
+from collections.abc import Callable
 
-from benchmarks import widgets
+from threadpoolctl import threadpool_limits
+
+from benchmarks import course, peer, scaling, step, surface, widgets
+from benchmarks._common import Table, busy_warning, environment
 
 
-def environment() -> str:
-    """Threads, BLAS and the OpenBLAS variables in force: the context of every figure."""
-    from threadpoolctl import threadpool_info
+def run_widgets(quick: bool = False, repeats: int = widgets.REPEATS) -> Table:
+    repeats = 1 if quick else repeats
+    return widgets.table(widgets.run(repeats=repeats, quick=quick), repeats, quick)
 
-    pools = ", ".join(
-        f"{pool['internal_api']} {pool.get('version', '?')} ({pool['num_threads']} threads)"
-        for pool in threadpool_info()
-    )
-    names = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-    forced = {name: os.environ[name] for name in names if name in os.environ}
-    return (f"python {platform.python_version()}, {os.cpu_count()} cores, BLAS: {pools or 'none'}; "
-            f"OpenBLAS overrides: {forced or 'none'}")
+
+def run_grading(quick: bool = False, repeats: int = 1) -> Table:
+    table = Table("6. Grading throughput", quick=quick)
+    table.notes.append("SKIPPED: the grader does not exist yet; there is nothing to measure.")
+    return table
+
+
+#: name -> function(quick, repeats) -> Table, in the order of the issue
+BENCHMARKS: dict[str, Callable[..., Table]] = {
+    "step": step.run_step,
+    "backward": step.run_backward,
+    "torch": peer.run,
+    "widgets": run_widgets,
+    "surface": surface.run,
+    "course": course.run,
+    "grading": run_grading,
+    "scaling": scaling.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="one value per control, one run")
-    parser.add_argument("--repeats", type=int, default=3, help="frames per control value")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, one run each: checks that every benchmark runs")
+    parser.add_argument("--only", action="append", choices=list(BENCHMARKS), metavar="NAME",
+                        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs per figure (default: each benchmark's own)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads for numpy (and torch), via threadpoolctl "
+                        "(default: as configured)")
     args = parser.parse_args(argv)
-    repeats = 1 if args.quick else args.repeats
-    print(environment())
-    print()
-    print(widgets.report(widgets.run(repeats=repeats, quick=args.quick)))
+    if args.threads is not None:
+        with threadpool_limits(limits=max(1, args.threads), user_api="blas"):
+            return _run(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    names = [name for name in BENCHMARKS if not args.only or name in args.only]
+    options = {"quick": args.quick}
+    if args.repeats is not None:
+        options["repeats"] = max(1, args.repeats)
+
+    start = time.perf_counter()
+    print(environment(), flush=True)
+    warning = busy_warning()
+    if warning:
+        print(warning, flush=True)
+    verdicts: list[tuple[str, str, bool]] = []
+    for name in names:
+        table = BENCHMARKS[name](**options)
+        print(f"\n{table.render()}", flush=True)
+        verdicts += [(name, measure, met) for measure, met in table.verdicts()]
+    missed = [f"{name}: {measure.strip()}" for name, measure, met in verdicts if not met]
+    print(f"\n{environment().splitlines()[-1]}")
+    summary = f"{len(verdicts) - len(missed)} of {len(verdicts)} targets met"
+    if args.quick:
+        summary = f"--quick: {len(verdicts)} targets checked at tiny sizes (not a verdict)"
+    print(f"{summary} in {time.perf_counter() - start:.0f} s.")
+    if missed and not args.quick:
+        print("MISSED: " + "; ".join(missed))
     return 0
 
 

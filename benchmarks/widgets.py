@@ -1,4 +1,4 @@
-"""Widget latency: slider value to finished frame, in kernel time, split into compute and render.
+"""4a. Widget latency: from a new slider value to the finished frame (compute, then render).
 
 Every explorer exported by ``refimpl.viz`` is built with its defaults; each of its controls is
 set to a few values (ends and middle of a slider, every option of a dropdown). For each frame,
@@ -15,10 +15,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from benchmarks._common import Table, Target, runs
 from refimpl import viz
 from refimpl.viz import Explorer, figure_png
 
 TARGET_MS = 100.0
+TARGET = Target("<", TARGET_MS, "ms")
+REPEATS = 3
 
 
 @dataclass
@@ -110,6 +113,24 @@ def run(repeats: int = 3, quick: bool = False) -> list[Row]:
     for name, cls in explorers().items():
         rows += measure(name, cls, repeats, quick)
     return rows
+
+
+def table(rows: list[Row], repeats: int = REPEATS, quick: bool = False) -> Table:
+    """The rows as a benchmark table: each control's median frame against the target."""
+    result = Table(
+        f"4a. Widget latency: kernel time from a control's new value to the finished frame "
+        f"(every control at its ends and middle or every option, {runs(repeats)} each)",
+        quick=quick,
+    )
+    for row in rows:
+        result.add(
+            f"{row.explorer}.{row.control}", row.total_ms, "ms", TARGET,
+            note=f"compute {row.compute_ms:.1f} + render {row.render_ms:.1f} ms; "
+            f"worst {row.worst_ms:.1f} ms of {row.frames}",
+        )
+    overall = statistics.median(row.total_ms for row in rows) if rows else float("nan")
+    result.add("median over all controls", overall, "ms", TARGET)
+    return result
 
 
 def report(rows: list[Row]) -> str:

@@ -63,6 +63,7 @@ optim        gd_step, gradient_descent, train
 gradcheck    numerical derivatives and gradients, gradient_errors, grad_check
 data         study_sleep and other 2-D data sets, split, standardize
 surface      the loss over a grid of two parameters
+fast         MLPTrainer: the mlp training step in preallocated arrays (same numbers, faster)
 """
 
 from refimpl.activations import (
@@ -92,6 +93,7 @@ from refimpl.data import (
     train_test_split,
     xor,
 )
+from refimpl.fast import MLPTrainer
 from refimpl.gradcheck import (
     RELATIVE_ERROR_FLOOR,
     GradientCheckError,
@@ -152,6 +154,7 @@ __all__ = [
     "SHAPES_231",
     "STD_FLOOR",
     "GradientCheckError",
+    "MLPTrainer",
     "TrainingHistory",
     "Value",
     "accuracy",

@@ -3,17 +3,29 @@
 Changing the entry ``W{l}[i, j]`` from w to v changes only unit j of layer l:
 ``Z{l}[:, j]`` moves by ``(v - w) * A{l-1}[:, i]``; a bias entry ``b{l}[j]``
 moves it by ``v - w``. So the layers below the lowest touched layer are computed
-once for the whole grid; in that layer only the touched units differ between
-grid points, (G, n) each, with G = len(values_a) * len(values_b); from the next
-layer on every array carries the grid axis, (G, n, d) instead of (n, d).
+once for the whole grid. In that layer only the touched units differ between grid
+points, and a unit touched by one parameter only depends on that parameter's axis of
+the grid: (Ga, 1, n) or (1, Gb, n), with Ga = len(values_a) and Gb = len(values_b).
+In the next layer each of them adds its term ``A[:, i] W[i]`` to the part of Z that all
+grid points share; from there on every array carries the whole grid, (G, n, d) instead
+of (n, d), with G = Ga * Gb.
+
+The grid is computed a few rows at a time, in arrays that every chunk reuses (see
+``CHUNK_ENTRIES``); the result does not depend on the chunk size.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from refimpl.activations import identity, relu, tanh
 from refimpl.losses import _check_labels, validate_targets
 from refimpl.mlp import _activations, _as_inputs, _as_params
+
+#: Grid points are computed a chunk at a time, in arrays of at most this many entries (2 MiB)
+#: that every chunk reuses: memory already mapped and warm in the CPU caches. A 150 x 150 grid
+#: in one go (n = 200) makes fresh arrays of 36 MB, slower to fill than the arithmetic on them.
+CHUNK_ENTRIES = 2**18
 
 
 def _check_choice(params, choice, label: str) -> tuple[str, tuple[int, ...], int]:
@@ -96,68 +108,159 @@ def loss_surface(
     values_a = _as_values(values_a, "values_a")
     values_b = _as_values(values_b, "values_b")
 
-    # One row per grid point: the shift (new value - current value) of each varied entry
-    grid_a, grid_b = np.meshgrid(values_a, values_b, indexing="ij")  # (Ga, Gb) each
-    G = grid_a.size
+    # The shift (new value - current value) of each varied entry, shaped to broadcast over
+    # the grid: (Ga, 1) for param_a, (1, Gb) for param_b.
     shifts: dict[int, list[tuple[str, tuple[int, ...], np.ndarray]]] = {}
-    for name, index, layer, grid in (
-        (name_a, index_a, layer_a, grid_a),
-        (name_b, index_b, layer_b, grid_b),
+    for name, index, layer, shift in (
+        (name_a, index_a, layer_a, (values_a - params[name_a][index_a])[:, np.newaxis]),
+        (name_b, index_b, layer_b, (values_b - params[name_b][index_b])[np.newaxis, :]),
     ):
-        shifts.setdefault(layer, []).append((name, index, grid.ravel() - params[name][index]))
+        shifts.setdefault(layer, []).append((name, index, shift))
 
-    # A, the input of layer l, is (n, d) while every grid point shares it, then (G, n, d).
-    # Just above the lowest touched layer only its touched units differ between grid
-    # points: `varying` maps such a unit i to its values on the whole grid, (G, n).
-    # Arrays of G * n entries are large: updating them in place spares copies.
-    n = X.shape[0]
-    A, varying = X, {}
-    for l in range(1, n_layers + 1):
+    # Below the lowest touched layer every grid point sees the same numbers: computed once.
+    lowest = min(layer_a, layer_b)
+    A = X
+    for l in range(1, lowest):
+        A = f_h(A @ params[f"W{l}"] + params[f"b{l}"])  # (n, d_l)
+
+    # The rest, a few rows of the grid at a time (see CHUNK_ENTRIES). The largest arrays
+    # are (rows, Gb, n, d_l) from the layer above the lowest touched one.
+    n, Gb = X.shape[0], values_b.size
+    widest = max([1] + [params[f"W{l}"].shape[1] for l in range(lowest + 1, n_layers + 1)])
+    rows = max(1, CHUNK_ENTRIES // (n * widest * Gb))
+    surface = np.empty((values_a.size, Gb))
+    work = _Workspace()
+    for start in range(0, values_a.size, rows):
+        chunk = {  # param_a's shift (Ga, 1) for these rows; param_b's (1, Gb) for every column
+            layer: [
+                (name, index, shift[start : start + rows] if shift.shape[0] > 1 else shift)
+                for name, index, shift in moved
+            ]
+            for layer, moved in shifts.items()
+        }
+        grid = (min(rows, values_a.size - start), Gb)
+        Z = _output_logits(A, params, lowest, n_layers, chunk, grid, f_h, work)
+        surface[start : start + rows] = _mean_loss(Z, y, loss, f_o, work).reshape(grid)
+    return surface
+
+
+class _Workspace:
+    """Arrays that every chunk reuses: a fresh array of megabytes costs page faults to fill."""
+
+    def __init__(self):
+        self._arrays: dict[tuple, np.ndarray] = {}
+
+    def __call__(self, *key, shape: tuple[int, ...]) -> np.ndarray:
+        """An uninitialised array of this shape, the same memory for the same key."""
+        size = int(np.prod(shape))
+        flat = self._arrays.get(key)
+        if flat is None or flat.size < size:
+            flat = self._arrays[key] = np.empty(size)
+        return flat[:size].reshape(shape)
+
+
+def _in_place(f, Z: np.ndarray) -> np.ndarray:
+    """``f(Z)``, written into Z itself for the activations that have an in-place ufunc."""
+    if f is relu:
+        return np.maximum(Z, 0.0, out=Z)
+    if f is tanh:
+        return np.tanh(Z, out=Z)
+    if f is identity:
+        return Z
+    return f(Z)  # sigmoid, or a function from elsewhere: a new array
+
+
+def _output_logits(A, params, lowest, n_layers, shifts, grid, f_h, work) -> np.ndarray:
+    """The output layer's Z at the G = Ga * Gb points of a grid, (G, n, d_L).
+
+    A (n, d) is the input of layer ``lowest``; ``shifts`` maps a layer to its varied entries
+    (name, index, shift), each shift of shape (Ga, 1) or (1, Gb).
+    """
+    n = A.shape[0]
+
+    # Layer `lowest`: Z (n, d) is shared but for the touched units j, whose columns get
+    # the grid axes of the parameters that touch them: varying[j] is (Ga, 1, n), (1, Gb, n)
+    # or, when both parameters feed unit j, (Ga, Gb, n).
+    W, b = params[f"W{lowest}"], params[f"b{lowest}"]
+    Z = A @ W + b  # (n, d_l-1) @ (d_l-1, d_l) -> (n, d_l)
+    varying: dict[int, np.ndarray] = {}
+    for name, index, shift in shifts[lowest]:
+        j = index[-1]
+        if name.startswith("W"):  # W[i, j] += shift moves Z[:, j] by shift * A[:, i]
+            move = shift[:, :, np.newaxis] * A[:, index[0]]
+        else:  # b[j] += shift moves Z[:, j] by shift
+            move = shift[:, :, np.newaxis]
+        varying[j] = varying.get(j, Z[:, j]) + move
+    if lowest == n_layers:  # the output layer: spread every column over the whole grid
+        out = work("spread", shape=(*grid, n, Z.shape[1]))
+        for j in range(Z.shape[1]):
+            out[..., j] = varying.get(j, Z[:, j])
+        return out.reshape(-1, n, Z.shape[1])
+    A = f_h(Z)  # (n, d_l): shared
+    varying = {j: _in_place(f_h, column) for j, column in varying.items()}
+
+    # Layer lowest + 1: Z = A @ W + b, where a varying unit i adds its own A[:, i] W[i] at
+    # every grid point. Its weights W[i] are a row (d_l,), or (Ga, 1, 1, d_l) or
+    # (1, Gb, 1, d_l) when one of them is varied.
+    W, b = params[f"W{lowest + 1}"], params[f"b{lowest + 1}"]
+    weights = {i: W[i] for i in varying}
+    moves = []  # (j, change of Z[..., j]) for the other varied entries of this layer
+    for name, index, shift in shifts.get(lowest + 1, []):
+        i, j = index[0], index[-1]
+        if name.startswith("W") and i in varying:
+            row = np.broadcast_to(W[i], (*shift.shape, 1, W.shape[1])).copy()
+            row[..., j] += shift[:, :, np.newaxis]  # (Ga, 1, 1, d_l) or (1, Gb, 1, d_l)
+            weights[i] = row
+        elif name.startswith("W"):
+            moves.append((j, shift[:, :, np.newaxis] * A[:, i]))  # (Ga, 1, n) or (1, Gb, n)
+        else:
+            moves.append((j, shift[:, :, np.newaxis]))
+    shared = A @ W + b  # (n, d_l), then without the varying units' terms
+    for i in varying:
+        shared -= np.outer(A[:, i], W[i])
+    Z = work("Z", lowest + 1, shape=(*grid, n, W.shape[1]))
+    for k, (i, column) in enumerate(varying.items()):
+        if k == 0:  # the first term fills Z, over the whole grid
+            np.multiply(column[..., np.newaxis], weights[i], out=Z)
+            Z += shared
+        else:
+            Z += column[..., np.newaxis] * weights[i]
+    for j, move in moves:
+        Z[..., j] += move
+    Z = Z.reshape(-1, n, W.shape[1])  # (G, n, d_l): one row per grid point from here on
+
+    # The layers above: every array has the grid axis, (G, n, d_l).
+    for l in range(lowest + 2, n_layers + 1):
+        A = _in_place(f_h, Z)
         W, b = params[f"W{l}"], params[f"b{l}"]
-        Z = A @ W + b  # (n, d_l-1) @ (d_l-1, d_l) -> (n, d_l); (G, n, d_l) once A is (G, n, d)
-        moves = []  # (j, change of Z[..., j], is it a new array): W[i, j], b[j] feed unit j
+        Z = np.matmul(A, W, out=work("Z", l, shape=(A.shape[0], n, W.shape[1])))
+        Z += b
         for name, index, shift in shifts.get(l, []):
-            if name.startswith("W"):  # W[i, j] += shift moves Z[:, j] by shift * A[:, i]
-                A_i = varying.get(index[0], A[..., index[0]])  # (n,) or (G, n)
-                moves.append((index[-1], shift[:, np.newaxis] * A_i, True))  # (G, n)
-            else:  # b[j] += shift moves Z[:, j] by shift
-                moves.append((index[-1], shift[:, np.newaxis], False))  # (G, 1)
-        for i, column in varying.items():
-            # unit i below differs per grid point: its change reaches Z through row W[i]
-            column -= A[:, i]  # in place (read for the last time above): the change, (G, n)
-            change = column[:, :, np.newaxis] * W[i]  # (G, n, 1) * (d_l,) -> (G, n, d_l)
-            change += Z
-            Z = change
-        varying = {}
-        for j, move, is_new in moves:
-            if Z.ndim == 3:
-                Z[:, :, j] += move
-            elif j in varying:
-                varying[j] += move  # (G, n)
-            elif is_new:  # unit j starts to differ per grid point: reuse the move's array
-                move += Z[:, j]
-                varying[j] = move  # (G, n)
+            shift = np.broadcast_to(shift, grid).reshape(-1, 1)  # (G, 1)
+            if name.startswith("W"):  # W[i, j] += shift moves Z[..., j] by shift * A[..., i]
+                Z[:, :, index[-1]] += shift * A[:, :, index[0]]
             else:
-                varying[j] = Z[:, j] + move  # (n,) + (G, 1) -> (G, n)
-        if l < n_layers:
-            A = f_h(Z)
-            varying = {j: f_h(column) for j, column in varying.items()}
+                Z[:, :, index[-1]] += shift
+    return Z
 
-    if Z.ndim == 2:  # only the output layer was touched: spread it over the grid
-        columns = [varying.get(j, np.broadcast_to(Z[:, j], (G, n))) for j in range(Z.shape[1])]
-        Z = columns[0][:, :, np.newaxis] if len(columns) == 1 else np.stack(columns, axis=-1)
-    # Z is the output layer's, (G, n, d_L); the loss averages over its n * d_L entries.
+
+def _mean_loss(Z, y, loss, f_o, work) -> np.ndarray:
+    """The loss at each of G grid points from the output logits Z (G, n, d_L), which it
+    overwrites: the mean over the n * d_L entries, like ``mse`` and ``bce_from_logits``.
+    """
     if loss == "mse":
-        per_point = ((f_o(Z) - y) ** 2).mean(axis=(1, 2))
-    else:
-        # Stable BCE from the logits: log(1 + e^z) - y z = log1p(e^-|z|) + max(z, 0) - y z,
-        # summed per grid point. max(z, 0) = (z + |z|) / 2 lets the sums reuse |z|.
-        sum_z = Z.sum(axis=(1, 2))
-        sum_yz = Z.reshape(G, -1) @ y.ravel()  # (G, n * d_L) @ (n * d_L,)
-        T = np.abs(Z, out=Z)  # in place: Z (this function's own array) is not needed again
-        sum_abs = T.sum(axis=(1, 2))
-        np.negative(T, out=T)
-        np.exp(T, out=T)  # e^-|z|, in (0, 1]: never overflows
-        np.log1p(T, out=T)
-        per_point = (T.sum(axis=(1, 2)) + (sum_z + sum_abs) / 2 - sum_yz) / y.size
-    return per_point.reshape(grid_a.shape)
+        E = _in_place(f_o, Z)
+        E -= y
+        np.square(E, out=E)
+        return E.mean(axis=(1, 2))
+    # Stable BCE from the logits: log(1 + e^z) - y z = log1p(e^-|z|) + max(z, 0) - y z,
+    # where max(z, 0) - y z = z (1/2 - y) + |z| / 2.
+    # The sum of z (1/2 - y) per grid point. einsum, not a matrix-vector product: BLAS may
+    # sum a row in another order depending on its place in the chunk, and a grid point's
+    # loss must not depend on where the chunks begin.
+    sum_linear = np.einsum("gk,k->g", Z.reshape(len(Z), -1), (0.5 - y).ravel())
+    T = np.copysign(Z, -1.0, out=Z)  # -|z|, in place: Z is not needed again
+    sum_abs = -T.sum(axis=(1, 2))
+    np.exp(T, out=T)  # e^-|z|, in (0, 1]: never overflows
+    np.log1p(T, out=T)
+    return (T.sum(axis=(1, 2)) + sum_linear + sum_abs / 2) / y.size

@@ -1,17 +1,104 @@
 """Smoke test: every benchmark runs once at its smallest size, so none of them rots."""
 
+import numpy as np
+import pytest
+
 from benchmarks import __main__ as bench
-from benchmarks import widgets
+from benchmarks import peer, surface, widgets
+from benchmarks._common import Table, Target, fitted_exponent
+from refimpl import init_231, loss_surface
+
+TITLES = {
+    "step": "1. Training step",
+    "backward": "2. Cheap gradient",
+    "torch": "3. Against a peer",
+    "widgets": "4a. Widget latency",
+    "surface": "4b. Loss surface",
+    "course": "5. Course execution",
+    "grading": "6. Grading throughput",
+    "scaling": "7. Scaling",
+}
 
 
 def test_every_explorer_is_benchmarked():
     assert len(widgets.explorers()) >= 4
 
 
-def test_the_benchmark_command_prints_its_tables(capsys):
+def test_the_benchmark_command_prints_every_table(capsys):
     assert bench.main(["--quick"]) == 0
     out = capsys.readouterr().out
-    assert "BLAS" in out
-    assert "Widget latency" in out
+    assert set(TITLES) == set(bench.BENCHMARKS)
+    for title in TITLES.values():
+        assert title in out
+    assert "BLAS: openblas" in out or "BLAS:" in out
+    assert "threads" in out
+    assert "OPENBLAS_CORETYPE" in out
     for name in widgets.explorers():
         assert name in out
+    assert "the grader does not exist yet" in out
+    assert "MISSED" not in out  # --quick gives no verdicts
+
+
+def test_only_runs_the_named_benchmarks(capsys):
+    assert bench.main(["--quick", "--only", "grading", "--only", "surface"]) == 0
+    out = capsys.readouterr().out
+    assert TITLES["grading"] in out
+    assert TITLES["surface"] in out
+    assert TITLES["step"] not in out
+    with pytest.raises(SystemExit):
+        bench.main(["--only", "nonsense"])
+
+
+def test_without_torch_the_peer_benchmark_says_it_skipped(monkeypatch):
+    monkeypatch.setattr(peer, "import_torch", lambda: None)
+    text = peer.run(quick=True).render()
+    assert "SKIPPED: torch is not importable" in text
+    assert "pip install torch==2.13.0" in text
+
+
+def test_the_naive_surface_is_the_same_surface():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), rng.integers(0, 2, (30, 1)).astype(float)
+    params = init_231(seed=1)
+    pair = ("W1", (1, 0)), ("W2", (0, 0))
+    values = np.linspace(-2, 2, 7), np.linspace(-1, 3, 5)
+    np.testing.assert_allclose(
+        surface.naive_surface(X, y, params, *pair, *values),
+        loss_surface(X, y, params, *pair, *values),
+        rtol=1e-12,
+    )
+
+
+def test_targets_and_exponents():
+    assert Target("<=", 1.3, "x").met(1.3)
+    assert not Target("<=", 1.3, "x").met(1.31)
+    assert not Target(">=", 5, "x").met(float("nan"))
+    assert Target("within", 2.0, tolerance=0.15).met(1.9)
+    assert not Target("within", 2.0, tolerance=0.15).met(1.8)
+    assert fitted_exponent([1, 2, 4, 8], [3, 12, 48, 192]) == pytest.approx(2.0)
+    table = Table("t")
+    table.add("fast enough", 1.2, "x", Target("<=", 1.3, "x"))
+    table.add("too slow", 60.0, "ms", Target("<=", 50, "ms"))
+    assert table.verdicts() == [("fast enough", True), ("too slow", False)]
+    text = table.render()
+    assert "met" in text
+    assert "MISSED" in text
+
+
+@pytest.mark.parametrize("loss", ["bce", "mse"])
+def test_the_surface_does_not_depend_on_the_chunk_size(monkeypatch, loss):
+    """The surface benchmark's speed comes from chunks of the grid: they change no bit."""
+    import refimpl.surface
+
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(20, 2)), rng.integers(0, 2, (20, 1)).astype(float)
+    params = {key: value + 0.3 for key, value in init_231(seed=3).items()}
+    values = np.linspace(-2, 2, 13), np.linspace(-1, 3, 11)
+    for pair in [(("W1", (1, 0)), ("W2", (0, 0))), (("b1", (2,)), ("W1", (0, 2))),
+                 (("W2", (1, 0)), ("b2", (0,)))]:
+        whole = loss_surface(X, y, params, *pair, *values, loss=loss)
+        for entries in (1, 20 * 7, 20 * 64):
+            monkeypatch.setattr(refimpl.surface, "CHUNK_ENTRIES", entries)
+            chunked = loss_surface(X, y, params, *pair, *values, loss=loss)
+            np.testing.assert_array_equal(chunked, whole)
+        monkeypatch.undo()
