@@ -18,6 +18,7 @@ from refimpl.viz.gradients import (
     slice_gradients,
 )
 from refimpl.viz.surface import example_network
+from viz_tools import assert_finite
 
 
 def stub_backward(X, y, params, cache):
@@ -79,12 +80,6 @@ def explorer():
 def coarse():
     """A coarse grid: the same drawing, cheaper surfaces for the long sweeps."""
     return GradientArrowsExplorer(backward_mse, backward_bce, grid=21)
-
-
-def assert_finite(drawn, values):
-    assert drawn, f"nothing drawn for {values}"
-    for name, array in drawn.items():
-        assert np.all(np.isfinite(array)), f"{name} has nan/inf at {values}"
 
 
 def test_every_parameter_in_either_dropdown_draws_finite_values(coarse):

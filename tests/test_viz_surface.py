@@ -20,6 +20,7 @@ from refimpl.viz.surface import (
     example_network,
     parameter_entries,
 )
+from viz_tools import assert_finite
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -29,12 +30,6 @@ def pixels(png: bytes) -> np.ndarray:
 @pytest.fixture(scope="module")
 def explorer():
     return LossSurfaceExplorer()
-
-
-def assert_finite(drawn, values):
-    assert drawn, f"nothing drawn for {values}"
-    for name, array in drawn.items():
-        assert np.all(np.isfinite(array)), f"{name} has nan/inf at {values}"
 
 
 def test_every_parameter_in_either_dropdown_draws_finite_values(explorer):
