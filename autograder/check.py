@@ -35,10 +35,12 @@ from autograder.engine import (
     DictOf,
     Leaf,
     LearnerProblem,
+    LearnerRun,
     Mistake,
     Spec,
     TupleOf,
     run_check,
+    run_learner,
 )
 from autograder.seeding import resolve_seed
 
@@ -116,12 +118,26 @@ class Exercise:
 
     def run(self, learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> CheckResult:
         __tracebackhide__ = True
+        cases = self.cases(hidden, seed)
+        return self.grade(self.observe(learner_fn, cases), cases, hidden=hidden,
+                          learner_fn=learner_fn)
+
+    def observe(self, learner_fn: Any, cases: list[Case]) -> LearnerRun:
+        """Run the learner's object on ``cases`` (where the learner's code lives)."""
+        __tracebackhide__ = True
         with _earlier_exercises_from_reference(learner_fn, self.uses):
-            return run_check(self.name, learner_fn, self.reference, self.cases(hidden, seed),
-                             output=self.output, mistakes=self.mistakes, hidden=hidden,
-                             rtol=self.rtol, atol=self.atol, title=self.title,
-                             diagnose=self.diagnose, input_hints=self.input_hints,
-                             part_order=self.part_order, adapt=self.adapt)
+            return run_learner(self.name, learner_fn, self.reference, cases, title=self.title,
+                               adapt=self.adapt)
+
+    def grade(self, learner: LearnerRun, cases: list[Case], *, hidden: bool,
+              learner_fn: Any = None) -> CheckResult:
+        """Compare what the learner's object did on ``cases`` with the reference."""
+        __tracebackhide__ = True
+        return run_check(self.name, learner_fn, self.reference, cases,
+                         output=self.output, mistakes=self.mistakes, hidden=hidden,
+                         rtol=self.rtol, atol=self.atol, title=self.title,
+                         diagnose=self.diagnose, input_hints=self.input_hints,
+                         part_order=self.part_order, adapt=self.adapt, learner=learner)
 
 
 @contextmanager

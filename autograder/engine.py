@@ -57,11 +57,13 @@ __all__ = [
     "DictOf",
     "Leaf",
     "LearnerProblem",
+    "LearnerRun",
     "Mistake",
     "Observation",
     "TupleOf",
     "observe",
     "run_check",
+    "run_learner",
     "same_behaviour",
 ]
 
@@ -336,6 +338,9 @@ def _is_internal(filename: str) -> bool:
 
 def learner_frames(exc: BaseException) -> list[traceback.FrameSummary]:
     """The traceback frames of ``exc`` outside autograder, refimpl and numpy."""
+    carried = getattr(exc, "learner_frames", None)  # an exception rebuilt from the sandbox
+    if carried is not None:
+        return list(carried)
     return [f for f in traceback.extract_tb(exc.__traceback__) if not _is_internal(f.filename)]
 
 
@@ -656,15 +661,70 @@ _EXCEPTION_HINTS: tuple[tuple[type[BaseException], str, str], ...] = (
 )
 
 
+@dataclass
+class LearnerRun:
+    """What the learner's object did on every case of a check, before any comparison.
+
+    It is computed where the learner's code runs (this process, or the trusted grader's
+    sandbox, see ``autograder.sandbox``) and holds no expected value, so it can be carried to
+    the process that compares it with the reference.
+    """
+
+    fn_name: str  # the learner's function name, for messages
+    callable_problem: str | None = None  # why the object cannot be called at all
+    signature_problem: str | None = None  # why it cannot be called with the case's arguments
+    observations: list[Observation] = field(default_factory=list)  # one per case
+
+
+def run_learner(exercise: str, learner_fn: Any, reference: Callable[..., Any],
+                cases: Sequence[Case], *, title: str | None = None,
+                adapt: Callable[[Any], Callable[..., Any]] | None = None) -> LearnerRun:
+    """Call ``learner_fn`` (through ``adapt``) on every case; never raises for learner errors."""
+    __tracebackhide__ = True
+    # An adapter may also explain a wrong object, e.g. an instance where a class is needed.
+    call = (adapt or (lambda fn: fn))(learner_fn) if learner_fn is not None else None
+    run = LearnerRun(fn_name=getattr(learner_fn, "__name__", exercise))
+    if not callable(call):
+        run.callable_problem = _not_callable_message(exercise, learner_fn)
+        return run
+    option_names = set().union(*(set(c.options) for c in cases))
+    options = _accepted_options(call, option_names)
+    if cases:
+        run.signature_problem = _signature_problem(title or exercise, exercise, call, learner_fn,
+                                                   reference, cases[0], options)
+        if run.signature_problem is not None:
+            return run
+    run.observations = [observe(call, case, options) for case in cases]
+    return run
+
+
+def _signature_problem(title: str, exercise: str, call: Callable[..., Any], fn: Any,
+                       reference: Callable[..., Any], case: Case,
+                       options: set[str]) -> str | None:
+    try:
+        signature = inspect.signature(call)
+    except (TypeError, ValueError):
+        return None
+    kwargs = dict(case.kwargs) | {k: v for k, v in case.options.items() if k in options}
+    try:
+        signature.bind(*case.args, **kwargs)
+    except TypeError as exc:
+        names = ", ".join(_arg_names(reference, len(case.args)))
+        return (f"{title}: your function cannot be called as "
+                f"{exercise}({names}): {exc}. Its parameters are "
+                f"{_signature_text(fn)}; the exercise needs "
+                f"{_signature_text(reference)}.")
+    return None
+
+
 class _Run:
     def __init__(self, exercise, learner_fn, reference, cases, *, output, mistakes, hidden,
-                 rtol, atol, title, diagnose, input_hints, part_order=None, adapt=None):
+                 rtol, atol, title, diagnose, input_hints, part_order=None, adapt=None,
+                 learner=None):
         self.exercise = exercise
         self.fn = learner_fn
         self.adapt = adapt or (lambda fn: fn)
-        # What is called: the learner's function, or what ``adapt`` makes of it (an adapter
-        # may also explain a wrong object, e.g. an instance where a class is needed).
-        self.call = self.adapt(learner_fn) if learner_fn is not None else None
+        self.learner: LearnerRun | None = learner  # None: run the learner's code here
         self.reference = reference
         self.cases = list(cases)
         self.spec = output
@@ -676,7 +736,6 @@ class _Run:
         self.diagnose = diagnose
         self.input_hints = dict(input_hints or {})
         self.part_order = part_order or (lambda name: 0)
-        self.option_names = set().union(*(set(c.options) for c in self.cases))
 
     # -- the pieces of a message --------------------------------------------------------
 
@@ -744,7 +803,7 @@ class _Run:
                        if cause is not None and learner_frames(cause) else [])
             return _Problem(exc.stage, str(exc), details)
         frames = learner_frames(exc)
-        fn_name = getattr(self.fn, "__name__", self.exercise)
+        fn_name = self.learner.fn_name
         if isinstance(exc, NotImplementedError):
             text = (f"{self.title} is not implemented yet: replace the "
                     "`raise NotImplementedError()` line with your code.")
@@ -1047,16 +1106,18 @@ class _Run:
 
     def run(self) -> CheckResult:
         __tracebackhide__ = True
-        if not callable(self.call):
-            return self.result(False, _not_callable_message(self.exercise, self.fn),
-                               stage="callable")
+        if self.learner is None:
+            self.learner = run_learner(self.exercise, self.fn, self.reference, self.cases,
+                                       title=self.title, adapt=self.adapt)
+        if self.learner.callable_problem is not None:
+            return self.result(False, self.learner.callable_problem, stage="callable")
         self.expected = [self.call_reference(case) for case in self.cases]
-        options = _accepted_options(self.call, self.option_names)
-        if self.cases:
-            problem = self.signature_problem(self.cases[0], options)
-            if problem is not None:
-                return self.result(False, problem, stage="signature")
-        self.observations = [observe(self.call, case, options) for case in self.cases]
+        if self.learner.signature_problem is not None:
+            return self.result(False, self.learner.signature_problem, stage="signature")
+        self.observations = self.learner.observations
+        if len(self.observations) != len(self.cases):
+            raise RuntimeError(f"internal error of the course: {len(self.observations)} "
+                               f"observations for {len(self.cases)} cases of {self.exercise}")
         for i, (obs, expected) in enumerate(zip(self.observations, self.expected,
                                                 strict=True)):
             problem = self.evaluate(i, obs, expected)
@@ -1089,22 +1150,6 @@ class _Run:
                 f"internal error of the course: the reference {self.exercise} failed on the "
                 f"case {case.label!r}") from obs.error
         return obs.output
-
-    def signature_problem(self, case: Case, options: set[str]) -> str | None:
-        try:
-            signature = inspect.signature(self.call)
-        except (TypeError, ValueError):
-            return None
-        kwargs = dict(case.kwargs) | {k: v for k, v in case.options.items() if k in options}
-        try:
-            signature.bind(*case.args, **kwargs)
-        except TypeError as exc:
-            names = ", ".join(_arg_names(self.reference, len(case.args)))
-            return (f"{self.title}: your function cannot be called as "
-                    f"{self.exercise}({names}): {exc}. Its parameters are "
-                    f"{_signature_text(self.fn)}; the exercise needs "
-                    f"{_signature_text(self.reference)}.")
-        return None
 
     def success_line(self) -> str:
         n = len(self.cases)
@@ -1205,6 +1250,7 @@ def run_check(
     input_hints: Mapping[str, str] | None = None,
     part_order: Callable[[str], Any] | None = None,
     adapt: Callable[[Any], Callable[..., Any]] | None = None,
+    learner: LearnerRun | None = None,
 ) -> CheckResult:
     """Compare ``learner_fn`` with ``reference`` on ``cases``; never raises for learner errors.
 
@@ -1225,6 +1271,8 @@ def run_check(
     adapt : ``adapt(learner_or_variant) -> callable`` called with the case's arguments, for
         exercises that are not plain functions (a class, a function whose result must be
         driven further); applied to the learner's object and to every mistake's variant
+    learner : what the learner's object did, when it ran elsewhere (``run_learner`` in the
+        grading sandbox); ``learner_fn`` is then only used for messages
 
     Returns
     -------
@@ -1233,4 +1281,5 @@ def run_check(
     __tracebackhide__ = True
     return _Run(exercise, learner_fn, reference, cases, output=output, mistakes=mistakes,
                 hidden=hidden, rtol=rtol, atol=atol, title=title, diagnose=diagnose,
-                input_hints=input_hints, part_order=part_order, adapt=adapt).run()
+                input_hints=input_hints, part_order=part_order, adapt=adapt,
+                learner=learner).run()

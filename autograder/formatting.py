@@ -7,6 +7,7 @@ indices, counts and one-significant-digit magnitudes (``magnitude``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -108,10 +109,26 @@ def describe_value(value: Any) -> str:
     return describe_type(value)
 
 
+@dataclass(frozen=True)
+class Opaque:
+    """An object that could not leave the grading sandbox, by its description (``"a Value"``).
+
+    See ``autograder.wire``; messages describe it as the original object.
+    """
+
+    description: str
+    is_callable: bool = False
+
+    def __repr__(self) -> str:
+        return f"<{self.description}>"
+
+
 def describe_type(value: Any) -> str:
     """``None``, ``a list of 3 items``, ``a str``, ``an ndarray of shape (2,)``..."""
     if value is None:
         return "None"
+    if isinstance(value, Opaque):
+        return value.description
     if isinstance(value, np.ndarray):
         return f"an ndarray of shape {shape(value.shape)} (dtype {value.dtype})"
     if isinstance(value, bool | np.bool_):

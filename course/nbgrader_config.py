@@ -6,6 +6,22 @@ temporary copy). The instructor workflow in autograder/course.py loads this file
 
 import os
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+from autograder.trusted import GuardedOverwriteCells, TrustedExecute
+
 c = get_config()  # noqa: F821  (nbgrader injects get_config)
 course_root = os.path.dirname(os.path.abspath(__file__))
 
@@ -19,7 +35,28 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A learner who deletes a graded cell gets it back (else it silently becomes "needs manual grade").
 c.OverwriteCells.add_missing_cells = True
 
-# Per-cell execution limit; a loop in a learner's cell cannot hang a batch.
+# Trusted grading (autograder/trusted.py): the learner's code runs in a sandbox, the checks
+# compare its results with the reference in the grader's process. nbgrader's own steps stay.
+# GuardedOverwriteCells: stripped hidden tests are not reported as a changed cell, so a real
+# tamper warning stands out (and is listed in the class report).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, GuardedOverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [
+    TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata]
+c.TrustedExecute.course_root = course_root
+# Limits: a loop in one cell or check cannot hang a batch, nor the whole notebook, nor use all
+# the memory. Test cells write only the checks' messages, never stderr: a correct answer that
+# warns is not failed (nbgrader fails any test cell with stderr output).
+c.TrustedExecute.cell_timeout = 60
+c.TrustedExecute.notebook_timeout = 600
+c.TrustedExecute.memory_limit_mb = 4096
+
+# Feedback never shows hidden tests: nbgrader 0.9.6 leaves them in the feedback HTML unless
+# this step removes them; the checks' messages in hidden mode carry no expected value.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Per-cell limit when nbgrader itself executes (nbgrader validate, stock autograde).
 c.Execute.timeout = 60
 
 # Keep no widget state in executed notebooks: the HTML of feedback then shows each explorer's
