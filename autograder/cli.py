@@ -6,6 +6,8 @@ lab     bring the learner's workspace up to date, then start JupyterLab there
 update  bring the learner's workspace up to date (deliver new notebooks, never overwrite work)
 check   run the learner's notebooks headless and print the progress table
 info    print versions and the folders the course uses
+
+Instructors: release, collect, autograde, feedback, export, report (README, "Teaching a class").
 """
 
 from __future__ import annotations
@@ -142,6 +144,110 @@ def cmd_release(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _course_step(step):
+    """Run an instructor step; a course-wide problem ends the command with its message."""
+    try:
+        return step()
+    except CourseError as error:
+        say(str(error), file=sys.stderr)
+        return 2
+
+
+def cmd_collect(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.collect import collect
+
+    def step() -> int:
+        result = collect(args.course, args.source, assignment=args.assignment,
+                         replace=args.replace)
+        for line in result.lines():
+            print(line)
+        print(result.summary())
+        return 1 if result.errors else 0
+
+    return _course_step(step)
+
+
+def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from autograder.instructor import autograde, submissions
+
+    todo = submissions(args.course, args.assignments or None, args.student or None)
+    if not todo:
+        say(f"nothing to grade in {args.course / 'submitted'}: import submissions with "
+            "`backprop-course collect FOLDER_OR_ZIP` first.", file=sys.stderr)
+        return 2
+    console = Console(highlight=False)
+    with Progress("autograding", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("autograde", total=len(todo))
+
+        def on_result(result) -> None:
+            mark = "✗" if result.error else ("!" if result.attention else "✓")
+            console.print(f"{mark} {result.line()}", markup=False)
+            bar.advance(task)
+
+        results = _course_step(lambda: autograde(args.course, args.assignments or None,
+                                                 args.student or None, jobs=args.jobs,
+                                                 on_result=on_result))
+    if isinstance(results, int):
+        return results
+    graded = [r for r in results if r.score is not None]
+    attention = [r for r in results if r.attention]
+    failed = [r for r in results if r.error]
+    total = sum(r.seconds for r in results)
+    print()
+    print(f"{len(results)} submission(s): {len(graded)} graded, {len(failed)} failed, "
+          f"{len(attention)} need attention (see `backprop-course report`); "
+          f"{total / max(len(results), 1):.1f} s of grading per submission, "
+          f"{args.jobs} at once.")
+    return 1 if failed else 0
+
+
+def cmd_feedback(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.instructor import feedback
+
+    files, errors = feedback(args.course, args.assignments or None, args.student or None)
+    for path in files:
+        print(f"feedback {path}")
+    for error in errors:
+        print(f"ERROR {error}", file=sys.stderr)
+    print(f"{len(files)} feedback file(s), {len(errors)} error(s); students fetch them with "
+          "nbgrader, or send the HTML files.")
+    return 1 if errors else 0
+
+
+def cmd_export(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.export import export
+
+    def step() -> int:
+        for line in export(args.course, args.out or args.course / "exports").lines():
+            print(line)
+        return 0
+
+    return _course_step(step)
+
+
+def cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.report import build_report, print_report
+
+    def step() -> int:
+        names = args.assignments or sorted({a for _, a in submissions_of(args.course)})
+        for name in names:
+            report = build_report(args.course, name, args.out or args.course / "reports")
+            print_report(report)
+        return 0
+
+    return _course_step(step)
+
+
+def submissions_of(course: Path) -> list[tuple[str, str]]:
+    from autograder.instructor import submissions
+
+    return submissions(course)
+
+
 def cmd_info(args: argparse.Namespace, extra: list[str]) -> int:
     for name in ("backprop-course", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "nbgrader"):
         try:
@@ -245,6 +351,69 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--course", type=Path, default=COURSE_ROOT, metavar="DIR",
                          help="the nbgrader course folder (default: this checkout's course/)")
     release.set_defaults(run=cmd_release, passthrough=False)
+
+    course = argparse.ArgumentParser(add_help=False)
+    course.add_argument("--course", type=Path, default=COURSE_ROOT, metavar="DIR",
+                        help="the nbgrader course folder (default: this checkout's course/)")
+    chosen = argparse.ArgumentParser(add_help=False)
+    chosen.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="for example 01_neuron (default: all)")
+    chosen.add_argument("--student", action="append", metavar="ID",
+                        help="only this student (repeat for several)")
+
+    collect = sub.add_parser(
+        "collect", parents=[course],
+        help="(instructors) import a folder or zip of submissions",
+        description="Import submissions into COURSE/submitted/STUDENT/ASSIGNMENT/. Accepted: "
+        "STUDENT/NOTEBOOK.ipynb, STUDENT/ASSIGNMENT/NOTEBOOK.ipynb, or flat "
+        "STUDENT_NOTEBOOK.ipynb files, in a folder or a zip. Every misnamed file gets an "
+        "error line and the others are still imported; nothing already imported is "
+        "overwritten unless --replace (which keeps a backup).")
+    collect.add_argument("source", type=Path, metavar="FOLDER_OR_ZIP")
+    collect.add_argument("--assignment", metavar="ASSIGNMENT",
+                         help="import only this assignment")
+    collect.add_argument("--replace", action="store_true",
+                         help="replace changed submissions (the old ones go to imports/replaced/)")
+    collect.set_defaults(run=cmd_collect, passthrough=False)
+
+    grade = sub.add_parser(
+        "autograde", parents=[course, chosen],
+        help="(instructors) grade submissions with the trusted grader",
+        description="Grade every imported submission: nbgrader restores the test cells, the "
+        "learner's code runs in a sandbox (no network, no access to the course folder, time "
+        "and memory limits), and the checks compare its results with the reference outside "
+        "it. One line per submission, a summary at the end.")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                       help="submissions graded at once (default: the number of CPUs)")
+    grade.set_defaults(run=cmd_autograde, passthrough=False)
+
+    feedback = sub.add_parser(
+        "feedback", parents=[course, chosen],
+        help="(instructors) write the HTML feedback of graded submissions",
+        description="Write COURSE/feedback/STUDENT/ASSIGNMENT/*.html: each test cell shows "
+        "its check's message; hidden tests and their expected values are never shown.")
+    feedback.set_defaults(run=cmd_feedback, passthrough=False)
+
+    export = sub.add_parser(
+        "export", parents=[course],
+        help="(instructors) write grades.csv and exercises.csv",
+        description="Write nbgrader's grades.csv and exercises.csv (one column per graded "
+        "cell) from the gradebook.")
+    export.add_argument("--out", type=Path, metavar="DIR",
+                        help="output folder (default: COURSE/exports)")
+    export.set_defaults(run=cmd_export, passthrough=False)
+
+    report = sub.add_parser(
+        "report", parents=[course],
+        help="(instructors) the class report of an assignment",
+        description="Score histogram, pass rate per exercise, the named mistakes and how often "
+        "they occurred, and the submissions that need attention: printed, and written as "
+        "report.md, report.html and scores.png.")
+    report.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="for example 01_neuron (default: every graded assignment)")
+    report.add_argument("--out", type=Path, metavar="DIR",
+                        help="output folder (default: COURSE/reports)")
+    report.set_defaults(run=cmd_report, passthrough=False)
 
     info = sub.add_parser("info", help="print versions and folders")
     info.set_defaults(run=cmd_info, passthrough=False)

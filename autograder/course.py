@@ -22,8 +22,11 @@ def assignments(course_root: Path = COURSE_ROOT) -> list[str]:
     return sorted(path.name for path in source.iterdir() if any(path.glob("*.ipynb")))
 
 
-def nbgrader_api(course_root: Path = COURSE_ROOT):
-    """An ``NbGraderAPI`` for ``course_root`` configured by its ``nbgrader_config.py``."""
+def nbgrader_api(course_root: Path = COURSE_ROOT, overrides=None):
+    """An ``NbGraderAPI`` for ``course_root`` configured by its ``nbgrader_config.py``.
+
+    ``overrides``: a traitlets ``Config`` merged over the file's settings.
+    """
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
@@ -36,6 +39,8 @@ def nbgrader_api(course_root: Path = COURSE_ROOT):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
     config.CourseDirectory.root = str(course_root)
+    if overrides is not None:
+        config.merge(overrides)
     coursedir = CourseDirectory(config=config)
     return NbGraderAPI(coursedir=coursedir, config=config)
 

@@ -165,7 +165,7 @@ def grade_submission(course_root: Path, assignment: str, student: str) -> Graded
             warnings.simplefilter("ignore")  # SQLAlchemy's warnings inside nbgrader
             outcome = api.autograde(assignment, student, force=True, create=True)
         log = outcome.get("error") or outcome.get("log") or ""
-        if outcome["success"] or "database is locked" not in log:
+        if outcome["success"] or not ("database is locked" in log or "UNIQUE constraint" in log):
             break
     if not outcome["success"] and not broken:
         result.error = _last_line(log)

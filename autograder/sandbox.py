@@ -220,6 +220,7 @@ def run_job(job: Job, *, hide: Sequence[Path] = (), isolate: bool = True) -> San
         proc.wait()
     reader.join(timeout=10)
     drainer.join(timeout=10)
+    proc.stderr.close()
     outcome.seconds = time.perf_counter() - started
     shutil.rmtree(scratch, ignore_errors=True)
     _collect(frames, outcome)

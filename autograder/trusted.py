@@ -383,9 +383,10 @@ class GuardedOverwriteCells(OverwriteCells):
         self._attention: list[Attention] = []
         before = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
         nb, resources = super().preprocess(nb, resources)
+        # Cells put back by nbgrader hold plain dicts, hence the item access.
         missing = sorted(
-            c.metadata.nbgrader["grade_id"] for c in nb.cells
-            if is_grade(c) and c.metadata.nbgrader.get("grade_id") not in before)
+            c["metadata"]["nbgrader"]["grade_id"] for c in nb.cells
+            if is_grade(c) and c["metadata"]["nbgrader"].get("grade_id") not in before)
         if missing:
             self._attention.append(Attention(
                 "missing-cells", f"graded cells deleted and put back: {', '.join(missing)}"))

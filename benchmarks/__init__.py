@@ -13,7 +13,7 @@ torch      3. the same step in PyTorch, when it is installed (``pip install torc
 widgets    4a. every widget control: new value to finished frame
 surface    4b. refimpl.loss_surface on a 150 x 150 grid against the naive evaluation
 course     5. every source notebook executed headless, one and two at a time
-grading    6. (skipped: the grader does not exist yet)
+grading    6. grading throughput: stock nbgrader vs the trusted grader, --jobs 1 and 2
 scaling    7. fitted exponents of time against width, batch and grid size
 =========  ===================================================================================
 """

@@ -13,19 +13,13 @@ from collections.abc import Callable
 
 from threadpoolctl import threadpool_limits
 
-from benchmarks import course, peer, scaling, step, surface, widgets
+from benchmarks import course, grading, peer, scaling, step, surface, widgets
 from benchmarks._common import Table, busy_warning, environment
 
 
 def run_widgets(quick: bool = False, repeats: int = widgets.REPEATS) -> Table:
     repeats = 1 if quick else repeats
     return widgets.table(widgets.run(repeats=repeats, quick=quick), repeats, quick)
-
-
-def run_grading(quick: bool = False, repeats: int = 1) -> Table:
-    table = Table("6. Grading throughput", quick=quick)
-    table.notes.append("SKIPPED: the grader does not exist yet; there is nothing to measure.")
-    return table
 
 
 #: name -> function(quick, repeats) -> Table, in the order of the issue
@@ -36,7 +30,7 @@ BENCHMARKS: dict[str, Callable[..., Table]] = {
     "widgets": run_widgets,
     "surface": surface.run,
     "course": course.run,
-    "grading": run_grading,
+    "grading": grading.run,
     "scaling": scaling.run,
 }
 

@@ -1,0 +1,86 @@
+"""The instructor's commands, end to end on one assignment: release, collect, autograde,
+feedback, export, report."""
+
+import csv
+import shutil
+
+import pytest
+
+from autograder import cli
+from autograder.course import COURSE_ROOT
+
+pytestmark = pytest.mark.notebook
+
+ASSIGNMENT = "01_neuron"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(COURSE_ROOT / "nbgrader_config.py", root)
+    shutil.copytree(COURSE_ROOT / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
+    return root
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_the_whole_path_from_release_to_report(course, tmp_path, capsys):
+    status, out, _ = run(capsys, "release", "--course", str(course))
+    assert status == 0
+    assert f"released {ASSIGNMENT}" in out
+
+    inbox = tmp_path / "inbox"
+    (inbox / "ada").mkdir(parents=True)
+    (inbox / "bob").mkdir()
+    source = course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    shutil.copy(source, inbox / "ada" / f"{ASSIGNMENT}.ipynb")
+    shutil.copy(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                inbox / "bob" / f"{ASSIGNMENT}.ipynb")
+    shutil.copy(source, inbox / "bob" / "neuron.ipynb")
+    status, out, _ = run(capsys, "collect", str(inbox), "--course", str(course))
+    assert status == 1  # one misnamed file
+    assert "imported ada 01_neuron" in out
+    assert "imported bob 01_neuron" in out
+    assert "did you mean 01_neuron.ipynb?" in out
+
+    status, out, _ = run(capsys, "autograde", "--course", str(course), "--jobs", "1")
+    assert status == 0
+    assert "ada 01_neuron 7/7" in out
+    assert "bob 01_neuron 0/7" in out
+    assert "2 submission(s): 2 graded, 0 failed, 0 need attention" in out
+
+    status, out, _ = run(capsys, "feedback", "--course", str(course))
+    assert status == 0
+    assert "2 feedback file(s), 0 error(s)" in out
+    html = (course / "feedback" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "not implemented yet" in html
+    assert "HIDDEN TESTS" not in html
+    assert "hidden=True" not in html
+
+    status, out, _ = run(capsys, "export", "--course", str(course))
+    assert status == 0
+    with open(course / "exports" / "exercises.csv", newline="") as stream:
+        rows = {row["student_id"]: row for row in csv.DictReader(stream)}
+    assert rows["ada"]["score"] == "7"
+    assert rows["bob"]["test_relu"] == "0"
+
+    status, out, _ = run(capsys, "report", ASSIGNMENT, "--course", str(course))
+    assert status == 0
+    assert "Class report: 01_neuron" in out
+    assert (course / "reports" / ASSIGNMENT / "scores.png").stat().st_size > 1000
+
+
+def test_autograde_with_nothing_submitted_says_what_to_do(tmp_path, capsys):
+    status, _, err = run(capsys, "autograde", "--course", str(tmp_path))
+    assert status == 2
+    assert "backprop-course collect" in err
+
+
+def test_collect_of_a_missing_folder_is_one_clear_line(tmp_path, capsys, course):
+    status, _, err = run(capsys, "collect", str(tmp_path / "nope"), "--course", str(course))
+    assert status == 2
+    assert "nope" in err

@@ -1,0 +1,357 @@
+"""The trusted grader (autograder.trusted): test cells, seeds, and the in-band cheats of
+DESIGN.md ("nbgrader grades in-band"), each in a small notebook graded by grade_notebook.
+
+A cheat that scored full marks under nbgrader's own Execute must score 0 here; an honest
+solution must keep its full marks.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbgrader.utils import is_grade, is_solution
+
+from autograder import check
+from autograder.sandbox import Limits
+from autograder.trusted import (
+    CheckCall,
+    course_secret,
+    grade_notebook,
+    parse_test_cell,
+    student_seed,
+    suspicious_lines,
+)
+
+COURSE_SOURCE = Path(__file__).resolve().parents[1] / "course" / "source"
+LIMITS = Limits(cell_seconds=10, notebook_seconds=60)
+
+SETUP = "import numpy as np\nimport refimpl\nfrom autograder import check\n"
+HONEST = "def relu(Z):\n    return np.maximum(np.asarray(Z, dtype=float), 0.0)\n"
+WRONG = "def relu(Z):\n    return np.minimum(np.asarray(Z, dtype=float), 0.0)\n"
+TEST_CELL = ('"""Check relu against the reference."""\n'
+             "check.relu(relu)\n"
+             "### BEGIN HIDDEN TESTS\n"
+             "check.relu(relu, hidden=True)\n"
+             "### END HIDDEN TESTS")
+
+
+def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool,
+          points: float | None = None) -> dict:
+    meta = {"grade": grade, "solution": solution, "locked": locked, "task": False,
+            "grade_id": grade_id, "schema_version": 3}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def relu_notebook(solution: str, *extra_cells: str) -> nbformat.NotebookNode:
+    """setup, the learner's relu (a solution cell), extra learner cells, the test cell."""
+    nb = new_notebook()
+    nb.cells = [
+        new_markdown_cell("# relu", metadata=_meta("intro", grade=False, solution=False,
+                                                   locked=True)),
+        new_code_cell(SETUP, metadata=_meta("setup", grade=False, solution=False,
+                                            locked=True)),
+        new_code_cell(textwrap.dedent(solution),
+                      metadata=_meta("relu", grade=False, solution=True, locked=False)),
+        *[new_code_cell(textwrap.dedent(src)) for src in extra_cells],
+        new_code_cell(TEST_CELL, metadata=_meta("test_relu", grade=True, solution=False,
+                                                locked=True, points=2)),
+    ]
+    return nb
+
+
+def grade(nb, course: Path, student: str = "alice"):
+    return grade_notebook(nb, course_root=course, assignment="01_neuron", student=student,
+                          notebook="01_neuron", limits=LIMITS)
+
+
+def test_output_text(nb) -> str:
+    cell = nb.cells[-1]
+    parts = []
+    for out in cell.outputs:
+        parts.append(out.get("text", "") if out.output_type == "stream"
+                     else "\n".join(out.get("traceback", [])))
+    return "\n".join(parts)
+
+
+test_output_text.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture
+def course(tmp_path) -> Path:
+    root = tmp_path / "course"
+    root.mkdir()
+    return root
+
+
+# ---------------------------------------------------------------------------------------
+# Test cells
+# ---------------------------------------------------------------------------------------
+
+EXPECTED_EXERCISES = {
+    "01_neuron": {"relu", "sigmoid", "neuron"},
+    "02_forward": {"dense_forward", "forward_231", "predict"},
+    "03_loss": {"mse", "bce", "bce_from_logits"},
+    "04_gradient_descent": {"numerical_derivative", "numerical_gradient", "gradient_descent"},
+    "05_chain_rule": {"neuron_loss_grads", "Value", "value_neuron_loss"},
+    "06_backprop": {"backward_231", "gradient_errors"},
+    "07_training": {"train", "predict", "accuracy"},
+    "08_why_backprop": {"mlp_forward", "mlp_backward", "gd_step"},
+}
+
+
+@pytest.mark.parametrize("assignment", sorted(EXPECTED_EXERCISES))
+def test_every_source_test_cell_parses(assignment):
+    nb = nbformat.read(COURSE_SOURCE / assignment / f"{assignment}.ipynb", as_version=4)
+    found = set()
+    test_cells = [c for c in nb.cells
+                  if c.cell_type == "code" and is_grade(c) and not is_solution(c)]
+    assert test_cells
+    for cell in test_cells:
+        grade_id = cell.metadata.nbgrader["grade_id"]
+        calls = parse_test_cell(cell.source)
+        assert [c.hidden for c in calls] == [False, True], grade_id
+        target = grade_id.removeprefix("test_")
+        for call in calls:
+            assert call.target == target
+            assert call.exercise == target or target.startswith(call.exercise + "_")
+            check.exercise(call.exercise, **call.options)
+        found |= {c.exercise for c in calls}
+    assert found == EXPECTED_EXERCISES[assignment]
+
+
+def test_parse_test_cell_reads_options_and_drops_seeds():
+    calls = parse_test_cell('"""doc"""\ncheck.backward_231(f, loss="bce", hidden=True, seed=3)\n'
+                            "check.neuron(g, activations=(refimpl.sigmoid, refimpl.relu))")
+    assert calls[0] == CheckCall("backward_231", "f", {"loss": "bce"}, True)
+    assert calls[1].options["activations"][1].__name__ == "relu"
+    assert parse_test_cell('"""only a docstring"""') == []
+
+
+@pytest.mark.parametrize(("source", "words"), [
+    ("assert relu(1) == 1", "not a one-line check call"),
+    ("o = {}\ncheck.relu(relu)", "not a one-line check call"),
+    ("check.relu(relu, **o)", "**options are not allowed"),
+    ("check.no_such_exercise(relu)", "unknown exercise 'no_such_exercise'"),
+    ("check.relu(relu, hidden=flag)", "must be a literal or a refimpl function"),
+    ("check.backward_231(f, loss=LOSS)", "must be a literal or a refimpl function"),
+    ("check.relu(relu, relu)", "not a one-line check call"),
+    ("print(check.relu(relu))", "not a one-line check call"),
+    ("import os; check.relu(relu)", "not a one-line check call"),
+])
+def test_bad_test_cells_are_refused_with_a_useful_message(source, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        parse_test_cell(source)
+
+
+def test_a_bad_option_value_is_refused():
+    with pytest.raises(ValueError, match="loss"):
+        parse_test_cell("check.backward_231(f, loss='nope')")
+
+
+# ---------------------------------------------------------------------------------------
+# Seeds, the secret
+# ---------------------------------------------------------------------------------------
+
+
+def test_student_seed_is_deterministic_and_depends_on_everything():
+    seed = student_seed(b"s", "01_neuron", "alice", "relu")
+    assert seed == student_seed(b"s", "01_neuron", "alice", "relu")
+    others = {student_seed(b"t", "01_neuron", "alice", "relu"),
+              student_seed(b"s", "02_forward", "alice", "relu"),
+              student_seed(b"s", "01_neuron", "bob", "relu"),
+              student_seed(b"s", "01_neuron", "alice", "sigmoid")}
+    assert seed not in others
+    assert len(others) == 4
+    assert isinstance(seed, int)
+    assert seed >= 0
+    # no ambiguity from joining the ids
+    assert student_seed(b"s", "a", "bc", "k") != student_seed(b"s", "ab", "c", "k")
+    # usable as a hidden-case seed
+    assert check.exercise("relu").cases(True, seed)
+
+
+def test_course_secret_is_created_once_owner_only(course):
+    secret = course_secret(course)
+    path = course / "grading_secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(secret) >= 32
+    assert course_secret(course) == secret
+    assert course_secret(course) == path.read_text().strip().encode()
+    other = course.parent / "other"
+    other.mkdir()
+    assert course_secret(other) != secret
+
+
+# ---------------------------------------------------------------------------------------
+# The in-band cheats
+# ---------------------------------------------------------------------------------------
+
+
+def test_an_honest_relu_gets_full_points(course):
+    nb = relu_notebook(HONEST)
+    record = grade(nb, course)
+    assert record.score == record.max_score == 2, test_output_text(nb)
+    assert not [a for a in record.attention if a.reason != "suspicious-code"]
+    assert record.attention == []
+    assert [c.passed for c in record.cells[0].checks] == [True, True]
+    assert all(o.output_type == "stream" for o in nb.cells[-1].outputs)
+
+
+def test_a_wrong_relu_gets_zero_with_its_named_mistake(course):
+    nb = relu_notebook(WRONG)
+    record = grade(nb, course)
+    assert record.score == 0
+    assert nb.cells[-1].outputs[-1].output_type == "error"
+    assert record.cells[0].checks[0].mistake is not None
+
+
+def test_a_relu_that_prints_and_warns_gets_full_points_without_stderr(course):
+    solution = HONEST + textwrap.dedent("""
+    import sys, warnings
+    _relu = relu
+    def relu(Z):
+        print("computing relu")
+        print("debug", file=sys.stderr)
+        warnings.warn("a learner's warning")
+        return _relu(Z)
+    print("defined", file=sys.stderr)
+    """)
+    nb = relu_notebook(solution)
+    record = grade(nb, course)
+    assert record.score == 2, test_output_text(nb)
+    assert all(out.get("name") != "stderr" for out in nb.cells[-1].outputs)
+    solution_outputs = nb.cells[2].outputs
+    assert [o.name for o in solution_outputs if o.output_type == "stream"] == ["stderr"]
+
+
+CHEATS = {
+    "a-replace-check-helper": (
+        WRONG, "import autograder.check as c\nc.relu = lambda *a, **k: None\n"
+               "check.relu = lambda *a, **k: None\n"),
+    "a-patch-run-check": (
+        WRONG, "import autograder.engine as e\nfrom autograder.engine import CheckResult\n"
+               "e.run_check = lambda name, *a, **k: CheckResult(name, True, 'ok')\n"
+               "import autograder.check\n"
+               "autograder.check.run_check = e.run_check\n"),
+    "a-patch-exercise-grade": (
+        WRONG, "import autograder.check as c\n"
+               "c.Exercise.grade = lambda self, *a, **k: None\n"
+               "c.Exercise.observe = lambda self, fn, cases: "
+               "c.run_learner('relu', refimpl.relu, refimpl.relu, cases)\n"),
+    "b-pre-run-cell-hook": (
+        WRONG, "def skip(info):\n    raise SystemExit\n"
+               "get_ipython().events.register('pre_run_cell', skip)\n"),
+    "b-input-transformer": (
+        WRONG, "get_ipython().input_transformers_post.append(lambda lines: [])\n"),
+    "c-read-test-source": (
+        "import inspect\n"
+        "def relu(Z):\n"
+        "    seen = [f.frame.f_locals.get('expected') for f in inspect.stack()]\n"
+        "    source = '\\n'.join(globals().get('In', []))\n"
+        "    if 'expected' in source or any(s is not None for s in seen):\n"
+        "        return next(s for s in seen if s is not None)\n"
+        "    return np.zeros_like(np.asarray(Z, dtype=float))\n", ""),
+}
+
+
+@pytest.mark.parametrize("cheat", CHEATS.values(), ids=CHEATS.keys())
+def test_in_band_cheats_score_zero(course, cheat):
+    solution, extra = cheat
+    nb = relu_notebook(solution, *([extra] if extra else []))
+    record = grade(nb, course)
+    assert record.score == 0, test_output_text(nb)
+    assert record.cells[0].points == 0
+    assert nb.cells[-1].outputs
+    assert nb.cells[-1].outputs[-1].output_type == "error"
+
+
+def test_the_hooks_of_a_cheat_do_not_hide_an_honest_answer(course):
+    nb = relu_notebook(HONEST, "get_ipython().input_transformers_post.append(lambda l: [])")
+    assert grade(nb, course).score == 2
+
+
+def test_the_reference_itself_scores_zero_and_is_flagged(course):
+    nb = relu_notebook("relu = refimpl.relu\n")
+    record = grade(nb, course)
+    assert record.score == 0
+    reasons = [a.reason for a in record.attention]
+    assert "reference-used" in reasons
+    assert "suspicious-code" in reasons
+    assert "[uses-reference]" in test_output_text(nb)
+    assert {c.stage for c in record.cells[0].checks} == {"reference-used"}
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: refimpl's source is readable in the sandbox; a "
+                   "copy of it (new code objects) escapes the reference watch and no "
+                   "suspicious-code pattern matches `inspect.getsource(refimpl.activations)`")
+def test_a_copy_of_the_reference_source_does_not_score(course):
+    solution = ("import inspect, refimpl.activations as acts\n"
+                "_ns = {}\n"
+                "exec('\\n' + inspect.getsource(acts), _ns)  # shifted: new code objects\n"
+                "relu = _ns['re' + 'lu']\n")
+    record = grade(relu_notebook(solution), course)
+    assert record.score == 0
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: the worker keeps the whole Job (test cells' "
+                   "source with hidden tests, every probe's cases) in memory while learner code "
+                   "runs; gc.get_objects() finds it and its output goes into the feedback")
+def test_the_hidden_tests_cannot_be_read_from_the_worker(course):
+    spy = ("import gc\n"
+           "jobs = [o for o in getattr(gc, 'get_' + 'objects')() if type(o).__name__ == 'Job']\n"
+           "print([src for job in jobs for _, src in job.cells if 'HIDDEN' in src])\n")
+    nb = relu_notebook(HONEST, spy)
+    grade(nb, course)
+    spy_output = "".join(o.get("text", "") for o in nb.cells[3].outputs)
+    assert "hidden=True" not in spy_output, spy_output
+
+
+# ---------------------------------------------------------------------------------------
+# Records
+# ---------------------------------------------------------------------------------------
+
+
+def test_grading_is_reproducible_and_records_the_hidden_seeds(course):
+    first_nb, second_nb = relu_notebook(WRONG), relu_notebook(WRONG)
+    first = grade(first_nb, course)
+    first.save(course)
+    second = grade(second_nb, course)
+    secret = course_secret(course)
+    assert first.seeds == {"relu": student_seed(secret, "01_neuron", "alice", "relu")}
+    assert second.seeds == first.seeds
+    assert second.cells == first.cells
+    assert [o.get("traceback") for o in first_nb.cells[-1].outputs] == \
+        [o.get("traceback") for o in second_nb.cells[-1].outputs]
+    bob = grade(relu_notebook(WRONG), course, student="bob")
+    assert bob.seeds["relu"] != first.seeds["relu"]
+
+
+def test_stored_seeds_win_over_the_secret(course):
+    record = grade(relu_notebook(HONEST), course)
+    record.seeds["relu"] = 424242
+    record.save(course)
+    assert grade(relu_notebook(HONEST), course).seeds == {"relu": 424242}
+
+
+def test_suspicious_lines():
+    nb = relu_notebook("import sys\nsys.setprofile(None)\nrelu = refimpl.relu\n"
+                       "s = refimpl.sigmoid(np.zeros(2))\n"
+                       "# relu = refimpl.relu in a comment\n")
+    found = [a.detail for a in suspicious_lines(nb, {"relu"})]
+    assert any("sys.setprofile" in d and "tracing" in d for d in found)
+    assert any("relu = refimpl.relu" in d and "reference implementation" in d for d in found)
+    assert not any("sigmoid" in d for d in found)
+    assert len(found) == 2
+    assert all(d.startswith("cell 3, line") for d in found)
+    # the locked setup and test cells are not the learner's
+    assert suspicious_lines(relu_notebook(HONEST), {"relu"}) == []
+    # with sigmoid graded too, its reference is flagged as well
+    assert len(suspicious_lines(nb, {"relu", "sigmoid"})) == 3
