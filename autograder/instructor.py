@@ -196,6 +196,7 @@ def _zero_notebook(gb, course_root: Path, assignment: str, student: str, name: s
     from nbgrader.api import MissingEntry
 
     try:
+        gb.update_or_create_student(student)
         gb.update_or_create_submission(assignment, student)
         notebook = gb.find_submission_notebook(name, assignment, student)
     except MissingEntry:

@@ -30,10 +30,11 @@ ATTENTION_REASONS = (
     "unreadable",  # the file is not a notebook nbformat can read
     "missing-notebook",  # no submitted file for a notebook of the assignment
     "missing-cells",  # graded cells were deleted (nbgrader put them back)
-    "tampered",  # a locked or test cell was edited (nbgrader restored it)
+    "tampered",  # a locked cell was edited (nbgrader restored it), or results were forged
     "timeout",  # the whole notebook ran past its time limit (or a cell past its own)
     "crashed",  # the sandboxed run died (memory limit, killed, segfault)
-    "reference-used",  # a graded function called the reference implementation
+    "reference-used",  # a graded function is, calls or runs a copy of the reference
+    "reference-copied",  # a notebook cell holds the reference's code, operation for operation
     "suspicious-code",  # a solution cell touches the grader, tracing or the reference
     "error",  # grading this submission failed for another reason
 )
@@ -66,7 +67,7 @@ class CellGrade:
         return self.points >= self.max_points
 
 
-@dataclass
+@dataclass(frozen=True)
 class Attention:
     """Why a submission needs a person to look at it."""
 

@@ -3,11 +3,11 @@
 The grader (``autograder.trusted``) never runs learner code in its own process. It sends a
 :class:`Job` to a worker, ``python -m autograder.sandbox``, that:
 
-- runs in new user, network and mount namespaces (``unshare -Urnm``) when the machine allows
+- runs in new user, network, mount and IPC namespaces (``unshare``) when the machine allows
   it: no network; the course folder (gradebook, source notebooks, other submissions, the
-  course secret) is hidden behind an empty tmpfs; every other file is read-only; a private
-  tmpfs is the working folder; all capabilities are dropped (``setpriv``), so none of this
-  can be undone;
+  course secret) is hidden behind an empty tmpfs; every mount is read-only; private tmpfs
+  are the working folder and /dev/shm; all capabilities are dropped (``setpriv``), so none
+  of this can be undone;
 - limits its memory, CPU time and file sizes (``setrlimit``), and runs in its own process
   group, which the grader kills at the notebook's time limit;
 - runs the code cells in order in an IPython shell (magics work, no kernel is started), each
@@ -24,6 +24,7 @@ source (hidden tests included) is never sent to it.
 from __future__ import annotations
 
 import contextlib
+import dis
 import functools
 import io
 import os
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,14 +60,18 @@ _MAX_FRAME = 512 * 2**20
 _CATALOGUE_FILE = str(Path(__file__).with_name("catalogue.py"))
 _GRACE_SECONDS = 1.0  # a timed-out cell is interrupted again this often if it ignores it
 
-# Inside the namespaces: hide folders, make the rest read-only, give a private scratch folder,
-# then drop every capability for good and start the worker.
+# Inside the namespaces: hide folders, make every mount read-only (submounts too), give private
+# /dev/shm and scratch folders, then drop every capability for good and start the worker.
 _ISOLATE_SCRIPT = r"""
 set -e
 scratch="$1"; shift
 while [ "$1" != "--" ]; do mount -t tmpfs -o size=4k,mode=000 none "$1"; shift; done; shift
 mount --rbind / /
 mount -o remount,bind,ro /
+for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
+  case "$m" in /|/proc|/proc/*) ;; *) mount -o remount,bind,ro "$m" 2>/dev/null || true ;; esac
+done
+mount -t tmpfs -o size=64m none /dev/shm
 mount -t tmpfs -o size=512m,mode=700 none "$scratch"
 mkdir "$scratch/work"
 cd "$scratch/work"
@@ -73,7 +79,6 @@ exec setpriv --inh-caps=-all --bounding-set=-all --no-new-privs \
   --securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked \
   "$@"
 """
-
 
 # ---------------------------------------------------------------------------------------
 # What crosses
@@ -129,6 +134,7 @@ class ProbeReport:
     position: int  # which check call of the cell
     run: Any = None  # engine.LearnerRun, carried
     reference_used: str | None = None  # a sentence when the reference implementation was used
+    reference_copied: str | None = None  # a sentence when a cell holds a copy of its code
     seconds: float = 0.0
     timed_out: bool = False
 
@@ -143,6 +149,7 @@ class SandboxOutcome:
     timed_out: bool = False  # the whole-notebook limit was hit and the worker was killed
     crashed: str | None = None  # how the worker died otherwise (exit status, stderr tail)
     isolated: bool = False
+    forged: set = field(default_factory=set)  # keys of reports sent more than once
 
 
 # ---------------------------------------------------------------------------------------
@@ -167,7 +174,7 @@ def isolation_available() -> bool:
 
 
 def _isolation_prefix(scratch: str, hide: Sequence[Path]) -> list[str]:
-    return ["unshare", "--user", "--map-root-user", "--net", "--mount", "sh", "-c",
+    return ["unshare", "--user", "--map-root-user", "--net", "--mount", "--ipc", "sh", "-c",
             _ISOLATE_SCRIPT, "sh", scratch, *[str(p) for p in hide], "--"]
 
 
@@ -253,6 +260,7 @@ def _drain(stream, tail: list[bytes]) -> None:
 
 
 def _collect(frames: list[bytes], outcome: SandboxOutcome) -> None:
+    """Keep the reports; a key reported twice means learner code wrote to the channel."""
     from autograder.wire import loads_untrusted
 
     for body in frames:
@@ -261,10 +269,17 @@ def _collect(frames: list[bytes], outcome: SandboxOutcome) -> None:
         except Exception:  # a frame the learner's code forged or broke: ignore it
             continue
         if isinstance(report, CellReport) and isinstance(report.index, int):
-            outcome.cells.setdefault(report.index, report)
+            key, reports = ("cell", report.index), outcome.cells
+            slot = report.index
         elif isinstance(report, ProbeReport) and isinstance(report.index, int) \
                 and isinstance(report.position, int):
-            outcome.probes.setdefault((report.index, report.position), report)
+            key, reports = ("probe", report.index, report.position), outcome.probes
+            slot = (report.index, report.position)
+        else:
+            continue
+        if slot in reports:
+            outcome.forged.add(key)
+        reports.setdefault(slot, report)
 
 
 def _exit_description(returncode: int, limits: Limits) -> str:
@@ -376,6 +391,33 @@ def _reference_codes(exercise_name: str) -> tuple[Any, frozenset]:
     return reference, frozenset(codes)
 
 
+# Instructions that differ between two compilations of the same source (a method call on a
+# module imported in the same cell or not), or that do nothing.
+_SAME_INSTRUCTION = {"LOAD_METHOD": "LOAD_ATTR", "PRECALL": None, "PUSH_NULL": None,
+                     "RESUME": None, "NOP": None, "CACHE": None, "EXTENDED_ARG": None}
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+def _signature(code: types.CodeType) -> tuple:
+    """What a function's code computes, independent of where it was compiled (file, lines),
+    of the names of its local variables and of its strings (docstring, messages): a copy of
+    the reference has the reference's signature."""
+    ops = []
+    for ins in dis.get_instructions(code):
+        op = _SAME_INSTRUCTION.get(ins.opname, ins.opname)
+        if op is None:
+            continue
+        arg = ins.argval
+        if isinstance(arg, types.CodeType):
+            arg = _signature(arg)
+        elif ins.opcode in _JUMPS or (isinstance(arg, str) and ins.opname == "LOAD_CONST"):
+            arg = None
+        elif ins.opname.endswith("_FAST"):
+            arg = ins.arg  # the slot, not the name
+        ops.append((op, arg if isinstance(arg, tuple) else repr(arg)))
+    return tuple(ops)
+
+
 def _from_catalogue(frame) -> bool:
     # The catalogue's wrong variants (planted by tests) may call the reference: they are
     # wrong by construction, so they cannot turn a reference call into marks.
@@ -389,8 +431,6 @@ def _from_catalogue(frame) -> bool:
 
 def _is_reference(obj: Any, reference: Any, codes: frozenset) -> bool:
     for _ in range(5):
-        if getattr(obj, "__module__", None) == "autograder.catalogue":
-            return False
         if isinstance(obj, type) and isinstance(reference, type):
             return issubclass(obj, reference)
         if getattr(obj, "__code__", None) in codes:
@@ -403,22 +443,49 @@ def _is_reference(obj: Any, reference: Any, codes: frozenset) -> bool:
 
 
 class _ReferenceWatch:
-    """Notices the reference implementation of the graded exercise being used."""
+    """Notices the reference implementation of the graded exercise being used: the object
+    itself, a call of it, or a run-time copy of its code (``exec`` of its source). A copy
+    written into a notebook cell is only noted (``copied``): a one-line answer can match the
+    reference by chance.
+    """
 
     def __init__(self, exercise_name: str, learner_obj: Any) -> None:
         self.name = exercise_name
         self.reference, self.codes = _reference_codes(exercise_name)
+        if getattr(learner_obj, "__module__", None) == "autograder.catalogue":
+            self.codes = frozenset()  # a planted wrong variant: wrong by construction
+        self.signatures = {_signature(code) for code in self.codes}
+        self.kinds: dict[types.CodeType, str] = {}  # code -> "reference", "copy" or ""
         self.finding: str | None = None
+        self.copied: str | None = None
         self._hook = self._profile  # one bound method, so that the check below can use `is`
         if self.codes and _is_reference(learner_obj, self.reference, self.codes):
             self.finding = (f"your {exercise_name} is the reference implementation "
                             f"refimpl.{exercise_name} (or built on it)")
 
+    def _kind(self, code: types.CodeType) -> str:
+        if code in self.codes:
+            return "reference"
+        return "copy" if _signature(code) in self.signatures else ""
+
     def _profile(self, frame, event, arg):
-        if event == "call" and self.finding is None and frame.f_code in self.codes \
-                and not _from_catalogue(frame):
+        if event != "call" or self.finding is not None:
+            return
+        code = frame.f_code
+        kind = self.kinds.get(code)
+        if kind is None:
+            kind = self.kinds[code] = self._kind(code)
+        if not kind or _from_catalogue(frame):
+            return
+        if kind == "reference":
             self.finding = (f"your {self.name} called the reference implementation "
-                            f"refimpl.{frame.f_code.co_qualname}")
+                            f"refimpl.{code.co_qualname}")
+        elif code.co_filename.startswith("<ipython-input-"):
+            self.copied = (f"the code of {code.co_qualname} in the notebook is the reference "
+                           f"implementation's, operation for operation")
+        else:
+            self.finding = (f"your {self.name} runs a copy of the reference implementation "
+                            f"refimpl.{self.name}, built at run time")
 
     def __enter__(self) -> _ReferenceWatch:
         if self.codes:
@@ -436,7 +503,9 @@ class _ReferenceWatch:
 
 
 def _run_probe(shell, index: int, position: int, probe: Probe, seconds: float) -> ProbeReport:
+    """Call the learner's object on the probe's cases, one case at a time, within ``seconds``."""
     from autograder import check
+    from autograder.engine import LearnerRun
     from autograder.wire import carry_run
 
     report = ProbeReport(index=index, position=position)
@@ -447,20 +516,28 @@ def _run_probe(shell, index: int, position: int, probe: Probe, seconds: float) -
         learner_obj = None
     started = time.perf_counter()
     watch = _ReferenceWatch(exercise.name, learner_obj)
-    run = None
+    runs: list[LearnerRun] = []
     try:
         with _time_limit(seconds), watch, contextlib.redirect_stdout(io.StringIO()), \
                 contextlib.redirect_stderr(io.StringIO()):
-            run = exercise.observe(learner_obj, probe.cases)
+            for case in probe.cases:  # one at a time: a loop stops the probe, not each case
+                run = exercise.observe(learner_obj, [case])
+                runs.append(run)
+                if any(isinstance(obs.error, _Timeout) for obs in run.observations):
+                    report.timed_out = True
+                    break
+                if run.callable_problem or run.signature_problem:
+                    break
     except _Timeout:
         report.timed_out = True
     report.seconds = time.perf_counter() - started
     report.reference_used = watch.finding
-    if run is not None:
-        report.timed_out = report.timed_out or any(
-            isinstance(obs.error, _Timeout) for obs in run.observations)
-        if not report.timed_out:
-            report.run = carry_run(run)
+    report.reference_copied = watch.copied
+    if runs and not report.timed_out:
+        first = runs[0]
+        report.run = carry_run(LearnerRun(
+            first.fn_name, first.callable_problem, first.signature_problem,
+            [obs for run in runs for obs in run.observations]))
     return report
 
 

@@ -136,17 +136,23 @@ def student_seed(secret: bytes, assignment: str, student: str, key: str) -> int:
 # ---------------------------------------------------------------------------------------
 
 _SUSPICIOUS = [
-    (re.compile(r"\bsys\s*\.\s*(setprofile|settrace)|\bthreading\s*\.\s*(setprofile|settrace)"),
-     "changes the interpreter's tracing"),
-    (re.compile(r"__code__|\bgc\s*\.\s*get_(objects|referrers)|\bctypes\b"),
+    (re.compile(r"\bsys\s*\.\s*(setprofile|settrace|argv|modules|_getframe)"
+                r"|\bthreading\s*\.\s*(setprofile|settrace)"),
+     "reaches into the interpreter (tracing, frames, modules, arguments)"),
+    (re.compile(r"__code__|__globals__|__closure__|__builtins__|\bgc\s*\.|\bimport\s+gc\b"
+                r"|\bctypes\b|\bmarshal\b|\bpickle\b|\bFunctionType\b"),
      "reaches into the interpreter's internals"),
+    (re.compile(r"\bexec\s*\(|\beval\s*\(|\bcompile\s*\(|__import__|\bimportlib\b"
+                r"|\bgetsource\b|\bgetattr\s*\([^)]*(\+|\bf[\"'])"),
+     "builds or runs code from text"),
     (re.compile(r"\bautograder\s*\.\s*(engine|check|sandbox|wire|trusted|seeding)\b"
                 r"|\bfrom\s+autograder\b.*\bimport\b"),
      "reaches into the grader"),
     (re.compile(r"get_ipython\s*\(\s*\)\s*\.\s*(events|input_transformers|ast_transformers)"),
      "hooks the notebook's execution"),
-    (re.compile(r"\bsubprocess\b|\bos\s*\.\s*(system|exec\w*|fork|kill)\b|\bsocket\b"),
-     "starts processes or opens connections"),
+    (re.compile(r"\bsubprocess\b|\bos\s*\.\s*(system|exec\w*|fork|kill|write|fdopen|open)\b"
+                r"|\bsocket\b|/proc/"),
+     "starts processes, opens connections or writes to raw files"),
 ]
 
 
@@ -245,7 +251,7 @@ def grade_notebook(nb: NotebookNode, *, course_root: Path, assignment: str, stud
             cases = exercise.cases(call.hidden, seed)
             test.cases.append(cases)
             probes.append(Probe(call.exercise, call.options, call.target, cases))
-        job.cells.append((index, cell.source))
+        job.cells.append((index, ""))  # the sandbox never sees a test cell's source
         job.probes[index] = probes
 
     record.attention += suspicious_lines(
@@ -267,12 +273,16 @@ def grade_notebook(nb: NotebookNode, *, course_root: Path, assignment: str, stud
             record.attention.append(Attention(
                 "timeout", f"cell {index + 1} ran past its {limits.cell_seconds:g} s limit"))
         nb.cells[index].outputs = outputs
+    if any(key[0] == "cell" for key in outcome.forged):
+        record.attention.append(Attention(
+            "tampered", "the grading channel received cell reports that were not asked for"))
     for test in tests:
         if test.calls:
             record.cells.append(_grade_test_cell(nb.cells[test.index], test, outcome, stopped,
                                                  limits, record))
         else:
             record.cells.append(CellGrade(test.grade_id, 0.0, test.points))
+    record.attention = list(dict.fromkeys(record.attention))  # once each, in order
     return record
 
 
@@ -296,6 +306,13 @@ def _grade_test_cell(cell: NotebookNode, test: _TestCell, outcome: SandboxOutcom
             why = stopped or "the notebook stopped before this cell"
             result = CheckResult(call.exercise, False, f"{title}: not graded: {why}.",
                                  stage="not-run")
+        elif (test.index, position) in {key[1:] for key in outcome.forged if key[0] == "probe"}:
+            result = CheckResult(call.exercise, False, (
+                f"{title}: not graded: the grader received more than one result for this "
+                "check, so something in the notebook wrote to the grader's channel. "
+                "[forged-result]"), stage="forged")
+            record.attention.append(Attention(
+                "tampered", f"{test.grade_id}: forged results on the grading channel"))
         elif report.reference_used is not None:
             result = CheckResult(call.exercise, False, (
                 f"{title}: not graded as your own work: {report.reference_used}. The exercise "
@@ -311,6 +328,9 @@ def _grade_test_cell(cell: NotebookNode, test: _TestCell, outcome: SandboxOutcom
                 "timeout", f"{test.grade_id}: {call.exercise} ran past "
                            f"{limits.cell_seconds:g} s"))
         else:
+            if report.reference_copied is not None:
+                record.attention.append(Attention(
+                    "reference-copied", f"{test.grade_id}: {report.reference_copied}"))
             try:
                 result = exercise.grade(rebuild_run(report.run, cases), cases,
                                         hidden=call.hidden)

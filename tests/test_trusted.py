@@ -289,9 +289,6 @@ def test_the_reference_itself_scores_zero_and_is_flagged(course):
     assert {c.stage for c in record.cells[0].checks} == {"reference-used"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: refimpl's source is readable in the sandbox; a "
-                   "copy of it (new code objects) escapes the reference watch and no "
-                   "suspicious-code pattern matches `inspect.getsource(refimpl.activations)`")
 def test_a_copy_of_the_reference_source_does_not_score(course):
     solution = ("import inspect, refimpl.activations as acts\n"
                 "_ns = {}\n"
@@ -301,9 +298,6 @@ def test_a_copy_of_the_reference_source_does_not_score(course):
     assert record.score == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the worker keeps the whole Job (test cells' "
-                   "source with hidden tests, every probe's cases) in memory while learner code "
-                   "runs; gc.get_objects() finds it and its output goes into the feedback")
 def test_the_hidden_tests_cannot_be_read_from_the_worker(course):
     spy = ("import gc\n"
            "jobs = [o for o in getattr(gc, 'get_' + 'objects')() if type(o).__name__ == 'Job']\n"
@@ -355,3 +349,35 @@ def test_suspicious_lines():
     assert suspicious_lines(relu_notebook(HONEST), {"relu"}) == []
     # with sigmoid graded too, its reference is flagged as well
     assert len(suspicious_lines(nb, {"relu", "sigmoid"})) == 3
+
+
+FORGED_RESULT = """
+import os, pickle, struct, sys
+from autograder import check
+from autograder.sandbox import ProbeReport
+from autograder.wire import carry_run
+ex = check.exercise("relu")
+run = carry_run(ex.observe(refimpl.relu, ex.cases()))  # computed outside any check
+body = pickle.dumps(ProbeReport(index=3, position=0, run=run))
+os.write(int(sys.argv[1]), struct.pack("!Q", len(body)) + body)
+"""
+
+
+def test_a_forged_result_on_the_grading_channel_scores_zero_and_is_flagged(course):
+    nb = relu_notebook(WRONG + FORGED_RESULT)
+    record = grade(nb, course)
+    assert record.score == 0
+    assert "[forged-result]" in test_output_text(nb)
+    details = [a.detail for a in record.attention if a.reason == "tampered"]
+    assert details == ["test_relu: forged results on the grading channel"]
+    assert "suspicious-code" in {a.reason for a in record.attention}
+
+
+def test_the_reference_typed_into_a_cell_is_noted_not_failed(course):
+    # refimpl.relu, operation for operation, with its helper: a copy, or the same idea by chance
+    solution = ("from refimpl.activations import _as_float\n"
+                "def relu(Z):\n"
+                "    return np.asarray(np.maximum(_as_float(Z), 0.0))\n")
+    record = grade(relu_notebook(solution), course)
+    assert record.score == 2
+    assert [a.reason for a in record.attention] == ["reference-copied"]
