@@ -43,7 +43,15 @@ import refimpl
 from autograder import check
 from autograder.engine import CheckResult
 from autograder.records import Attention, CellGrade, CheckOutcome, GradingRecord, record_path
-from autograder.sandbox import Job, Limits, Probe, SandboxOutcome, run_job
+from autograder.sandbox import (
+    CellReport,
+    Job,
+    Limits,
+    Probe,
+    ProbeReport,
+    SandboxOutcome,
+    run_job,
+)
 
 __all__ = [
     "CheckCall",
@@ -217,9 +225,34 @@ def grade_notebook(nb: NotebookNode, *, course_root: Path, assignment: str, stud
                            graded_at=datetime.now(UTC).isoformat(timespec="seconds"))
     sanitized = nb.metadata.pop(_METADATA_KEY, {})
     record.attention += [Attention(**a) for a in sanitized.get("attention", [])]
-    stored = _stored_seeds(course_root, assignment, student)
-    secret = course_secret(course_root)
+    job, tests = _plan(nb, record, course_root, limits)
+    record.attention += suspicious_lines(
+        nb, {call.exercise for test in tests for call in test.calls})
+    outcome = run_job(job, hide=[Path(course_root).resolve()], isolate=isolate)
+    record.execution_seconds = round(outcome.seconds, 3)
+    stopped = _stop_reason(outcome, limits)
+    if stopped is not None:
+        record.attention.append(Attention("timeout" if outcome.timed_out else "crashed", stopped))
+    if any(key[0] == "cell" for key in outcome.forged):
+        record.attention.append(Attention(
+            "tampered", "the grading channel received cell reports that were not asked for"))
+    for index, report in outcome.cells.items():
+        nb.cells[index].outputs = _cell_outputs(report)
+        if report.timed_out:
+            record.attention.append(Attention(
+                "timeout", f"cell {index + 1} ran past its {limits.cell_seconds:g} s limit"))
+    for test in tests:
+        record.cells.append(_grade_test_cell(nb.cells[test.index], test, outcome, stopped,
+                                             limits, record))
+    record.attention = list(dict.fromkeys(record.attention))  # once each, in order
+    return record
 
+
+def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path,
+          limits: Limits) -> tuple[Job, list[_TestCell]]:
+    """The sandbox's job (code cells; probes in place of test cells) and the test cells."""
+    stored = _stored_seeds(course_root, record.assignment, record.student)
+    secret = course_secret(course_root)
     tests: list[_TestCell] = []
     job = Job(cells=[], limits=limits)
     for index, cell in enumerate(nb.cells):
@@ -229,61 +262,41 @@ def grade_notebook(nb: NotebookNode, *, course_root: Path, assignment: str, stud
         if not is_grade(cell) or is_solution(cell):
             job.cells.append((index, cell.source))
             continue
-        grade_id = cell.metadata.nbgrader["grade_id"]
-        test = _TestCell(index, grade_id, float(cell.metadata.nbgrader.get("points", 0)), [])
+        test = _TestCell(index, cell.metadata.nbgrader["grade_id"],
+                         float(cell.metadata.nbgrader.get("points", 0)), [])
         tests.append(test)
         try:
             test.calls = parse_test_cell(cell.source)
         except (SyntaxError, ValueError) as error:
             cell.outputs = [_error("GradingError", str(error), [
                 f"This test cell cannot be graded outside your notebook: {error}"])]
-            record.attention.append(Attention("error", f"{grade_id}: {error}"))
-            test.calls = []
+            record.attention.append(Attention("error", f"{test.grade_id}: {error}"))
             continue
         probes = []
         for call in test.calls:
             exercise = check.exercise(call.exercise, **call.options)
             seed = None
             if call.hidden:
-                seed = stored.get(exercise.key) or student_seed(secret, assignment, student,
-                                                                 exercise.key)
+                seed = stored[exercise.key] if exercise.key in stored else student_seed(
+                    secret, record.assignment, record.student, exercise.key)
                 record.seeds[exercise.key] = seed
             cases = exercise.cases(call.hidden, seed)
             test.cases.append(cases)
             probes.append(Probe(call.exercise, call.options, call.target, cases))
         job.cells.append((index, ""))  # the sandbox never sees a test cell's source
         job.probes[index] = probes
+    return job, tests
 
-    record.attention += suspicious_lines(
-        nb, {call.exercise for test in tests for call in test.calls})
-    outcome = run_job(job, hide=[Path(course_root).resolve()], isolate=isolate)
-    record.execution_seconds = round(outcome.seconds, 3)
-    stopped = _stop_reason(outcome, limits)
-    if stopped is not None:
-        record.attention.append(Attention("timeout" if outcome.timed_out else "crashed", stopped))
-    for index, report in outcome.cells.items():
-        outputs = []
-        if report.stdout:
-            outputs.append(_stream(report.stdout))
-        if report.stderr:
-            outputs.append(_stream(report.stderr, "stderr"))
-        if report.error is not None:
-            outputs.append(_error(*report.error))
-        if report.timed_out:
-            record.attention.append(Attention(
-                "timeout", f"cell {index + 1} ran past its {limits.cell_seconds:g} s limit"))
-        nb.cells[index].outputs = outputs
-    if any(key[0] == "cell" for key in outcome.forged):
-        record.attention.append(Attention(
-            "tampered", "the grading channel received cell reports that were not asked for"))
-    for test in tests:
-        if test.calls:
-            record.cells.append(_grade_test_cell(nb.cells[test.index], test, outcome, stopped,
-                                                 limits, record))
-        else:
-            record.cells.append(CellGrade(test.grade_id, 0.0, test.points))
-    record.attention = list(dict.fromkeys(record.attention))  # once each, in order
-    return record
+
+def _cell_outputs(report: CellReport) -> list[NotebookNode]:
+    outputs = []
+    if report.stdout:
+        outputs.append(_stream(report.stdout))
+    if report.stderr:
+        outputs.append(_stream(report.stderr, "stderr"))
+    if report.error is not None:
+        outputs.append(_error(*report.error))
+    return outputs
 
 
 def _stop_reason(outcome: SandboxOutcome, limits: Limits) -> str | None:
@@ -295,60 +308,66 @@ def _stop_reason(outcome: SandboxOutcome, limits: Limits) -> str | None:
 
 def _grade_test_cell(cell: NotebookNode, test: _TestCell, outcome: SandboxOutcome,
                      stopped: str | None, limits: Limits, record: GradingRecord) -> CellGrade:
-    from autograder.wire import rebuild_run
-
-    results: list[CheckResult] = []
+    """The cell's grade (all its checks pass, or 0), its outputs, and what needs attention."""
+    if not test.calls:  # a test cell that could not be parsed
+        return CellGrade(test.grade_id, 0.0, test.points)
+    forged = {key[1:] for key in outcome.forged if key[0] == "probe"}
+    results = []
     for position, (call, cases) in enumerate(zip(test.calls, test.cases, strict=True)):
         exercise = check.exercise(call.exercise, **call.options)
         report = outcome.probes.get((test.index, position))
-        title = exercise.title
-        if report is None:
-            why = stopped or "the notebook stopped before this cell"
-            result = CheckResult(call.exercise, False, f"{title}: not graded: {why}.",
-                                 stage="not-run")
-        elif (test.index, position) in {key[1:] for key in outcome.forged if key[0] == "probe"}:
-            result = CheckResult(call.exercise, False, (
-                f"{title}: not graded: the grader received more than one result for this "
-                "check, so something in the notebook wrote to the grader's channel. "
-                "[forged-result]"), stage="forged")
-            record.attention.append(Attention(
-                "tampered", f"{test.grade_id}: forged results on the grading channel"))
-        elif report.reference_used is not None:
-            result = CheckResult(call.exercise, False, (
-                f"{title}: not graded as your own work: {report.reference_used}. The exercise "
-                "is to write it yourself. [uses-reference]"), stage="reference-used")
-            record.attention.append(Attention(
-                "reference-used", f"{test.grade_id}: {report.reference_used}"))
-        elif report.timed_out or report.run is None:
-            result = CheckResult(call.exercise, False, (
-                f"{title}: your function did not finish within {limits.cell_seconds:g} s on "
-                "the check's cases (an endless loop, or far too many iterations?)"),
-                stage="timeout")
-            record.attention.append(Attention(
-                "timeout", f"{test.grade_id}: {call.exercise} ran past "
-                           f"{limits.cell_seconds:g} s"))
-        else:
-            if report.reference_copied is not None:
-                record.attention.append(Attention(
-                    "reference-copied", f"{test.grade_id}: {report.reference_copied}"))
-            try:
-                result = exercise.grade(rebuild_run(report.run, cases), cases,
-                                        hidden=call.hidden)
-            except ValueError as error:  # the sandbox sent something malformed
-                result = CheckResult(call.exercise, False,
-                                     f"{title}: not graded: {error}.", stage="error")
-                record.attention.append(Attention("error", f"{test.grade_id}: {error}"))
+        result, attention = _check_result(exercise, call, cases, report,
+                                          forged=(test.index, position) in forged,
+                                          stopped=stopped, limits=limits)
+        record.attention += [Attention(reason, f"{test.grade_id}: {detail}")
+                             for reason, detail in attention]
         results.append(result)
     passed = [r for r in results if r.passed]
     failed = [r for r in results if not r.passed]
     cell.outputs = [_stream("\n".join(r.message for r in passed) + "\n")] if passed else []
     if failed:
-        message = failed[0].message
-        cell.outputs.append(_error("CheckFailed", message.splitlines()[0], message.splitlines()))
+        lines = failed[0].message.splitlines()
+        cell.outputs.append(_error("CheckFailed", lines[0], lines))
     checks = [CheckOutcome(r.exercise, check.exercise(c.exercise, **c.options).key, c.hidden,
                            r.passed, r.stage, r.mistake, r.case)
               for r, c in zip(results, test.calls, strict=True)]
-    return CellGrade(test.grade_id, test.points if not failed else 0.0, test.points, checks)
+    return CellGrade(test.grade_id, 0.0 if failed else test.points, test.points, checks)
+
+
+def _check_result(exercise, call: CheckCall, cases: list, report: ProbeReport | None, *,
+                  forged: bool, stopped: str | None,
+                  limits: Limits) -> tuple[CheckResult, list[tuple[str, str]]]:
+    """One check's result from its probe report, and (reason, detail) pairs for attention."""
+    from autograder.wire import rebuild_run
+
+    title = exercise.title
+
+    def fail(stage: str, message: str) -> CheckResult:
+        return CheckResult(call.exercise, False, f"{title}: {message}", stage=stage)
+
+    if report is None:
+        why = stopped or "the notebook stopped before this cell"
+        return fail("not-run", f"not graded: {why}."), []
+    if forged:
+        message = ("not graded: the grader received more than one result for this check, so "
+                   "something in the notebook wrote to the grader's channel. [forged-result]")
+        return fail("forged", message), [("tampered", "forged results on the grading channel")]
+    if report.reference_used is not None:
+        message = (f"not graded as your own work: {report.reference_used}. The exercise is to "
+                   "write it yourself. [uses-reference]")
+        return fail("reference-used", message), [("reference-used", report.reference_used)]
+    if report.timed_out or report.run is None:
+        seconds = f"{limits.cell_seconds:g} s"
+        message = (f"your function did not finish within {seconds} on the check's cases (an "
+                   "endless loop, or far too many iterations?)")
+        return fail("timeout", message), [("timeout", f"{call.exercise} ran past {seconds}")]
+    attention = ([("reference-copied", report.reference_copied)]
+                 if report.reference_copied is not None else [])
+    try:
+        result = exercise.grade(rebuild_run(report.run, cases), cases, hidden=call.hidden)
+    except ValueError as error:  # the sandbox sent something malformed
+        return fail("error", f"not graded: {error}."), [*attention, ("error", str(error))]
+    return result, attention
 
 
 def _stored_seeds(course_root: Path, assignment: str, student: str) -> dict[str, int]:
