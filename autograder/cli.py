@@ -230,22 +230,21 @@ def cmd_export(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.instructor import submissions
     from autograder.report import build_report, print_report
 
     def step() -> int:
-        names = args.assignments or sorted({a for _, a in submissions_of(args.course)})
+        names = args.assignments or sorted({a for _, a in submissions(args.course)})
+        if not names:
+            say("nothing to report: no submissions yet (see `backprop-course collect`).",
+                file=sys.stderr)
+            return 2
         for name in names:
             report = build_report(args.course, name, args.out or args.course / "reports")
             print_report(report)
         return 0
 
     return _course_step(step)
-
-
-def submissions_of(course: Path) -> list[tuple[str, str]]:
-    from autograder.instructor import submissions
-
-    return submissions(course)
 
 
 def cmd_info(args: argparse.Namespace, extra: list[str]) -> int:

@@ -1073,6 +1073,10 @@ class _Run:
 
     def match_mistake(self, i: int) -> Mistake | None:
         best: tuple[int, int, Mistake] | None = None
+        # A mistake with a variant must explain every failing case, not just the first: a
+        # function that fails for another reason may agree with a variant on one case.
+        failing = [j for j in range(len(self.cases))
+                   if self.evaluate(j, self.observations[j], self.expected[j]) is not None]
         for order, mistake in enumerate(self.mistakes):
             variant_obs: list[Observation | None] = [None] * len(self.cases)
 
@@ -1088,6 +1092,12 @@ class _Run:
                 # The variant passes this case, so it cannot explain the failure (e.g. the
                 # learner changed an input by rounding and agrees with it within tolerance).
                 continue
+            if mistake.variant is not None:
+                for j in failing:
+                    run(j)
+                if not all(self.matches(j, mistake, variant_obs[j], self.expected[j])
+                           for j in failing):
+                    continue
             score = 0
             for j in range(len(self.cases)):
                 run(j)

@@ -71,7 +71,9 @@ def _notebook_names(course_root: Path, assignment: str) -> list[str]:
     return sorted(p.stem for p in (Path(course_root) / "source" / assignment).glob("*.ipynb"))
 
 
-def _check_released(course_root: Path, names: set[str]) -> None:
+def _prepare_gradebook(course_root: Path, names: set[str], students: set[str]) -> None:
+    """Check that every assignment was released, and create every student up front (two
+    parallel workers creating the same new student would collide in the gradebook)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     api = nbgrader_api(course_root)
@@ -86,6 +88,8 @@ def _check_released(course_root: Path, names: set[str]) -> None:
             except MissingEntry:
                 raise CourseError(f"{name} has not been released yet: run "
                                   f"`backprop-course release {name}` first") from None
+        for student in sorted(students):
+            gb.update_or_create_student(student)
 
 
 def autograde(course_root: Path, names: Iterable[str] | None = None,
@@ -100,7 +104,8 @@ def autograde(course_root: Path, names: Iterable[str] | None = None,
     """
     course_root = Path(course_root).resolve()
     todo = submissions(course_root, names, students)
-    _check_released(course_root, {assignment for _, assignment in todo})
+    _prepare_gradebook(course_root, {assignment for _, assignment in todo},
+                       {student for student, _ in todo})
     results: list[GradedSubmission] = []
 
     def done(result: GradedSubmission) -> None:
@@ -165,7 +170,7 @@ def grade_submission(course_root: Path, assignment: str, student: str) -> Graded
             warnings.simplefilter("ignore")  # SQLAlchemy's warnings inside nbgrader
             outcome = api.autograde(assignment, student, force=True, create=True)
         log = outcome.get("error") or outcome.get("log") or ""
-        if outcome["success"] or not ("database is locked" in log or "UNIQUE constraint" in log):
+        if outcome["success"] or "database is locked" not in log:
             break
     if not outcome["success"] and not broken:
         result.error = _last_line(log)

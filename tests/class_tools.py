@@ -9,6 +9,8 @@ submission must score, cell by cell. The students:
 - ``noisy``: correct solutions that print, warn, have renamed locals and extra cells;
 - ``reordered``: solution cells moved up; in 01_neuron ``test_relu`` above ``relu``;
 - ``cheat``: ``relu = refimpl.relu`` in the release of 01_neuron;
+- ``hardcoder``: relu and sigmoid that return the visible cases' answers from a table (what
+  copying a neighbour's numbers gives): the visible checks pass, the hidden ones fail;
 - ``ghost``: a notebook that does not exist and a misnamed one (collect refuses both).
 """
 
@@ -30,6 +32,7 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 #: The notebook ``reordered`` has its first test cell moved above its solution.
 REORDER_NOTEBOOK = "01_neuron"
 CHEAT_NOTEBOOK, CHEAT_EXERCISE = "01_neuron", "relu"
+HARDCODED_NOTEBOOK, HARDCODED = "01_neuron", ("relu", "sigmoid")
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,29 @@ def cheat(release_nb):
     return nb
 
 
+def hardcoded(nb, names: tuple[str, ...] = HARDCODED):
+    """Each named solution replaced by a table of its visible cases' answers."""
+    from autograder.engine import observe
+
+    nb = copy.deepcopy(nb)
+    for name in names:
+        spec = check.exercise(name)
+        table = {}
+        for case in spec.cases():
+            (Z,) = case.args
+            expected = observe(spec.reference, case).output
+            table[repr((Z.shape, Z.ravel().tolist()))] = expected.ravel().tolist()
+        cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == name)
+        cell.source = (f"_ANSWERS_{name} = {table!r}\n\n"
+                       f"def {name}(Z):\n"
+                       f"    Z = np.asarray(Z, dtype=float)\n"
+                       f"    found = _ANSWERS_{name}.get(repr((Z.shape, Z.ravel().tolist())))\n"
+                       f"    if found is None:\n"
+                       f"        return np.zeros_like(Z)\n"
+                       f"    return np.array(found).reshape(Z.shape)\n")
+    return nb
+
+
 # ---------------------------------------------------------------------------------------
 # The class
 # ---------------------------------------------------------------------------------------
@@ -227,6 +253,9 @@ def build_inbox(course: Path, inbox: Path) -> SyntheticClass:
         if assignment == CHEAT_NOTEBOOK:
             _write(cheat(release), inbox / "cheat", name)
             expect("cheat", dict.fromkeys(full, 0.0))
+        if assignment == HARDCODED_NOTEBOOK:
+            _write(hardcoded(source), inbox / "hardcoder", name)
+            expect("hardcoder", {**full, **{f"test_{n}": 0.0 for n in HARDCODED}})
 
         for exercise in found:
             check_name, options = first_check(source.cells[exercise.test_index].source)

@@ -84,3 +84,9 @@ def test_collect_of_a_missing_folder_is_one_clear_line(tmp_path, capsys, course)
     status, _, err = run(capsys, "collect", str(tmp_path / "nope"), "--course", str(course))
     assert status == 2
     assert "nope" in err
+
+
+def test_report_with_nothing_submitted_says_so(tmp_path, capsys):
+    status, _, err = run(capsys, "report", "--course", str(tmp_path))
+    assert status == 2
+    assert "no submissions yet" in err

@@ -1,16 +1,15 @@
 """Grade export: nbgrader's grades.csv (through its plugin API) and exercises.csv.
 
-The course is the hand-built one of test_report.py (its module docstring has the table).
+The course is the hand-built one of tests/gradebook_tools.py (its docstring has the table).
 """
 
 import csv
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+from gradebook_tools import built_course, course_copy
 from nbgrader.plugins.export import CsvExportPlugin
-from test_report import build_course
 
 from autograder.course import CourseError
 from autograder.export import _course_id, export
@@ -26,14 +25,8 @@ alice,02_forward,,,,3,3,3,False
 """
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_course(tmp_path_factory.mktemp("built"))
-
-
-@pytest.fixture
-def course(built, tmp_path):
-    return Path(shutil.copytree(built, tmp_path / "course"))
+built = pytest.fixture(scope="module", name="built")(built_course)
+course = pytest.fixture(name="course")(course_copy)
 
 
 def test_exercises_csv_one_row_per_submission_cells_in_course_and_notebook_order(

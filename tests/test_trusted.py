@@ -374,10 +374,30 @@ def test_a_forged_result_on_the_grading_channel_scores_zero_and_is_flagged(cours
 
 
 def test_the_reference_typed_into_a_cell_is_noted_not_failed(course):
-    # refimpl.relu, operation for operation, with its helper: a copy, or the same idea by chance
-    solution = ("from refimpl.activations import _as_float\n"
-                "def relu(Z):\n"
-                "    return np.asarray(np.maximum(_as_float(Z), 0.0))\n")
-    record = grade(relu_notebook(solution), course)
-    assert record.score == 2
-    assert [a.reason for a in record.attention] == ["reference-copied"]
+    """refimpl.dense_forward, operation for operation (renamed locals, no comments): noted
+    for the instructor, graded as the learner's own; a short function is not noted at all."""
+    solution = textwrap.dedent("""
+        from refimpl.layers import _check_dense_shapes
+        def dense_forward(inputs, weights, bias):
+            inputs = np.asarray(inputs, dtype=np.float64)
+            weights = np.asarray(weights, dtype=np.float64)
+            bias = np.asarray(bias, dtype=np.float64)
+            _check_dense_shapes(inputs, weights, "X")
+            if bias.shape != (weights.shape[1],):
+                raise ValueError(
+                    f"b must have shape (d_out,) = ({weights.shape[1]},), one bias per output "
+                    f"unit; got shape {bias.shape}.")
+            return inputs @ weights + bias
+        """)
+    nb = relu_notebook(HONEST, solution)
+    nb.cells.append(new_code_cell("check.dense_forward(dense_forward)", metadata=_meta(
+        "test_dense_forward", grade=True, solution=False, locked=True, points=3)))
+    record = grade(nb, course)
+    assert record.score == 5
+    assert [(a.reason, a.detail.split(":")[0]) for a in record.attention] == [
+        ("reference-copied", "test_dense_forward")]
+    copied_relu = "def relu(Z):\n    return np.asarray(np.maximum(_as_float(Z), 0.0))\n"
+    short = grade(relu_notebook("from refimpl.activations import _as_float\n" + copied_relu),
+                  course)
+    assert short.score == 2
+    assert short.attention == []

@@ -217,3 +217,22 @@ def test_the_h_error_figure_shows_both_differences_and_whose_function(learner, w
     assert np.all(np.isfinite(forward))
     assert np.all(np.isfinite(central))
     assert central.min() < 1e-10 < forward.min()  # central differences get much closer
+
+
+def test_switching_back_to_a_surface_pastes_its_kept_still_layer(explorer, monkeypatch):
+    explorer.update(surface="bowl")
+    explorer.update(surface="slice")
+    rendered = []
+    full_draw = Figure.draw
+
+    def counted(fig, renderer):  # BlitFigure renders its still parts with Figure.draw
+        rendered.append(fig)
+        return full_draw(fig, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    for surface in ("bowl", "slice", "bowl"):
+        explorer.update(surface=surface)
+    assert rendered == []
+    fresh = DescentExplorer(surface="bowl")
+    fresh.update()
+    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))

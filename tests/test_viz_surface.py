@@ -1,5 +1,6 @@
 """The loss-surface explorer of notebook 03: every control draws, the numbers are refimpl's,
-the slice shows non-convexity, and a reused still layer leaves no trace of earlier frames.
+the slice shows non-convexity, and a reused still layer leaves no trace of earlier frames (nor is
+it rendered again when a setting seen before comes back).
 
 The explorer calls no learner function (the surface comes from ``refimpl.loss_surface``), so it
 has no fallback note to test.
@@ -10,6 +11,7 @@ import io
 import matplotlib.image
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
 import refimpl
 from refimpl.viz.surface import (
@@ -159,4 +161,44 @@ def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer, view):
     explorer.update(**values, view=view)
     fresh = LossSurfaceExplorer(**{key: values[key] for key in ("a", "b", "span", "loss")})
     fresh.update(view=view)
+    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))
+
+
+@pytest.fixture
+def full_renders(monkeypatch):
+    """The figures whose still parts were rendered (BlitFigure renders them with Figure.draw)."""
+    rendered = []
+    full_draw = Figure.draw
+
+    def counted(fig, renderer):
+        rendered.append(fig)
+        return full_draw(fig, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    return rendered
+
+
+def test_a_setting_seen_before_pastes_its_kept_still_layer(explorer, full_renders):
+    """Each range, and each 3-D surface, keeps its still layer: coming back renders nothing new,
+    nor does the message for a == b, and the frame equals a fresh drawing."""
+    pair = {"a": "W1[0, 0]", "b": "b1[1]", "loss": "bce", "at": "trained"}
+    settings = [
+        {"span": 2.5, "view": "contours"},
+        {"span": 7.5, "view": "contours"},
+        {"span": 2.5, "view": "3-D"},
+        {"span": 2.5, "view": "3-D", "loss": "mse"},
+    ]
+    for values in settings:
+        explorer.update(**{**pair, **values})
+    assert len(full_renders) == len(settings)  # each a new still layer
+    full_renders.clear()
+    for values in settings:
+        explorer.update(**{**pair, **values})
+    explorer.update(**pair, span=7.5, view="contours")
+    explorer.update(b=pair["a"])  # the message is drawn on the map at the same range
+    assert "two different parameters" in explorer.message.get_text()
+    assert full_renders == []
+    explorer.update(**pair, span=2.5, view="3-D")  # kept since its first visit
+    fresh = LossSurfaceExplorer(a=pair["a"], b=pair["b"], span=2.5, view="3-D")
+    fresh.update()
     np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))

@@ -1,5 +1,6 @@
 """The training explorer of notebook 07: every control draws finite values, runs are the reference
-runs and are trained once, dead units, symmetry and divergence show, fallbacks appear."""
+runs and are trained once, dead units, symmetry and divergence show, fallbacks appear, and still
+parts are rendered once per width."""
 
 import io
 import itertools
@@ -7,6 +8,7 @@ import itertools
 import matplotlib.image
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
 import refimpl
 import refimpl.viz.training as training
@@ -158,6 +160,26 @@ def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer):
     explorer.update(lr=10.0, width=16, init="normal", seed=2, epoch=5)
     explorer.update(lr=1.0, width=3, init="he", seed=1, epoch=40)
     fresh = TrainingExplorer(lr=1.0, width=3, init="he", seed=1, epoch=40)
+    fresh.update()
+    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))
+
+
+def test_a_new_run_or_a_width_seen_before_renders_no_still_parts(explorer, monkeypatch):
+    for width in WIDTHS:
+        explorer.update(lr=1.0, width=width, init="he", seed=1, epoch=40)
+    rendered = []
+    full_draw = Figure.draw
+
+    def counted(fig, renderer):  # BlitFigure renders its still parts with Figure.draw
+        rendered.append(fig)
+        return full_draw(fig, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    for width in (*WIDTHS, 3):
+        explorer.update(width=width)
+    explorer.update(lr=0.3, init="normal", seed=4)  # a new run, at width 3
+    assert rendered == []
+    fresh = TrainingExplorer(lr=0.3, width=3, init="normal", seed=4, epoch=40)
     fresh.update()
     np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))
 
