@@ -208,7 +208,8 @@ def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
 def cmd_feedback(args: argparse.Namespace, extra: list[str]) -> int:
     from autograder.instructor import feedback
 
-    files, errors = feedback(args.course, args.assignments or None, args.student or None)
+    files, errors = feedback(args.course, args.assignments or None, args.student or None,
+                             jobs=args.jobs)
     for path in files:
         print(f"feedback {path}")
     for error in errors:
@@ -359,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="for example 01_neuron (default: all)")
     chosen.add_argument("--student", action="append", metavar="ID",
                         help="only this student (repeat for several)")
+    chosen.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="submissions handled at once (default: the number of CPUs)")
 
     collect = sub.add_parser(
         "collect", parents=[course],
@@ -382,8 +385,6 @@ def build_parser() -> argparse.ArgumentParser:
         "learner's code runs in a sandbox (no network, no access to the course folder, time "
         "and memory limits), and the checks compare its results with the reference outside "
         "it. One line per submission, a summary at the end.")
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                       help="submissions graded at once (default: the number of CPUs)")
     grade.set_defaults(run=cmd_autograde, passthrough=False)
 
     feedback = sub.add_parser(

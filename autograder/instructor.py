@@ -106,28 +106,39 @@ def autograde(course_root: Path, names: Iterable[str] | None = None,
     todo = submissions(course_root, names, students)
     _prepare_gradebook(course_root, {assignment for _, assignment in todo},
                        {student for student, _ in todo})
-    results: list[GradedSubmission] = []
 
-    def done(result: GradedSubmission) -> None:
+    def crashed(student: str, assignment: str, error: Exception) -> GradedSubmission:
+        return GradedSubmission(student, assignment, error=f"grading crashed: {error}")
+
+    results = _each(grade_submission, course_root, todo, jobs, on_result, crashed)
+    return sorted(results, key=lambda r: (r.assignment, r.student))
+
+
+def _each(step, course_root: Path, todo: list[tuple[str, str]], jobs: int, on_result,
+          crashed) -> list:
+    """``step(course_root, assignment, student)`` for every (student, assignment), ``jobs`` at
+    once in worker processes; ``crashed(student, assignment, error)`` when a worker dies."""
+    results = []
+
+    def done(result) -> None:
         results.append(result)
         if on_result is not None:
             on_result(result)
 
     if jobs <= 1 or len(todo) <= 1:
         for student, assignment in todo:
-            done(grade_submission(course_root, assignment, student))
-    else:
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(grade_submission, course_root, assignment, student):
-                       (student, assignment) for student, assignment in todo}
-            for future in as_completed(futures):
-                student, assignment = futures[future]
-                try:
-                    done(future.result())
-                except Exception as error:  # the worker process itself died
-                    done(GradedSubmission(student, assignment, error=f"grading crashed: {error}"))
-    return sorted(results, key=lambda r: (r.assignment, r.student))
+            done(step(course_root, assignment, student))
+        return results
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(step, course_root, assignment, student): (student, assignment)
+                   for student, assignment in todo}
+        for future in as_completed(futures):
+            try:
+                done(future.result())
+            except Exception as error:  # the worker process itself died
+                done(crashed(*futures[future], error))
+    return results
 
 
 _APIS: dict[Path, object] = {}
@@ -224,24 +235,33 @@ def _last_line(log: str) -> str:
 
 
 def feedback(course_root: Path, names: Iterable[str] | None = None,
-             students: Iterable[str] | None = None) -> tuple[list[Path], list[str]]:
+             students: Iterable[str] | None = None, *,
+             jobs: int = 1) -> tuple[list[Path], list[str]]:
     """Generate the HTML feedback of every autograded submission; (files, errors)."""
     course_root = Path(course_root).resolve()
-    api = _api(course_root)
-    files, errors = [], []
-    autograded = Path(course_root) / "autograded"
     wanted = set(names) if names else None
     who = set(students) if students else None
-    for folder in sorted(autograded.glob("*/*")):
-        student, assignment = folder.parent.name, folder.name
-        if (wanted and assignment not in wanted) or (who and student not in who):
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            outcome = api.generate_feedback(assignment, student, force=True)
-        if not outcome["success"]:
-            errors.append(f"{student} {assignment}: "
-                          f"{_last_line(outcome.get('error') or outcome.get('log') or '')}")
-            continue
-        files += sorted((Path(course_root) / "feedback" / student / assignment).glob("*.html"))
-    return files, errors
+    todo = [(folder.parent.name, folder.name)
+            for folder in sorted((course_root / "autograded").glob("*/*"))
+            if (not wanted or folder.name in wanted) and (not who or folder.parent.name in who)]
+
+    def crashed(student: str, assignment: str, error: Exception) -> tuple[list, str]:
+        return [], f"{student} {assignment}: feedback crashed: {error}"
+
+    files, errors = [], []
+    for made, error in _each(feedback_of, course_root, todo, jobs, None, crashed):
+        files += made
+        if error:
+            errors.append(error)
+    return sorted(files), errors
+
+
+def feedback_of(course_root: Path, assignment: str, student: str) -> tuple[list[Path], str]:
+    """The feedback files of one submission, and an error line ("" when none)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outcome = _api(course_root).generate_feedback(assignment, student, force=True)
+    if not outcome["success"]:
+        return [], (f"{student} {assignment}: "
+                    f"{_last_line(outcome.get('error') or outcome.get('log') or '')}")
+    return sorted((course_root / "feedback" / student / assignment).glob("*.html")), ""

@@ -10,11 +10,10 @@ check draws, so the same exercise gets the same cases on every machine and in ev
 
 Mixing uses SHA-256 (``hashlib``), never the built-in ``hash()``, which is salted per process.
 
-Per-student seeds plug in here later: compute
-``hmac.new(course_secret, f"{student_id}:{exercise}".encode(), "sha256")`` on the trusted
-grading side (outside the learner's kernel, the secret never ships to students) and pass the
-result as ``seed`` or through ``BACKPROP_COURSE_SEED``. Nothing else in the autograder needs
-to change.
+Per-student seeds: the trusted grader (``autograder.trusted.student_seed``) computes an HMAC
+of the assignment, student and exercise with the course secret, outside the learner's process
+(the secret never ships to students), and passes it as ``seed``; it stores the seeds in the
+grading records, so that a grade can be reproduced.
 """
 
 from __future__ import annotations

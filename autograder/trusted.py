@@ -136,7 +136,8 @@ def course_secret(course_root: Path) -> bytes:
 def student_seed(secret: bytes, assignment: str, student: str, key: str) -> int:
     """The hidden-case seed of one student, assignment and exercise: an HMAC of the ids."""
     message = f"{assignment}\0{student}\0{key}".encode()
-    return int.from_bytes(hmac.new(secret, message, hashlib.sha256).digest()[:8], "big")
+    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # 63 bits, like seeding.resolve_seed
 
 
 # ---------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def graded(tmp_path_factory) -> Graded:
     results = autograde(course, jobs=JOBS)
     seconds["autograde"] = time.perf_counter() - started
     started = time.perf_counter()
-    files, errors = feedback(course)
+    files, errors = feedback(course, jobs=JOBS)
     seconds["feedback"] = time.perf_counter() - started
     exported = export(course, base / "exports")
     reports = {name: build_report(course, name, base / "reports") for name in REPORTED}
