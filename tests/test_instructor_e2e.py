@@ -438,3 +438,31 @@ def test_report_attention(graded, assignment):
                             if a.source == "gradebook")
         assert gradebook == Counter({(s, "needs-manual-grade"): 1
                                      for s in _of(graded, assignment) if s != "blank"})
+
+
+# ---------------------------------------------------------------------------------------
+# Written answers: graded by hand in formgrader, the rubric only in the source
+# ---------------------------------------------------------------------------------------
+
+WRITTEN = {"04_gradient_descent": "why_diverge", "06_backprop": "why_shortcut",
+           "08_why_backprop": "why_cheap"}
+
+
+@pytest.mark.parametrize(("assignment", "grade_id"), WRITTEN.items())
+def test_written_answers_wait_for_formgrader_and_keep_their_rubric(graded, assignment,
+                                                                   grade_id):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{graded.course / 'gradebook.db'}", "backprop-course") as gb:
+        answered = gb.find_grade(grade_id, assignment, assignment, "key")
+        assert answered.needs_manual_grade
+        assert answered.max_score == 2
+        untouched = gb.find_grade(grade_id, assignment, assignment, "blank")
+        assert not untouched.needs_manual_grade
+        assert untouched.score == 0  # nbgrader: an unchanged answer cell scores 0
+    source = (graded.course / "source" / assignment / f"{assignment}.ipynb").read_text()
+    assert "Rubric for instructors" in source
+    release = (graded.course / "release" / assignment / f"{assignment}.ipynb").read_text()
+    assert "Rubric for instructors" not in release
+    feedback = graded.course / "feedback" / "blank" / assignment / f"{assignment}.html"
+    assert "Rubric for instructors" not in feedback.read_text(encoding="utf-8")

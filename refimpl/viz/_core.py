@@ -6,6 +6,7 @@ import html
 import io
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,9 @@ from matplotlib.figure import Figure  # a bare Figure renders off-screen, withou
 WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 #: Resolution of explorer frames: sharp enough to read, small enough to redraw in well under 100 ms.
 DPI = 80
+#: Still layers a BlitFigure keeps, one per still_key (about 1.5 MB each at DPI; the least recently
+#: used goes first): going back to a recent setting (another option, a range seen before) is a blit.
+STILL_LAYERS = 8
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -32,33 +36,41 @@ class BlitFigure(Figure):
 
     Ticks, labels, legends and colour-bar frames cost most of a frame and never change while a
     slider moves. On an Agg canvas the figure is first rendered without the artists in
-    :attr:`moving`; those pixels are kept until :attr:`still_key` or the canvas size changes (or
-    :meth:`invalidate` is called). Every frame pastes them back and draws the moving artists on
-    top, in order. Another renderer, or a figure with a layout engine, gets a full draw.
+    :attr:`moving`; those pixels are kept per :attr:`still_key` and canvas size, for the last
+    :data:`STILL_LAYERS` keys (until :meth:`invalidate` is called). Every frame pastes the layer
+    of the current key back and draws the moving artists on top, in order. Another renderer, or a
+    figure with a layout engine, gets a full draw.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.moving: list = []
-        #: Anything that identifies the still parts (e.g. axis limits); a new value re-renders them.
+        #: Anything hashable that identifies the still parts (e.g. axis limits): a new value
+        #: renders them, one seen recently pastes its kept layer. So the still parts, and the
+        #: choice of moving artists, must depend on nothing else (or call :meth:`invalidate`).
         self.still_key: Any = None
-        self._still = None  # (key, pixels) of the last full draw
+        self._still = None  # (key, pixels) of the still layer in use
+        self._layers: OrderedDict[Any, Any] = OrderedDict()  # key -> pixels, least recent first
 
     def set_moving(self, *artists: Any) -> None:
         """Redraw these artists (in this order) on every frame; everything else is kept."""
         self.moving = list(artists)
-        self._still = None
+        self.invalidate()
 
     def invalidate(self) -> None:
-        """Render the still parts again on the next draw (after changing one of them)."""
+        """Render the still parts again on the next draw (after changing one of them).
+
+        Every kept layer is dropped, since the change may concern any of them.
+        """
         self._still = None
+        self._layers.clear()
 
     def freeze_layout(self) -> None:
         """Lay the figure out with its layout engine, then keep that layout (so blitting works)."""
         for _ in range(2):  # the 2nd pass sees label positions the 1st one updated
             self.draw_without_rendering()
         self.set_layout_engine(None)
-        self._still = None
+        self.invalidate()
 
     def draw(self, renderer: Any) -> None:
         can_blit = self.get_layout_engine() is None and hasattr(renderer, "copy_from_bbox")
@@ -66,8 +78,10 @@ class BlitFigure(Figure):
             super().draw(renderer)
             return
         key = (self.still_key, renderer.width, renderer.height, self.dpi)
-        if self._still is not None and self._still[0] == key:
-            renderer.restore_region(self._still[1])
+        pixels = self._layers.get(key)
+        if pixels is not None:
+            renderer.restore_region(pixels)
+            self._layers.move_to_end(key)
         else:
             shown = [artist.get_visible() for artist in self.moving]
             for artist in self.moving:
@@ -77,7 +91,10 @@ class BlitFigure(Figure):
             finally:
                 for artist, visible in zip(self.moving, shown, strict=True):
                     artist.set_visible(visible)
-            self._still = (key, renderer.copy_from_bbox(self.bbox))
+            pixels = self._layers[key] = renderer.copy_from_bbox(self.bbox)
+            while len(self._layers) > STILL_LAYERS:
+                self._layers.popitem(last=False)  # the least recently used
+        self._still = (key, pixels)
         for artist in self.moving:
             artist.draw(renderer)  # an invisible artist draws nothing
         self.stale = False

@@ -344,7 +344,7 @@ class DescentExplorer(Explorer):
         land = self.landscapes[surface]
         xs, ys, F = self._background(surface)
         F = np.maximum(F, 1e-3 * max(float(F.max()), 1e-300))  # the bowl's 0 on a log scale
-        self.norm.vmin, self.norm.vmax = float(F.min()), float(F.max())
+        self.heat.set_clim(float(F.min()), float(F.max()))  # the colour bar follows, once
         self.heat.set_data(F)
         self.heat.set_extent(land.box)
         levels = np.geomspace(F.min(), F.max(), CONTOUR_LEVELS + 2)[1:-1]
@@ -369,8 +369,8 @@ class DescentExplorer(Explorer):
     ) -> dict[str, np.ndarray]:
         land = self.landscapes[surface]
         if self.fig.still_key != surface:
-            self._show_landscape(surface)
-            self.fig.still_key = surface
+            self._show_landscape(surface)  # the limits, also for the moving artists
+            self.fig.still_key = surface  # the landscape seen before is pasted, not drawn again
         f = land.f
 
         def grad_f(x: np.ndarray) -> np.ndarray:

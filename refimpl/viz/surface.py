@@ -201,7 +201,6 @@ class LossSurfaceExplorer(Explorer):
         self.size = len(self.entries)
         self.grid = int(grid) | 1  # odd: the centre of the grid is the marked point
         self._cache: dict[tuple, np.ndarray] = {}
-        self._frame = 0
 
         labels = list(self.entries)
         wide = {"style": {"description_width": "initial"}}
@@ -344,13 +343,14 @@ class LossSurfaceExplorer(Explorer):
         self, a: str, b: str, span: float, loss: str, at: str, view: str
     ) -> dict[str, np.ndarray]:
         params = self.params[at]
-        three_d = view == "3-D"
+        three_d = view == "3-D" and a != b  # the message for a == b is shown on the map
         self.map_ax.set_visible(not three_d)
         self.surface_ax.set_visible(three_d)
         self.fig.moving = ([] if three_d else self._moving_2d) + self._moving_cuts
-        self._frame += 1
-        # the still parts: ticks of both offset axes (set by span); a 3-D frame is all new
-        self.fig.still_key = (view, span, self._frame if three_d else 0)
+        # The still parts: the ticks of both offset axes (set by span) and, in 3-D, the whole
+        # surface (nothing on it moves). The figure keeps a layer per key: a setting seen
+        # recently (the other loss, network or view, a range seen before) is pasted, not drawn.
+        self.fig.still_key = ("3-D", span, a, b, loss, at) if three_d else ("2-D", span)
         if self.surface is not None:
             self.surface.remove()
             self.surface = None
@@ -374,7 +374,7 @@ class LossSurfaceExplorer(Explorer):
         S = self._surface(params, pa, pb, values_a, values_b, loss)  # (G_a, G_b)
         low, high = float(S.min()), float(S.max())
         high = max(high, low * 1.001)  # a flat slice still gets a colour scale
-        self.norm.vmin, self.norm.vmax = low, high  # the colour bar follows
+        self.heat.set_clim(low, high)  # the norm, then the colour bar follows (once for both)
         middle = self.grid // 2
         loss_here = float(S[middle, middle])
 
@@ -439,10 +439,6 @@ class LossSurfaceExplorer(Explorer):
         ax.view_init(elev=VIEW_3D[0], azim=VIEW_3D[1])
 
     def _show_message(self, text: str) -> None:
-        self.map_ax.set_visible(True)
-        self.surface_ax.set_visible(False)
-        self.fig.moving = self._moving_2d + self._moving_cuts
-        self.fig.still_key = ("message", self._frame)
         for artist in (self.heat, self.contours, self.mark, self.mark_text):
             artist.set_visible(False)
         for line in (self.cut_a, self.cut_b, self.bend_a, self.bend_b, self.cut_mark):

@@ -9,8 +9,10 @@ students it fires for (a dead unit fires for none).
 
 Compute and render (measured on an idle 2-core machine): a new run of 2000 epochs on the 150
 training students takes about 0.2 s of compute, once per choice of learning rate, width,
-initialisation and seed; a new width also renders the still parts again (about 0.15 s). Moving the
-epoch slider takes about 2 ms of numbers and 40 ms of drawing and PNG encoding.
+initialisation and seed (a run seen before is kept). What depends on the run is redrawn on every
+frame over still parts that depend on the width only, rendered once per width (about 0.15 s) and
+kept: moving the epoch slider, or going back to a run seen before, takes about 2 ms of numbers and
+40 ms of drawing and PNG encoding.
 """
 
 from __future__ import annotations
@@ -509,36 +511,17 @@ class TrainingExplorer(Explorer):
             color=DEAD_COLOUR,
             bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.9, "edgecolor": "none"},
         )
-        self.bars: list[Rectangle] = []
-        (self.dead_marks,) = uax.plot([], [], **DEAD_MARK)
-
-    def _show_run(self, run: Run) -> None:
-        """What belongs to one run: its curves and its alarm (moving artists)."""
-        epochs = curve_epochs(run.epochs_recorded)
-        self.curves[0].set_data(epochs, _clip_log(run.losses[epochs], LOSS_LIMITS))
-        self.curves[1].set_data(epochs, _clip_log(run.grad_norms[epochs], GRAD_NORM_LIMITS))
-        diverged = run.status == "diverged"
-        self.alarm.set_visible(diverged)
-        self.alarm.set_text("DIVERGED: the loss exploded.\nTry a smaller learning rate.")
-
-    def _show_width(self, width: int) -> None:
-        """The still parts that depend on the width: the unit axis, and one bar per unit.
-
-        Everything that changes with a run is a moving artist, so that a new learning rate,
-        initialisation or seed does not render the still parts again (about 0.2 s).
-        """
-        for bar in self.bars:
-            bar.remove()
-        uax = self.units_ax
+        uax.set_xlabel("hidden unit j", fontsize=10)
+        # one bar per unit of the widest network; those beyond the width are hidden
         self.bars = [
             uax.add_patch(Rectangle((j - 0.38, 0.0), 0.76, 0.0, facecolor=POSITIVE))
-            for j in range(width)
+            for j in range(max(WIDTHS))
         ]
-        uax.set_xlim(-0.6, width - 0.4)
-        uax.set_xticks(range(width))
-        uax.tick_params(axis="x", labelsize=9 if width <= 8 else 7)
-        uax.set_xlabel("hidden unit j", fontsize=10)
-        self.fig.set_moving(
+        (self.dead_marks,) = uax.plot([], [], **DEAD_MARK)
+        # Everything that changes with a run moves, so a new learning rate, initialisation or seed
+        # renders no still parts. Those depend on the width only (the unit axis): the figure keeps
+        # a still layer per width, so each width is rendered once (about 0.15 s), then pasted.
+        fig.set_moving(
             *self.curves,
             *self.cursors,
             *self.markers,
@@ -556,6 +539,24 @@ class TrainingExplorer(Explorer):
             self.units_note,
         )
 
+    def _show_run(self, run: Run) -> None:
+        """What belongs to one run: its curves and its alarm (moving artists)."""
+        epochs = curve_epochs(run.epochs_recorded)
+        self.curves[0].set_data(epochs, _clip_log(run.losses[epochs], LOSS_LIMITS))
+        self.curves[1].set_data(epochs, _clip_log(run.grad_norms[epochs], GRAD_NORM_LIMITS))
+        diverged = run.status == "diverged"
+        self.alarm.set_visible(diverged)
+        self.alarm.set_text("DIVERGED: the loss exploded.\nTry a smaller learning rate.")
+
+    def _show_width(self, width: int) -> None:
+        """The still parts that depend on the width (the unit axis), and one bar per unit."""
+        for j, bar in enumerate(self.bars):
+            bar.set_visible(j < width)
+        uax = self.units_ax
+        uax.set_xlim(-0.6, width - 0.4)
+        uax.set_xticks(range(width))
+        uax.tick_params(axis="x", labelsize=9 if width <= 8 else 7)
+
     # -- one frame ---------------------------------------------------------------------------
 
     def draw(
@@ -565,7 +566,7 @@ class TrainingExplorer(Explorer):
         run = training_run(*key)
         if self.fig.still_key != int(width):
             self._show_width(int(width))
-            self.fig.still_key = int(width)
+            self.fig.still_key = int(width)  # a width seen before pastes its kept still layer
         if self._run_key != key:
             self._show_run(run)
             self._run_key = key
@@ -609,7 +610,7 @@ class TrainingExplorer(Explorer):
 
         active = 100.0 * np.mean(Z1_train > 0.0, axis=0)  # (width,)
         dead = dead_units(Z1_train)
-        for bar, share, w_out in zip(self.bars, active, params["W2"][:, 0], strict=True):
+        for bar, share, w_out in zip(self.bars[:width], active, params["W2"][:, 0], strict=True):
             bar.set_height(share)
             bar.set_facecolor(POSITIVE if w_out >= 0 else NEGATIVE)
         self.dead_marks.set_data(np.flatnonzero(dead), np.full(int(dead.sum()), 4.0))
