@@ -3,8 +3,9 @@
 The grader (``autograder.trusted``) never runs learner code in its own process. It sends a
 :class:`Job` to a worker, ``python -m autograder.sandbox``, that:
 
-- runs in new user, network, mount and IPC namespaces (``unshare``) when the machine allows
-  it: no network; the course folder (gradebook, source notebooks, other submissions, the
+- runs in new user, network, mount, IPC and PID namespaces (``unshare``) when the machine
+  allows it: no network; no other process in sight, and none left behind (the namespace
+  ends with the worker); the course folder (gradebook, source notebooks, other submissions, the
   course secret) is hidden behind an empty tmpfs; every mount is read-only; private tmpfs
   are the working folder and /dev/shm; all capabilities are dropped (``setpriv``), so none
   of this can be undone;
@@ -174,7 +175,8 @@ def isolation_available() -> bool:
 
 
 def _isolation_prefix(scratch: str, hide: Sequence[Path]) -> list[str]:
-    return ["unshare", "--user", "--map-root-user", "--net", "--mount", "--ipc", "sh", "-c",
+    return ["unshare", "--user", "--map-root-user", "--net", "--mount", "--ipc", "--pid",
+            "--fork", "--kill-child", "--mount-proc", "sh", "-c",
             _ISOLATE_SCRIPT, "sh", scratch, *[str(p) for p in hide], "--"]
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -271,6 +273,21 @@ def test_isolation_leaves_no_writable_shared_mount():
     finally:
         if os.path.exists(name):
             os.remove(name)
+
+
+@needs_isolation
+def test_no_process_outlives_the_sandbox_and_the_host_is_out_of_sight():
+    marker = f"{317 + os.getpid() % 1000}.25"  # a sleep only this test starts
+    outcome = run_cells(
+        "import os, subprocess\n"
+        f"subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
+        "print(os.getpid(), len([p for p in os.listdir('/proc') if p.isdigit()]))")
+    pid, visible = map(int, outcome.cells[0].stdout.split())
+    assert pid == 1  # its own PID namespace
+    assert visible <= 3  # the worker, the sleep, and the listing
+    time.sleep(0.2)
+    left = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
+    assert left.stdout == "", "a process started in the sandbox outlived it"
 
 
 def test_without_isolation_the_worker_still_runs_in_a_scratch_folder(tmp_path):
