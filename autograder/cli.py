@@ -185,7 +185,7 @@ def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
 
         def on_result(result) -> None:
             mark = "✗" if result.error else ("!" if result.attention else "✓")
-            console.print(f"{mark} {result.line()}", markup=False)
+            console.print(f"{mark} {result.line()}", markup=False, soft_wrap=True)
             bar.advance(task)
 
         results = _course_step(lambda: autograde(args.course, args.assignments or None,

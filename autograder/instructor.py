@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import CourseError, assignments, nbgrader_api
+from autograder.course import assignments, nbgrader_api
 from autograder.records import Attention, CellGrade, GradingRecord, record_path
 
 __all__ = ["GradedSubmission", "autograde", "feedback", "submissions"]
@@ -71,25 +71,27 @@ def _notebook_names(course_root: Path, assignment: str) -> list[str]:
     return sorted(p.stem for p in (Path(course_root) / "source" / assignment).glob("*.ipynb"))
 
 
-def _prepare_gradebook(course_root: Path, names: set[str], students: set[str]) -> None:
-    """Check that every assignment was released, and create every student up front (two
-    parallel workers creating the same new student would collide in the gradebook)."""
+def _prepare_gradebook(course_root: Path, names: set[str],
+                       students: set[str]) -> dict[str, str]:
+    """Create every student up front (two parallel workers creating the same new student
+    would collide in the gradebook); return why each assignment of ``names`` that cannot be
+    graded cannot (unknown, or never released)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     api = nbgrader_api(course_root)
-    unknown = sorted(names - set(assignments(course_root)))
-    if unknown:
-        raise CourseError(f"no such assignment: {', '.join(unknown)} (the course has "
-                          f"{', '.join(assignments(course_root))})")
+    known = assignments(course_root)
+    problems = {name: f"no assignment {name} in the course (it has {', '.join(known)})"
+                for name in names - set(known)}
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
-        for name in sorted(names):
+        for name in sorted(names & set(known)):
             try:
                 gb.find_assignment(name)
             except MissingEntry:
-                raise CourseError(f"{name} has not been released yet: run "
-                                  f"`backprop-course release {name}` first") from None
+                problems[name] = (f"{name} has not been released yet: run "
+                                  f"`backprop-course release {name}` first")
         for student in sorted(students):
             gb.update_or_create_student(student)
+    return problems
 
 
 def autograde(course_root: Path, names: Iterable[str] | None = None,
@@ -99,18 +101,25 @@ def autograde(course_root: Path, names: Iterable[str] | None = None,
     """Autograde every submission (of ``names``, by ``students``) with the trusted grader.
 
     ``jobs`` submissions are graded at once, each in its own process. ``on_result`` is
-    called as each one finishes (for progress). Raises :class:`CourseError` only for
-    problems of the whole batch (an assignment that was never released).
+    called as each one finishes (for progress). A submission of an assignment that is unknown
+    or was never released ends with its error; the others are still graded.
     """
     course_root = Path(course_root).resolve()
     todo = submissions(course_root, names, students)
-    _prepare_gradebook(course_root, {assignment for _, assignment in todo},
-                       {student for student, _ in todo})
+    problems = _prepare_gradebook(course_root, {assignment for _, assignment in todo},
+                                  {student for student, _ in todo})
+    results = []
+    for student, assignment in todo:
+        if assignment in problems:  # one line each; the other submissions are still graded
+            results.append(GradedSubmission(student, assignment, error=problems[assignment]))
+            if on_result is not None:
+                on_result(results[-1])
 
     def crashed(student: str, assignment: str, error: Exception) -> GradedSubmission:
         return GradedSubmission(student, assignment, error=f"grading crashed: {error}")
 
-    results = _each(grade_submission, course_root, todo, jobs, on_result, crashed)
+    gradable = [(s, a) for s, a in todo if a not in problems]
+    results += _each(grade_submission, course_root, gradable, jobs, on_result, crashed)
     return sorted(results, key=lambda r: (r.assignment, r.student))
 
 

@@ -90,3 +90,19 @@ def test_report_with_nothing_submitted_says_so(tmp_path, capsys):
     status, _, err = run(capsys, "report", "--course", str(tmp_path))
     assert status == 2
     assert "no submissions yet" in err
+
+
+def test_a_submission_of_an_unknown_assignment_does_not_stop_the_batch(course, capsys):
+    assert cli.main(["release", ASSIGNMENT, "--course", str(course)]) == 0
+    for assignment in ("09_attention", ASSIGNMENT):
+        folder = course / "submitted" / "zed" / assignment
+        folder.mkdir(parents=True)
+        shutil.copy(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                    folder / f"{assignment}.ipynb")
+    capsys.readouterr()
+    status, out, _ = run(capsys, "autograde", "--course", str(course), "--student", "zed",
+                         "--jobs", "1")
+    assert status == 1
+    assert "zed 09_attention not graded" in out
+    assert "no assignment 09_attention in the course" in out
+    assert "zed 01_neuron 0/7" in out
