@@ -250,7 +250,10 @@ class MLPTrainer:
         y = self._check_targets(y)
         loss = self._loss(y)
         self._backward(y)
-        for start in range(0, self._theta.size, UPDATE_BLOCK):  # W <- W - lr * dW, in place
+        if self._theta.size <= UPDATE_BLOCK:  # W <- W - lr * dW, in place
+            self._theta -= np.multiply(lr, self._grad, out=self._update)
+            return loss
+        for start in range(0, self._theta.size, UPDATE_BLOCK):  # in cache-sized blocks
             dW = self._grad[start : start + UPDATE_BLOCK]
             self._theta[start : start + UPDATE_BLOCK] -= np.multiply(
                 lr, dW, out=self._update[: dW.size]

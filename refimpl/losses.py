@@ -60,10 +60,12 @@ def validate_targets(y_hat, y) -> None:
 
 def _check_labels(y: np.ndarray) -> None:
     """BCE needs targets in [0, 1]; a common slip is passing -1/+1 labels."""
-    if np.any((y < 0.0) | (y > 1.0)):
+    if y.size and not (np.min(y) >= 0.0 and np.max(y) <= 1.0):  # NaN fails too
+        if np.isnan(y).any():
+            raise ValueError("BCE needs targets y in [0, 1] (labels 0.0 and 1.0); y contains NaN.")
         raise ValueError(
             f"BCE needs targets y in [0, 1] (labels 0.0 and 1.0); got values from "
-            f"{np.nanmin(y):.4g} to {np.nanmax(y):.4g}."
+            f"{np.min(y):.4g} to {np.max(y):.4g}."
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from numbers import Real
 
@@ -18,6 +19,8 @@ DIVERGENCE_FACTOR = 1e3
 
 def _check_lr(lr) -> float:
     """lr as a float; a ValueError unless it is a finite number >= 0."""
+    if type(lr) is float and 0.0 <= lr < math.inf:  # the common case, without numpy's cost
+        return lr
     if isinstance(lr, bool) or not isinstance(lr, Real) or not np.isfinite(lr) or lr < 0:
         raise ValueError(f"The learning rate lr must be a finite number >= 0; got {lr!r}.")
     return float(lr)

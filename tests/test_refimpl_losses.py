@@ -130,3 +130,9 @@ def test_losses_do_not_modify_inputs():
         function(y_hat, y)
     np.testing.assert_array_equal(y_hat, [[0.0], [1.0]])
     np.testing.assert_array_equal(y, [[1.0], [1.0]])
+
+
+def test_bce_refuses_nan_targets_by_name():
+    y_hat = np.full((2, 1), 0.5)
+    with pytest.raises(ValueError, match="y contains NaN"):
+        bce(y_hat, np.array([[1.0], [np.nan]]))
