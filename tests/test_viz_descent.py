@@ -19,6 +19,7 @@ from refimpl.viz.descent import (
     slice_function,
 )
 from refimpl.viz.surface import example_network
+from viz_tools import count_full_renders
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -222,14 +223,7 @@ def test_the_h_error_figure_shows_both_differences_and_whose_function(learner, w
 def test_switching_back_to_a_surface_pastes_its_kept_still_layer(explorer, monkeypatch):
     explorer.update(surface="bowl")
     explorer.update(surface="slice")
-    rendered = []
-    full_draw = Figure.draw
-
-    def counted(fig, renderer):  # BlitFigure renders its still parts with Figure.draw
-        rendered.append(fig)
-        return full_draw(fig, renderer)
-
-    monkeypatch.setattr(Figure, "draw", counted)
+    rendered = count_full_renders(monkeypatch)
     for surface in ("bowl", "slice", "bowl"):
         explorer.update(surface=surface)
     assert rendered == []

@@ -11,7 +11,6 @@ import io
 import matplotlib.image
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
 import refimpl
 from refimpl.viz.surface import (
@@ -22,7 +21,7 @@ from refimpl.viz.surface import (
     example_network,
     parameter_entries,
 )
-from viz_tools import assert_finite
+from viz_tools import assert_finite, count_full_renders
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -166,16 +165,7 @@ def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer, view):
 
 @pytest.fixture
 def full_renders(monkeypatch):
-    """The figures whose still parts were rendered (BlitFigure renders them with Figure.draw)."""
-    rendered = []
-    full_draw = Figure.draw
-
-    def counted(fig, renderer):
-        rendered.append(fig)
-        return full_draw(fig, renderer)
-
-    monkeypatch.setattr(Figure, "draw", counted)
-    return rendered
+    return count_full_renders(monkeypatch)
 
 
 def test_a_setting_seen_before_pastes_its_kept_still_layer(explorer, full_renders):

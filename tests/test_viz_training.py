@@ -8,7 +8,6 @@ import itertools
 import matplotlib.image
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
 import refimpl
 import refimpl.viz.training as training
@@ -25,6 +24,7 @@ from refimpl.viz.training import (
     training_data,
     training_run,
 )
+from viz_tools import count_full_renders
 
 INITS = [value for _, value in INIT_OPTIONS]
 
@@ -167,14 +167,7 @@ def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer):
 def test_a_new_run_or_a_width_seen_before_renders_no_still_parts(explorer, monkeypatch):
     for width in WIDTHS:
         explorer.update(lr=1.0, width=width, init="he", seed=1, epoch=40)
-    rendered = []
-    full_draw = Figure.draw
-
-    def counted(fig, renderer):  # BlitFigure renders its still parts with Figure.draw
-        rendered.append(fig)
-        return full_draw(fig, renderer)
-
-    monkeypatch.setattr(Figure, "draw", counted)
+    rendered = count_full_renders(monkeypatch)
     for width in (*WIDTHS, 3):
         explorer.update(width=width)
     explorer.update(lr=0.3, init="normal", seed=4)  # a new run, at width 3

@@ -1,6 +1,7 @@
 """Helpers shared by the widget tests."""
 
 import numpy as np
+from matplotlib.figure import Figure
 
 
 def assert_finite(drawn, values):
@@ -8,3 +9,17 @@ def assert_finite(drawn, values):
     assert drawn, f"nothing drawn for {values}"
     for name, array in drawn.items():
         assert np.all(np.isfinite(array)), f"{name} has nan/inf at {values}"
+
+
+def count_full_renders(monkeypatch) -> list:
+    """From now on, the figures whose still parts are rendered (BlitFigure renders them with
+    ``Figure.draw``); an empty list means every frame was pasted from kept backgrounds."""
+    rendered = []
+    full_draw = Figure.draw
+
+    def counted(fig, renderer):
+        rendered.append(fig)
+        return full_draw(fig, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    return rendered
