@@ -8,7 +8,6 @@ its error and what needs attention.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import time
 import warnings
@@ -21,7 +20,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import assignments, nbgrader_api
-from autograder.records import Attention, CellGrade, GradingRecord, record_path
+from autograder.records import Attention, CellGrade, GradingRecord, load_record
 
 __all__ = ["GradedSubmission", "autograde", "feedback", "submissions"]
 
@@ -204,9 +203,8 @@ def grade_submission(course_root: Path, assignment: str, student: str) -> Graded
             result.score, result.max_score = submission.score, submission.max_score
         except MissingEntry:
             pass
-    path = record_path(course_root, assignment, student)
-    if path.exists():
-        record = GradingRecord.from_dict(json.loads(path.read_text()))
+    record = load_record(course_root, assignment, student)
+    if record is not None:
         result.attention += [a for a in record.attention if a not in result.attention]
         if result.attention != record.attention:
             record.attention = result.attention

@@ -21,6 +21,7 @@ __all__ = [
     "CellGrade",
     "CheckOutcome",
     "GradingRecord",
+    "load_record",
     "load_records",
     "record_path",
 ]
@@ -121,6 +122,14 @@ class GradingRecord:
 
 def record_path(course_root: Path, assignment: str, student: str) -> Path:
     return Path(course_root) / "grading" / assignment / f"{student}.json"
+
+
+def load_record(course_root: Path, assignment: str, student: str) -> GradingRecord | None:
+    """The record of one submission, or None when it was never graded."""
+    path = record_path(course_root, assignment, student)
+    if not path.exists():
+        return None
+    return GradingRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def load_records(course_root: Path, assignment: str) -> list[GradingRecord]:

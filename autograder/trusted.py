@@ -25,7 +25,6 @@ import ast
 import copy
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
@@ -42,7 +41,7 @@ from traitlets import Bool, Float, Integer, Unicode
 import refimpl
 from autograder import check
 from autograder.engine import CheckResult
-from autograder.records import Attention, CellGrade, CheckOutcome, GradingRecord, record_path
+from autograder.records import Attention, CellGrade, CheckOutcome, GradingRecord, load_record
 from autograder.sandbox import (
     CellReport,
     Job,
@@ -202,7 +201,8 @@ class _TestCell:
     grade_id: str
     points: float
     calls: list[CheckCall]
-    cases: list[list] = field(default_factory=list)
+    exercises: list[check.Exercise] = field(default_factory=list)  # one per call
+    cases: list[list] = field(default_factory=list)  # one list of cases per call
 
 
 def _stream(text: str, name: str = "stdout") -> NotebookNode:
@@ -276,6 +276,7 @@ def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path,
         probes = []
         for call in test.calls:
             exercise = check.exercise(call.exercise, **call.options)
+            test.exercises.append(exercise)
             seed = None
             if call.hidden:
                 seed = stored[exercise.key] if exercise.key in stored else student_seed(
@@ -314,8 +315,8 @@ def _grade_test_cell(cell: NotebookNode, test: _TestCell, outcome: SandboxOutcom
         return CellGrade(test.grade_id, 0.0, test.points)
     forged = {key[1:] for key in outcome.forged if key[0] == "probe"}
     results = []
-    for position, (call, cases) in enumerate(zip(test.calls, test.cases, strict=True)):
-        exercise = check.exercise(call.exercise, **call.options)
+    for position, (call, exercise, cases) in enumerate(
+            zip(test.calls, test.exercises, test.cases, strict=True)):
         report = outcome.probes.get((test.index, position))
         result, attention = _check_result(exercise, call, cases, report,
                                           forged=(test.index, position) in forged,
@@ -329,9 +330,9 @@ def _grade_test_cell(cell: NotebookNode, test: _TestCell, outcome: SandboxOutcom
     if failed:
         lines = failed[0].message.splitlines()
         cell.outputs.append(_error("CheckFailed", lines[0], lines))
-    checks = [CheckOutcome(r.exercise, check.exercise(c.exercise, **c.options).key, c.hidden,
-                           r.passed, r.stage, r.mistake, r.case)
-              for r, c in zip(results, test.calls, strict=True)]
+    checks = [CheckOutcome(r.exercise, exercise.key, call.hidden, r.passed, r.stage, r.mistake,
+                           r.case)
+              for r, call, exercise in zip(results, test.calls, test.exercises, strict=True)]
     return CellGrade(test.grade_id, 0.0 if failed else test.points, test.points, checks)
 
 
@@ -372,13 +373,11 @@ def _check_result(exercise, call: CheckCall, cases: list, report: ProbeReport | 
 
 
 def _stored_seeds(course_root: Path, assignment: str, student: str) -> dict[str, int]:
-    path = record_path(course_root, assignment, student)
-    if not path.exists():
-        return {}
     try:
-        return dict(GradingRecord.from_dict(json.loads(path.read_text())).seeds)
-    except (ValueError, TypeError, OSError):
+        record = load_record(course_root, assignment, student)
+    except (ValueError, TypeError, OSError):  # a damaged record: seed from the secret
         return {}
+    return dict(record.seeds) if record is not None else {}
 
 
 # ---------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from autograder.collect import collect
 from autograder.course import generate_release
 from autograder.export import export
 from autograder.instructor import autograde, feedback
-from autograder.records import GradingRecord, record_path
+from autograder.records import GradingRecord, load_record
 from autograder.report import build_report
 from notebook_tools import copy_course, exercises, read
 
@@ -86,8 +85,7 @@ def graded(tmp_path_factory) -> Graded:
 
 
 def _record(g: Graded, student: str, assignment: str) -> GradingRecord:
-    path = record_path(g.course, assignment, student)
-    return GradingRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    return load_record(g.course, assignment, student)
 
 
 class _Text(HTMLParser):
