@@ -158,11 +158,19 @@ def busy_warning() -> str | None:
 
 
 def blas_threads() -> int:
-    """The thread count of numpy's BLAS (threadpoolctl), 1 when it cannot tell."""
+    """The thread count of numpy's BLAS (threadpoolctl).
+
+    threadpoolctl names MKL only when it is loaded as ``libmkl_rt``; a numpy linked to MKL's
+    own libraries shows just its OpenMP pool, whose count is then the BLAS's. With no pool
+    at all, the CPU count (what an unconfigured BLAS uses).
+    """
     from threadpoolctl import threadpool_info
 
-    pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
-    return int(pools[0]["num_threads"]) if pools else 1
+    pools = threadpool_info()
+    blas = [pool for pool in pools if pool.get("user_api") == "blas"]
+    if blas:
+        return int(blas[0]["num_threads"])
+    return max((int(pool["num_threads"]) for pool in pools), default=os.cpu_count() or 1)
 
 
 def environment() -> str:

@@ -88,6 +88,7 @@ def grade_stock(course: Path) -> None:
     traits = Autograde.class_traits()
     overrides.Autograde.sanitize_preprocessors = traits["sanitize_preprocessors"].default()
     overrides.Autograde.autograde_preprocessors = traits["autograde_preprocessors"].default()
+    overrides.Execute.extra_arguments = ["--log-level=ERROR"]  # ipykernel 7's TCP warning
     api = nbgrader_api(course, overrides)
     for student, assignment in submissions(course):
         with warnings.catch_warnings():

@@ -35,15 +35,22 @@ def problem(sizes, n, seed=0):
     return X, y, init_mlp(sizes, seed=seed)
 
 
-def step_flops(sizes, n) -> int:
-    """Multiply-adds x 2 of the floor's products: forward, dW per layer, dA but for dL/dX."""
+def step_flops(sizes, n, input_gradient=False) -> int:
+    """Multiply-adds x 2 of the floor's products: forward, dW per layer, dA but for dL/dX.
+
+    With ``input_gradient``, dL/dX too: the products of the pure step (``mlp_backward``).
+    """
     products = [d_in * d_out for d_in, d_out in pairwise(sizes)]
-    return 2 * n * (3 * sum(products) - products[0])
+    return 2 * n * (3 * sum(products) - (0 if input_gradient else products[0]))
 
 
-def matmul_floor(X, params):
-    """A function doing the step's matrix products alone, into preallocated outputs."""
+def matmul_floor(X, params, input_gradient=False):
+    """A function doing the step's matrix products alone, into preallocated outputs.
+
+    With ``input_gradient``, it also computes dL/dX, as ``mlp_backward`` does.
+    """
     n, layers = X.shape[0], len(params) // 2
+    first = 0 if input_gradient else 1  # the lowest layer whose dA is computed
     Ws = [params[f"W{l}"].copy() for l in range(1, layers + 1)]
     A = [X] + [np.empty((n, W.shape[1])) for W in Ws]  # A[l]: the input of layer l + 1
     dZ = [np.ones((n, W.shape[1])) for W in Ws]
@@ -55,7 +62,7 @@ def matmul_floor(X, params):
             np.matmul(A[l], W, out=A[l + 1])  # (n, d_in) @ (d_in, d_out)
         for l in range(layers - 1, -1, -1):
             np.matmul(A[l].T, dZ[l], out=dW[l])  # (d_in, n) @ (n, d_out)
-            if l > 0:
+            if l >= first:
                 np.matmul(dZ[l], Ws[l].T, out=dA[l])  # (n, d_out) @ (d_out, d_in)
 
     return floor

@@ -102,3 +102,41 @@ def test_the_surface_does_not_depend_on_the_chunk_size(monkeypatch, loss):
             chunked = loss_surface(X, y, params, *pair, *values, loss=loss)
             np.testing.assert_array_equal(chunked, whole)
         monkeypatch.undo()
+
+
+def test_the_floor_counts_what_it_computes():
+    """step_flops matches the products matmul_floor runs, with and without dL/dX."""
+    from benchmarks.step import matmul_floor, problem, step_flops
+
+    sizes, n = [6, 5, 4, 3], 7
+    X, _, params = problem(sizes, n)
+    for input_gradient, products in ((False, 8), (True, 9)):  # 3 forward, 3 dW, 2 or 3 dA
+        counted = []
+        real_matmul = np.matmul
+
+        def counting(a, b, out=None, _counted=counted, _matmul=real_matmul):
+            _counted.append(2 * a.shape[0] * a.shape[1] * b.shape[1])
+            return _matmul(a, b, out=out)
+
+        floor = matmul_floor(X, params, input_gradient=input_gradient)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(np, "matmul", counting)
+            floor()
+        assert len(counted) == products
+        assert sum(counted) == step_flops(sizes, n, input_gradient)
+
+
+def test_blas_threads_without_a_named_blas(monkeypatch):
+    """A numpy linked to MKL's own libraries shows threadpoolctl only its OpenMP pool."""
+    import threadpoolctl
+
+    from benchmarks._common import blas_threads
+
+    openmp = {"user_api": "openmp", "internal_api": "openmp", "num_threads": 2}
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [openmp])
+    assert blas_threads() == 2
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [])
+    assert blas_threads() >= 1
+    blas = {"user_api": "blas", "internal_api": "openblas", "num_threads": 3}
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [openmp, blas])
+    assert blas_threads() == 3
