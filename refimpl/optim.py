@@ -151,7 +151,19 @@ class TrainingHistory:
 
 def _grad_norm(grads: dict[str, np.ndarray]) -> float:
     """Euclidean norm of all gradients taken together as one long vector."""
-    return float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
+    # np.add.reduce is np.sum without its Python wrapper: the same sum, a few µs less a call
+    return float(np.sqrt(sum(np.add.reduce(g * g, axis=None) for g in grads.values())))
+
+
+def _divergence(loss_value: float, norm: float, limit: float) -> str | None:
+    """Why training must stop at this epoch, or None to go on."""
+    if not np.isfinite(loss_value):
+        return f"the loss became {loss_value}"
+    if loss_value > limit:
+        return f"the loss grew to {loss_value:.4g}, over {DIVERGENCE_FACTOR:g} times its start"
+    if not np.isfinite(norm):
+        return f"the gradient norm became {norm}"
+    return None
 
 
 def _all_finite(params: dict[str, np.ndarray]) -> bool:
@@ -219,31 +231,23 @@ def train(
     last_good = current
     limit = np.inf  # DIVERGENCE_FACTOR times the first loss, once that is known
     problem, stopped_at = None, epochs
-    for epoch in range(1, epochs + 1):
-        # A too-large lr overflows to inf/nan; that is detected just below, not warned about.
-        with np.errstate(all="ignore"):
+    # A too-large lr overflows to inf/nan; that is detected below, not warned about.
+    with np.errstate(all="ignore"):
+        for epoch in range(1, epochs + 1):
             _, cache = _forward(X, current, n_layers, f_h, f_o)
             loss_value = _loss(cache, y, n_layers, loss)
             grads = _backward(X, y, current, cache, n_layers, loss, output, f_h_prime, f_o_prime)
             norm = _grad_norm(grads)
-        if not np.isfinite(loss_value):
-            problem = f"the loss became {loss_value}"
-        elif loss_value > limit:
-            problem = (
-                f"the loss grew to {loss_value:.4g}, over {DIVERGENCE_FACTOR:g} times its start"
-            )
-        elif not np.isfinite(norm):
-            problem = f"the gradient norm became {norm}"
-        if problem is not None:
-            stopped_at = epoch
-            break
-        losses.append(loss_value)
-        grad_norms.append(norm)
-        limit = DIVERGENCE_FACTOR * losses[0]
-        if trace is not None:
-            trace.append(current)  # gd_step makes new arrays: no copy needed
-        last_good = current
-        with np.errstate(all="ignore"):
+            problem = _divergence(loss_value, norm, limit)
+            if problem is not None:
+                stopped_at = epoch
+                break
+            losses.append(loss_value)
+            grad_norms.append(norm)
+            limit = DIVERGENCE_FACTOR * losses[0]
+            if trace is not None:
+                trace.append(current)  # gd_step makes new arrays: no copy needed
+            last_good = current
             current = gd_step(current, grads, lr)
     if problem is None and not _all_finite(current):
         problem = "the parameters became inf or nan in the last update"
