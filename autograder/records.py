@@ -35,7 +35,7 @@ ATTENTION_REASONS = (
     "timeout",  # the whole notebook ran past its time limit (or a cell past its own)
     "crashed",  # the sandboxed run died (memory limit, killed, segfault)
     "reference-used",  # a graded function is, calls or runs a copy of the reference
-    "reference-copied",  # a notebook cell holds the reference's code, operation for operation
+    "reference-copied",  # a notebook cell holds the reference's code, or an edited copy of it
     "suspicious-code",  # a solution cell touches the grader, tracing or the reference
     "error",  # grading this submission failed for another reason
 )

@@ -25,6 +25,7 @@ source (hidden tests included) is never sent to it.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import dis
 import functools
 import io
@@ -401,6 +402,10 @@ _JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
 # A notebook function shorter than this that matches the reference may be the same idea written
 # the same way (``return X @ W + b``): only longer ones are reported as copies.
 _COPY_MIN_INSTRUCTIONS = 40
+# A function compiled in the notebook (or by exec) whose operations are at least this share of
+# the reference's, in order (difflib's ratio), is noted as an edited copy. The course's own
+# solutions of 40 operations or more are at most 0.74 of their reference.
+_NEAR_COPY_RATIO = 0.85
 
 
 def _signature(code: types.CodeType) -> tuple:
@@ -421,6 +426,10 @@ def _signature(code: types.CodeType) -> tuple:
             arg = ins.arg  # the slot, not the name
         ops.append((op, arg if isinstance(arg, tuple) else repr(arg)))
     return tuple(ops)
+
+
+def _in_notebook(code: types.CodeType) -> bool:
+    return code.co_filename.startswith("<ipython-input-")
 
 
 def _from_catalogue(frame) -> bool:
@@ -460,7 +469,8 @@ class _ReferenceWatch:
         if getattr(learner_obj, "__module__", None) == "autograder.catalogue":
             self.codes = frozenset()  # a planted wrong variant: wrong by construction
         self.signatures = {_signature(code) for code in self.codes}
-        self.kinds: dict[types.CodeType, str] = {}  # code -> "reference", "copy" or ""
+        self.kinds: dict[types.CodeType, str] = {}  # code -> its _kind
+        self.ratios: dict[types.CodeType, float] = {}  # code -> its likeness to the reference
         self.finding: str | None = None
         self.copied: str | None = None
         self._hook = self._profile  # one bound method, so that the check below can use `is`
@@ -469,9 +479,19 @@ class _ReferenceWatch:
                             f"refimpl.{exercise_name} (or built on it)")
 
     def _kind(self, code: types.CodeType) -> str:
+        """"reference", "copy", "near copy" (its ratio in ``self.ratios``) or ""."""
         if code in self.codes:
             return "reference"
-        return "copy" if _signature(code) in self.signatures else ""
+        signature = _signature(code)
+        if signature in self.signatures:
+            return "copy"
+        compiled_here = code.co_filename.startswith("<") and "<frozen" not in code.co_filename
+        if not compiled_here or len(signature) < _COPY_MIN_INSTRUCTIONS:
+            return ""  # library code, or too short to tell
+        ratio = max((difflib.SequenceMatcher(None, signature, reference, autojunk=False).ratio()
+                     for reference in self.signatures), default=0.0)
+        self.ratios[code] = ratio
+        return "near copy" if ratio >= _NEAR_COPY_RATIO else ""
 
     def _profile(self, frame, event, arg):
         if event != "call" or self.finding is not None:
@@ -485,7 +505,12 @@ class _ReferenceWatch:
         if kind == "reference":
             self.finding = (f"your {self.name} called the reference implementation "
                             f"refimpl.{code.co_qualname}")
-        elif code.co_filename.startswith("<ipython-input-"):
+        elif kind == "near copy":  # edited: noted, never failed
+            where = "in the notebook" if _in_notebook(code) else "built at run time"
+            self.copied = (f"the code of {code.co_qualname} {where} is an edited copy of the "
+                           f"reference implementation: {self.ratios[code]:.0%} of its "
+                           f"operations, in order")
+        elif _in_notebook(code):
             if len(_signature(code)) < _COPY_MIN_INSTRUCTIONS:
                 return  # a short function can match the reference by chance
             self.copied = (f"the code of {code.co_qualname} in the notebook is the reference "

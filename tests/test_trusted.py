@@ -401,3 +401,30 @@ def test_the_reference_typed_into_a_cell_is_noted_not_failed(course):
                   course)
     assert short.score == 2
     assert short.attention == []
+
+
+def test_an_edited_copy_of_the_reference_is_noted(course):
+    """The reference with its message rewritten and a line added still matches most of its
+    operations in order: noted with the share, graded as the learner's own."""
+    solution = textwrap.dedent("""
+        from refimpl.layers import _check_dense_shapes
+        def dense_forward(inputs, weights, bias):
+            inputs = np.asarray(inputs, dtype=np.float64)
+            weights = np.asarray(weights, dtype=np.float64)
+            bias = np.asarray(bias, dtype=np.float64)
+            _check_dense_shapes(inputs, weights, "X")
+            if bias.shape != (weights.shape[1],):
+                raise ValueError(f"bias {bias.shape} does not fit W {weights.shape}")
+            out = inputs @ weights + bias
+            return out
+        """)
+    nb = relu_notebook(HONEST, solution)
+    nb.cells.append(new_code_cell("check.dense_forward(dense_forward)", metadata=_meta(
+        "test_dense_forward", grade=True, solution=False, locked=True, points=3)))
+    record = grade(nb, course)
+    assert record.score == 5
+    [(reason, detail)] = [(a.reason, a.detail) for a in record.attention]
+    assert reason == "reference-copied"
+    assert detail.startswith("test_dense_forward: the code of dense_forward in the notebook is "
+                             "an edited copy of the reference implementation: ")
+    assert re.search(r": (8[5-9]|9\d|100)% of its operations, in order", detail), detail
