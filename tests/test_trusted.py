@@ -373,29 +373,42 @@ def test_a_forged_result_on_the_grading_channel_scores_zero_and_is_flagged(cours
     assert "suspicious-code" in {a.reason for a in record.attention}
 
 
-def test_the_reference_typed_into_a_cell_is_noted_not_failed(course):
-    """refimpl.dense_forward, operation for operation (renamed locals, no comments): noted
-    for the instructor, graded as the learner's own; a short function is not noted at all."""
-    solution = textwrap.dedent("""
-        from refimpl.layers import _check_dense_shapes
-        def dense_forward(inputs, weights, bias):
-            inputs = np.asarray(inputs, dtype=np.float64)
-            weights = np.asarray(weights, dtype=np.float64)
-            bias = np.asarray(bias, dtype=np.float64)
-            _check_dense_shapes(inputs, weights, "X")
-            if bias.shape != (weights.shape[1],):
-                raise ValueError(
-                    f"b must have shape (d_out,) = ({weights.shape[1]},), one bias per output "
-                    f"unit; got shape {bias.shape}.")
-            return inputs @ weights + bias
-        """)
+# refimpl.dense_forward with renamed locals and no comments; {message} and {result} are where
+# the edited copy differs
+_COPIED_DENSE_FORWARD = """
+from refimpl.layers import _check_dense_shapes
+def dense_forward(inputs, weights, bias):
+    inputs = np.asarray(inputs, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    bias = np.asarray(bias, dtype=np.float64)
+    _check_dense_shapes(inputs, weights, "X")
+    if bias.shape != (weights.shape[1],):
+        raise ValueError({message})
+    {result}
+"""
+
+
+def _graded_dense_forward(course, message: str, result: str):
+    """The grading record of a notebook with relu and this copy of dense_forward."""
+    solution = _COPIED_DENSE_FORWARD.format(message=message, result=result)
     nb = relu_notebook(HONEST, solution)
     nb.cells.append(new_code_cell("check.dense_forward(dense_forward)", metadata=_meta(
         "test_dense_forward", grade=True, solution=False, locked=True, points=3)))
-    record = grade(nb, course)
+    return grade(nb, course)
+
+
+def test_the_reference_typed_into_a_cell_is_noted_not_failed(course):
+    """refimpl.dense_forward, operation for operation: noted for the instructor, graded as the
+    learner's own; a short function is not noted at all."""
+    record = _graded_dense_forward(
+        course,
+        'f"b must have shape (d_out,) = ({weights.shape[1]},), one bias per output "\n'
+        '        f"unit; got shape {bias.shape}."',
+        "return inputs @ weights + bias")
     assert record.score == 5
     assert [(a.reason, a.detail.split(":")[0]) for a in record.attention] == [
         ("reference-copied", "test_dense_forward")]
+    assert "operation for operation" in record.attention[0].detail
     copied_relu = "def relu(Z):\n    return np.asarray(np.maximum(_as_float(Z), 0.0))\n"
     short = grade(relu_notebook("from refimpl.activations import _as_float\n" + copied_relu),
                   course)
@@ -406,22 +419,9 @@ def test_the_reference_typed_into_a_cell_is_noted_not_failed(course):
 def test_an_edited_copy_of_the_reference_is_noted(course):
     """The reference with its message rewritten and a line added still matches most of its
     operations in order: noted with the share, graded as the learner's own."""
-    solution = textwrap.dedent("""
-        from refimpl.layers import _check_dense_shapes
-        def dense_forward(inputs, weights, bias):
-            inputs = np.asarray(inputs, dtype=np.float64)
-            weights = np.asarray(weights, dtype=np.float64)
-            bias = np.asarray(bias, dtype=np.float64)
-            _check_dense_shapes(inputs, weights, "X")
-            if bias.shape != (weights.shape[1],):
-                raise ValueError(f"bias {bias.shape} does not fit W {weights.shape}")
-            out = inputs @ weights + bias
-            return out
-        """)
-    nb = relu_notebook(HONEST, solution)
-    nb.cells.append(new_code_cell("check.dense_forward(dense_forward)", metadata=_meta(
-        "test_dense_forward", grade=True, solution=False, locked=True, points=3)))
-    record = grade(nb, course)
+    record = _graded_dense_forward(
+        course, 'f"bias {bias.shape} does not fit W {weights.shape}"',
+        "out = inputs @ weights + bias\n    return out")
     assert record.score == 5
     [(reason, detail)] = [(a.reason, a.detail) for a in record.attention]
     assert reason == "reference-copied"
