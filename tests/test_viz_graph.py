@@ -11,6 +11,7 @@ import pytest
 from IPython.display import Image
 
 import refimpl
+from autograder.catalogue import mistakes_for
 from refimpl.viz.graph import GraphExplorer, neuron_graph, trace_neuron_loss
 
 
@@ -38,20 +39,11 @@ class ValueWithoutSigmoid(refimpl.Value):
     sigmoid = None
 
 
-class OverwritingValue(refimpl.Value):
-    """Runs, but every operation SETS its inputs' gradients instead of adding to them: wrong
-    wherever a Value is used twice (the square d * d of the loss)."""
-
-    def __mul__(self, other):
-        other = self._wrap(other)
-        out = type(self)(self.data * other.data, (self, other), "*")
-
-        def _backward():
-            self.grad = other.data * out.grad
-            other.grad = self.data * out.grad
-
-        out._backward = _backward
-        return out
+# The catalogue's Value whose every _backward sets (=) its inputs' gradients instead of adding
+# to them: it runs, but is wrong wherever a Value is used twice (the square d * d of the loss).
+OverwritingValue = next(
+    mistake.variant for mistake in mistakes_for("Value") if mistake.slug == "grad-overwritten"
+)
 
 
 class NanValue(refimpl.Value):
