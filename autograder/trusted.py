@@ -151,7 +151,7 @@ _SUSPICIOUS = [
                 r"|\bctypes\b|\bmarshal\b|\bpickle\b|\bFunctionType\b"),
      "reaches into the interpreter's internals"),
     (re.compile(r"\bexec\s*\(|\beval\s*\(|\bcompile\s*\(|__import__|\bimportlib\b"
-                r"|\bgetsource\b|\bgetattr\s*\([^)]*(\+|\bf[\"'])"),
+                r"|\brunpy\b|\bgetsource\b|\bgetattr\s*\([^)]*(\+|\bf[\"'])"),
      "builds or runs code from text"),
     (re.compile(r"\bautograder\s*\.\s*(engine|check|sandbox|wire|trusted|seeding)\b"
                 r"|\bfrom\s+autograder\b.*\bimport\b"),

@@ -349,6 +349,12 @@ def test_suspicious_lines():
     assert suspicious_lines(relu_notebook(HONEST), {"relu"}) == []
     # with sigmoid graded too, its reference is flagged as well
     assert len(suspicious_lines(nb, {"relu", "sigmoid"})) == 3
+    # a fresh copy of a whole refimpl module, run from its file
+    rerun = relu_notebook("import runpy\nns = runpy.run_path(refimpl.activations.__file__)\n")
+    assert [a.detail for a in suspicious_lines(rerun, {"relu"})] == [
+        "cell 3, line 1 builds or runs code from text: `import runpy`",
+        "cell 3, line 2 builds or runs code from text: "
+        "`ns = runpy.run_path(refimpl.activations.__file__)`"]
 
 
 FORGED_RESULT = """
