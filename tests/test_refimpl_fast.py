@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+from refimpl_tools import perturbed_mlp
 
-from refimpl import MLPTrainer, gd_step, init_mlp, mlp_backward, mlp_forward, mlp_loss
+from refimpl import MLPTrainer, gd_step, mlp_backward, mlp_forward, mlp_loss
 
 CONFIGS = [  # (loss, hidden, output)
     ("bce", "relu", "sigmoid"),
@@ -18,13 +19,7 @@ TOL = {"rtol": 1e-12, "atol": 1e-14}
 
 def case(sizes, n, loss, seed=0):
     """Random params (not at their init, so that every unit is busy), X and y."""
-    rng = np.random.default_rng(seed)
-    params = init_mlp(sizes, seed=seed)
-    params = {key: value + 0.1 * rng.normal(size=value.shape) for key, value in params.items()}
-    X = rng.normal(size=(n, sizes[0]))
-    shape = (n, sizes[-1])
-    y = rng.integers(0, 2, shape).astype(float) if loss == "bce" else rng.normal(size=shape)
-    return X, y, params
+    return perturbed_mlp(sizes, n, loss, seed, scale=0.1)[:3]
 
 
 def pure_training(X, y, params, lr, steps, **options):

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from refimpl_tools import perturbed_mlp
 
 import refimpl.activations
-from refimpl import init_231, init_mlp, loss_surface, mlp_loss
+from refimpl import init_231, loss_surface, mlp_loss
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 CONFIGS = [  # (loss, hidden, output)
@@ -30,13 +31,7 @@ def loop_surface(X, y, params, param_a, param_b, values_a, values_b, **options):
 
 
 def random_case(sizes, seed, loss, n=6):
-    rng = np.random.default_rng(seed)
-    params = init_mlp(sizes, seed=seed)
-    params = {key: value + 0.3 * rng.normal(size=value.shape) for key, value in params.items()}
-    X = rng.normal(size=(n, sizes[0]))
-    shape = (n, sizes[-1])
-    y = rng.integers(0, 2, shape).astype(float) if loss == "bce" else rng.normal(size=shape)
-    return X, y, params, rng
+    return perturbed_mlp(sizes, n, loss, seed, scale=0.3)
 
 
 def entries(params):
