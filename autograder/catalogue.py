@@ -613,7 +613,8 @@ def _value_loss(w, b, x, y, Value=None, *, mode="ref"):
     """value_neuron_loss with one thing wrong; called with numbers only (no Value class),
     it runs as a check case (``run_value_neuron_loss``)."""
     if Value is None:
-        return run_value_neuron_loss(partial(_value_loss, mode=mode), w, b, x, y)
+        return run_value_neuron_loss(partial(_value_loss, mode=mode), w, b, x, y,
+                                     refimpl.Value)
     if mode == "from-data":  # a float computation wrapped at the end: the graph is cut
         a = float(refimpl.sigmoid(w.data * x + b.data))
         return Value((a - y) ** 2)

@@ -13,10 +13,9 @@ and in every failure message.
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,6 +41,7 @@ from autograder.engine import (
     run_check,
     run_learner,
 )
+from autograder.grading.worker import drivers
 from autograder.seeding import resolve_seed
 
 __all__ = [
@@ -99,15 +99,23 @@ class Exercise:
     input_hints: Mapping[str, str] = field(default_factory=dict)
     part_order: Callable[[str], Any] | None = None
     uses: tuple[str, ...] = ()  # earlier exercises the solution may call (graded on their own)
-    # How the learner's object (and every mistake's variant) is called on a case: for
-    # exercises that are not plain functions (a class, a result that must be driven further).
-    adapt: Callable[[Any], Callable[..., Any]] | None = None
+    # How the learner's object (and every mistake's variant) is called on a case, for
+    # exercises that are not plain functions (a class, a result that must be driven further):
+    # a name of autograder.grading.worker.drivers.DRIVERS, with its context.
+    driver: str | None = None
+    driver_context: Callable[[], dict[str, Any]] = dict
+    # Properties of a returned result that need the reference (engine.apply_postcheck).
+    postcheck: Callable[[Any, Case], None] | None = None
     # NumPy floating-point errors that fail a case even when the values are right.
     forbid_fp_errors: tuple[str, ...] = ()
 
     @property
     def mistakes(self) -> tuple[Mistake, ...]:
         return mistakes_for(self.key)
+
+    def adapt(self, obj: Any) -> Any:
+        """``obj`` (the learner's or a mistake's) as this exercise calls it on a case."""
+        return drivers.adapt(self.driver, obj, **self.driver_context())
 
     def cases(self, hidden: bool = False, seed: int | None = None) -> list[Case]:
         cases = (self.hidden(np.random.default_rng(resolve_seed(self.key, seed))) if hidden
@@ -127,7 +135,7 @@ class Exercise:
         __tracebackhide__ = True
         with _earlier_exercises_from_reference(learner_fn, self.uses):
             return run_learner(self.name, learner_fn, self.reference, cases, title=self.title,
-                               adapt=self.adapt)
+                               adapt=self.adapt, postcheck=self.postcheck)
 
     def grade(self, learner: LearnerRun, cases: list[Case], *, hidden: bool,
               learner_fn: Any = None) -> CheckResult:
@@ -137,7 +145,8 @@ class Exercise:
                          output=self.output, mistakes=self.mistakes, hidden=hidden,
                          rtol=self.rtol, atol=self.atol, title=self.title,
                          diagnose=self.diagnose, input_hints=self.input_hints,
-                         part_order=self.part_order, adapt=self.adapt, learner=learner)
+                         part_order=self.part_order, adapt=self.adapt,
+                         postcheck=self.postcheck, learner=learner)
 
 
 @contextmanager
@@ -846,33 +855,6 @@ def _value_reference(program: str, **leaves: float) -> dict[str, float]:
     return run_program(refimpl.Value, program, leaves)
 
 
-def _value_adapter(obj: Any) -> Callable[..., Any]:
-    """A class is run on the programs; a case function (the reference, a grader's wrapper)
-    is called as it is; anything else is not a Value class."""
-    if not callable(obj) and not hasattr(obj, "data"):
-        return obj  # the engine explains that it is not callable
-    if isinstance(obj, type):
-        def value_case(program: str, **leaves: float) -> dict[str, float]:
-            __tracebackhide__ = True
-            return run_program(obj, program, leaves)
-        return value_case
-    if callable(obj):
-        try:
-            inspect.signature(obj).bind("out = a", a=0.0)
-            return obj
-        except (TypeError, ValueError):
-            pass
-    what = ("a Value object (an instance)" if hasattr(obj, "data")
-            else fmt.describe_type(obj))
-
-    def not_a_class(program: str, **leaves: float) -> None:
-        raise LearnerProblem(
-            f"check.Value needs your class Value (defined with `class Value:`), but got "
-            f"{what}: pass the class itself, check.Value(Value), not Value(...).",
-            "interface")
-    return not_a_class
-
-
 _VALUE_ORDER = ("out.data", "out.grad")
 
 
@@ -906,19 +888,9 @@ def _value_neuron_loss_reference(w, b, x, y, Value=None):
     """L = (sigmoid(w x + b) - y) ** 2 built from Values; called with numbers only (no Value
     class), it runs as a check case (``run_value_neuron_loss``)."""
     if Value is None:
-        return run_value_neuron_loss(_value_neuron_loss_reference, w, b, x, y)
+        return run_value_neuron_loss(_value_neuron_loss_reference, w, b, x, y, refimpl.Value)
     a = (w * Value(x) + b).sigmoid()
     return (a - Value(y)) ** 2
-
-
-def _value_neuron_loss_adapter(fn: Any) -> Callable[..., Any]:
-    if not callable(fn):
-        return fn  # the engine explains that it is not callable
-
-    def value_neuron_loss_case(w: float, b: float, x: float, y: float) -> dict[str, float]:
-        __tracebackhide__ = True
-        return run_value_neuron_loss(fn, w, b, x, y)
-    return value_neuron_loss_case
 
 
 # ---------------------------------------------------------------------------------------
@@ -1008,7 +980,7 @@ _HELD_OUT_ACCURACY = 0.9
 _TRAIN_STUDENTS, _TRAIN_LR, _TRAIN_EPOCHS = 160, 1.0, 200
 
 
-def _train_reference(X, y, params, lr, epochs, held_out=None):
+def _train_reference(X, y, params, lr, epochs):
     """refimpl.train with BCE, its history as the exercise's dict."""
     trained, history = refimpl.train(X, y, params, lr, epochs, loss="bce")
     return trained, {"loss": history.losses, "grad_norm": history.grad_norms}
@@ -1049,7 +1021,7 @@ def _train_hidden(rng: np.random.Generator) -> list[Case]:
                     break
             cases.append(Case((X, y, params, _TRAIN_LR, _TRAIN_EPOCHS),
                               label="study_sleep, standardized, then a held-out test",
-                              options={"held_out": (X_test, y_test)}))
+                              private={"held_out": (X_test, y_test)}))
             continue
         n, epochs = [1, 3, 5, 8][i % 4], int(rng.integers(1, 9))
         X = rng.normal(size=(n, 2))
@@ -1059,18 +1031,6 @@ def _train_hidden(rng: np.random.Generator) -> list[Case]:
         cases.append(Case((X, y, params, lr, epochs),
                           label=f"n = {n}, a random network, lr and number of epochs"))
     return cases
-
-
-def _as_arrays(history: Any) -> Any:
-    """A learner's history with list values as arrays (the exercise allows both)."""
-    if not isinstance(history, Mapping):
-        return history
-    converted = dict(history)
-    for key, value in history.items():
-        if isinstance(value, list | tuple):
-            with suppress(TypeError, ValueError):  # ragged: the check reports its type
-                converted[key] = np.asarray(value)
-    return converted
 
 
 def _check_training(out: Any, X: np.ndarray, y: np.ndarray, start: dict,
@@ -1108,35 +1068,12 @@ def _check_training(out: Any, X: np.ndarray, y: np.ndarray, start: dict,
             "property")
 
 
-def _train_adapter(fn: Any) -> Callable[..., Any]:
-    if not callable(fn):
-        return fn  # the engine explains that it is not callable
-
-    def train_case(X, y, params, lr, epochs, *, held_out=None):
-        __tracebackhide__ = True
-        try:
-            inspect.signature(fn).bind(X, y, params, lr, epochs)
-        except TypeError as exc:
-            raise LearnerProblem(
-                f"train: your function cannot be called as train(X, y, params, lr, epochs): "
-                f"{exc}. Its parameters are {_signature_of(fn)}.", "signature") from None
-        except ValueError:
-            pass
-        start = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
-        out = fn(X, y, params, lr, epochs)
-        if isinstance(out, tuple | list) and len(out) == 2:
-            out = (out[0], _as_arrays(out[1]))
-        if held_out is not None:
-            _check_training(out, X, y, start, held_out)
-        return out
-    return train_case
-
-
-def _signature_of(fn: Any) -> str:
-    try:
-        return str(inspect.signature(fn))
-    except (TypeError, ValueError):
-        return "(...)"
+def _train_postcheck(out: Any, case: Case) -> None:
+    """The properties of a training run on a case with a held-out split."""
+    held_out = case.private.get("held_out")
+    if held_out is not None:
+        X, y, start = case.args[:3]
+        _check_training(out, X, y, start, held_out)
 
 
 _TRAIN_PARTS = TupleOf((
@@ -1405,7 +1342,7 @@ def _value_exercise() -> Exercise:
     # atol 1e-9 absorbs the rounding of gradients that cancel to about 0.
     return Exercise("Value", "Value", "Value", _value_reference, _value_visible, _value_hidden,
                     output=DictOf("results", None, label=str, scalar=True), atol=1e-9,
-                    diagnose=_value_diagnose, part_order=_value_order, adapt=_value_adapter)
+                    diagnose=_value_diagnose, part_order=_value_order, driver="value_class")
 
 
 def _value_neuron_loss_exercise() -> Exercise:
@@ -1413,7 +1350,8 @@ def _value_neuron_loss_exercise() -> Exercise:
                     _value_neuron_loss_reference, _value_neuron_loss_visible,
                     _value_neuron_loss_hidden,
                     output=DictOf("results", None, label=str, scalar=True),
-                    diagnose=_value_diagnose_loss, adapt=_value_neuron_loss_adapter)
+                    diagnose=_value_diagnose_loss, driver="value_neuron_loss",
+                    driver_context=lambda: {"Value": refimpl.Value})
 
 
 def _value_diagnose_loss(correct: list[str], wrong: list[str]) -> str | None:
@@ -1444,7 +1382,8 @@ def _train_exercise() -> Exercise:
     # BCE from logits or from clipped probabilities, norms summed in another order: the
     # trajectories of correct implementations agree to about 1e-13.
     return Exercise("train", "train", "train", _train_reference, _train_visible, _train_hidden,
-                    output=_TRAIN_PARTS, rtol=1e-8, atol=1e-10, adapt=_train_adapter,
+                    output=_TRAIN_PARTS, rtol=1e-8, atol=1e-10, driver="train",
+                    postcheck=_train_postcheck,
                     input_hints={"params": "train must leave params as it was: start from "
                                            "a copy ({k: v.copy() for k, v in params.items()})"
                                            " or build new arrays each step (W = W - lr * dW)."}

@@ -188,9 +188,13 @@ def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
             console.print(f"{mark} {result.line()}", markup=False, soft_wrap=True)
             bar.advance(task)
 
+        def waiting(message: str) -> None:
+            console.print(f"backprop-course: {message}", markup=False, soft_wrap=True)
+
         results = _course_step(lambda: autograde(args.course, args.assignments or None,
                                                  args.student or None, jobs=args.jobs,
-                                                 on_result=on_result))
+                                                 on_result=on_result, wait=args.wait,
+                                                 on_wait=waiting))
     if isinstance(results, int):
         return results
     graded = [r for r in results if r.score is not None]
@@ -208,15 +212,18 @@ def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
 def cmd_feedback(args: argparse.Namespace, extra: list[str]) -> int:
     from autograder.instructor import feedback
 
-    files, errors = feedback(args.course, args.assignments or None, args.student or None,
-                             jobs=args.jobs)
-    for path in files:
-        print(f"feedback {path}")
-    for error in errors:
-        print(f"ERROR {error}", file=sys.stderr)
-    print(f"{len(files)} feedback file(s), {len(errors)} error(s); students fetch them with "
-          "nbgrader, or send the HTML files.")
-    return 1 if errors else 0
+    def step() -> int:
+        files, errors = feedback(args.course, args.assignments or None, args.student or None,
+                                 jobs=args.jobs, wait=args.wait, on_wait=say)
+        for path in files:
+            print(f"feedback {path}")
+        for error in errors:
+            print(f"ERROR {error}", file=sys.stderr)
+        print(f"{len(files)} feedback file(s), {len(errors)} error(s); students fetch them "
+              "with nbgrader, or send the HTML files.")
+        return 1 if errors else 0
+
+    return _course_step(step)
 
 
 def cmd_export(args: argparse.Namespace, extra: list[str]) -> int:
@@ -259,6 +266,16 @@ def cmd_info(args: argparse.Namespace, extra: list[str]) -> int:
     print(f"{'course root':16} {COURSE_ROOT}")
     print(f"{'workspace':16} {DEFAULT_WORKSPACE.expanduser().resolve()}")
     return 0
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
 
 
 def positive_seconds(text: str) -> float:
@@ -362,6 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only this student (repeat for several)")
     chosen.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="submissions handled at once (default: the number of CPUs)")
+    chosen.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS",
+                        help="while another autograde or feedback runs on the course (both "
+                        "write its gradebook), wait this long for it before giving up "
+                        "(default 0: stop at once and say which run it is)")
 
     collect = sub.add_parser(
         "collect", parents=[course],
@@ -384,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade every imported submission: nbgrader restores the test cells, the "
         "learner's code runs in a sandbox (no network, no access to the course folder, time "
         "and memory limits), and the checks compare its results with the reference outside "
-        "it. One line per submission, a summary at the end.")
+        "it. One line per submission, a summary at the end. Only one autograde or feedback "
+        "runs on a course at a time: another one stops with a message, or waits (--wait).")
     grade.set_defaults(run=cmd_autograde, passthrough=False)
 
     feedback = sub.add_parser(

@@ -38,7 +38,6 @@ import importlib.util
 import inspect
 import re
 import traceback
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,9 @@ from typing import Any
 import numpy as np
 
 from autograder import formatting as fmt
+from autograder.grading.worker import calls
+from autograder.grading.worker.calls import Observation
+from autograder.grading.worker.drivers import LearnerProblem
 
 __all__ = [
     "ARRAY",
@@ -103,6 +105,8 @@ class Case:
     forbid_fp_errors: tuple[str, ...] = ()
     raises: type[Exception] | None = None  # the function must raise this (bad input)
     raises_why: str = ""  # why it must, in one sentence shown when it does not
+    # Data only the grader's side uses (``postcheck``); never given to the learner's code.
+    private: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -156,20 +160,6 @@ class CheckResult:
     hidden: bool = False
     stage: str | None = None
     case: str | None = None
-
-
-class LearnerProblem(Exception):
-    """Raised by an adapted exercise (see ``run_check(adapt=...)``) when the learner's code
-    does something it can describe better than a generic exception: a class without a
-    needed method, an operation that returns a float instead of an object, training that
-    does not lower the loss. The message is shown as it is, as the failure of stage
-    ``stage``; when raised ``from`` the learner's own exception, the learner's traceback
-    frames of that exception are shown under it.
-    """
-
-    def __init__(self, message: str, stage: str = "type") -> None:
-        super().__init__(message)
-        self.stage = stage
 
 
 class CheckFailed(AssertionError):
@@ -239,32 +229,6 @@ class _Part:
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class Observation:
-    """What one call did: its output or exception, and its inputs as they were afterwards."""
-
-    output: Any = None
-    error: BaseException | None = None
-    args: tuple = ()
-    kwargs: dict = field(default_factory=dict)
-    fp_errors: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    forbidden_fp: tuple[str, ...] = ()  # the case's forbidden fp errors that happened
-
-
-def _clone(obj: Any) -> Any:
-    """A deep copy of arrays and containers of arrays; other objects are shared."""
-    if isinstance(obj, np.ndarray):
-        return obj.copy()
-    if isinstance(obj, dict):
-        return {k: _clone(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clone(v) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_clone(v) for v in obj)
-    return obj
-
-
 def observe(fn: Callable[..., Any], case: Case,
             options: Sequence[str] | None = None) -> Observation:
     """Call ``fn`` on fresh copies of the case's inputs; never raises (except Ctrl-C).
@@ -273,31 +237,8 @@ def observe(fn: Callable[..., Any], case: Case,
     errors and Python warnings are recorded, not shown.
     """
     __tracebackhide__ = True
-    args = _clone(tuple(case.args))
-    kwargs = _clone(dict(case.kwargs))
     passed = {k: v for k, v in case.options.items() if options is None or k in options}
-    fp_errors: set[str] = set()
-
-    def on_fp_error(kind: str, flag: int) -> None:
-        fp_errors.add(kind)
-
-    obs = Observation(args=args, kwargs=kwargs)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with np.errstate(all="call", call=on_fp_error):
-            try:
-                obs.output = fn(*args, **kwargs, **_clone(passed))
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:  # a learner's sys.exit() is reported, not obeyed
-                obs.error = exc
-    obs.fp_errors = tuple(sorted(fp_errors))
-    obs.warnings = tuple(f"{w.category.__name__}: {w.message}" for w in caught)
-    # A function may also turn NumPy's reports into warnings itself (np.errstate(all="warn")).
-    obs.forbidden_fp = tuple(
-        kind for kind in case.forbid_fp_errors
-        if kind in fp_errors or any(f"{kind} encountered" in w for w in obs.warnings))
-    return obs
+    return calls.observe(fn, case.args, case.kwargs, passed, case.forbid_fp_errors)
 
 
 def _package_dir(name: str) -> str | None:
@@ -625,24 +566,6 @@ def _arg_names(reference: Callable[..., Any], n_args: int) -> list[str]:
     return [params[i] if i < len(params) else f"argument {i + 1}" for i in range(n_args)]
 
 
-def _accepted_options(fn: Callable[..., Any], names: set[str]) -> set[str]:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return set(names)
-    if any(p.kind == p.VAR_KEYWORD for p in params):
-        return set(names)
-    return {p.name for p in params
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} & names
-
-
-def _signature_text(fn: Callable[..., Any]) -> str:
-    try:
-        return str(inspect.signature(fn).replace(return_annotation=inspect.Signature.empty))
-    except (TypeError, ValueError):
-        return "(...)"
-
-
 _EXCEPTION_HINTS: tuple[tuple[type[BaseException], str, str], ...] = (
     (ValueError, "matmul", "A matrix product got shapes that do not fit: in A @ B the last "
      "axis of A must equal the first axis of B. Print the shapes right before the failing "
@@ -678,52 +601,67 @@ class LearnerRun:
 
 def run_learner(exercise: str, learner_fn: Any, reference: Callable[..., Any],
                 cases: Sequence[Case], *, title: str | None = None,
-                adapt: Callable[[Any], Callable[..., Any]] | None = None) -> LearnerRun:
-    """Call ``learner_fn`` (through ``adapt``) on every case; never raises for learner errors."""
+                adapt: Callable[[Any], Callable[..., Any]] | None = None,
+                postcheck: Postcheck | None = None) -> LearnerRun:
+    """Call ``learner_fn`` (through ``adapt``) on every case; never raises for learner errors.
+    ``postcheck`` then looks at every result (see :func:`apply_postcheck`)."""
     __tracebackhide__ = True
     # An adapter may also explain a wrong object, e.g. an instance where a class is needed.
     call = (adapt or (lambda fn: fn))(learner_fn) if learner_fn is not None else None
-    run = LearnerRun(fn_name=getattr(learner_fn, "__name__", exercise))
-    if not callable(call):
-        run.callable_problem = _not_callable_message(exercise, learner_fn)
-        return run
-    option_names = set().union(*(set(c.options) for c in cases))
-    options = _accepted_options(call, option_names)
-    if cases:
-        run.signature_problem = _signature_problem(title or exercise, exercise, call, learner_fn,
-                                                   reference, cases[0], options)
-        if run.signature_problem is not None:
-            return run
-    run.observations = [observe(call, case, options) for case in cases]
+    result = calls.attempt(learner_fn, call, [call_case(case) for case in cases],
+                           fallback_name=exercise)
+    run = learner_run(exercise, result, reference, title=title,
+                      n_args=len(cases[0].args) if cases else 0)
+    for obs, case in zip(run.observations, cases, strict=False):
+        apply_postcheck(postcheck, obs, case)
     return run
 
 
-def _signature_problem(title: str, exercise: str, call: Callable[..., Any], fn: Any,
-                       reference: Callable[..., Any], case: Case,
-                       options: set[str]) -> str | None:
+Postcheck = Callable[[Any, Case], None]
+
+
+def apply_postcheck(postcheck: Postcheck | None, obs: Observation, case: Case) -> None:
+    """``postcheck(output, case)`` on a call that returned: properties of a result that need
+    the reference (a trained network must generalise). Its ``LearnerProblem`` becomes the
+    call's error; it runs where the reference is, never beside the learner's code."""
+    if postcheck is None or obs.error is not None:
+        return
     try:
-        signature = inspect.signature(call)
-    except (TypeError, ValueError):
-        return None
-    kwargs = dict(case.kwargs) | {k: v for k, v in case.options.items() if k in options}
-    try:
-        signature.bind(*case.args, **kwargs)
-    except TypeError as exc:
-        names = ", ".join(_arg_names(reference, len(case.args)))
-        return (f"{title}: your function cannot be called as "
-                f"{exercise}({names}): {exc}. Its parameters are "
-                f"{_signature_text(fn)}; the exercise needs "
-                f"{_signature_text(reference)}.")
-    return None
+        postcheck(obs.output, case)
+    except LearnerProblem as problem:
+        obs.error = problem
+
+
+def call_case(case: Case) -> calls.CallCase:
+    """The part of ``case`` the learner's object is called with."""
+    return calls.CallCase(tuple(case.args), dict(case.kwargs), dict(case.options),
+                          tuple(case.forbid_fp_errors))
+
+
+def learner_run(exercise: str, result: calls.Attempt, reference: Callable[..., Any], *,
+                title: str | None, n_args: int) -> LearnerRun:
+    """The :class:`LearnerRun` of an attempt, its problems explained."""
+    run = LearnerRun(fn_name=result.fn_name, observations=list(result.observations))
+    if result.not_callable is not None:
+        run.callable_problem = _not_callable_message(exercise, result.not_callable)
+    elif result.bind_error is not None:
+        names = ", ".join(_arg_names(reference, n_args))
+        run.signature_problem = (
+            f"{title or exercise}: your function cannot be called as "
+            f"{exercise}({names}): {result.bind_error}. Its parameters are "
+            f"{result.signature}; the exercise needs {calls.signature_text(reference)}.")
+    return run
 
 
 class _Run:
     def __init__(self, exercise, learner_fn, reference, cases, *, output, mistakes, hidden,
                  rtol, atol, title, diagnose, input_hints, part_order=None, adapt=None,
+                 postcheck=None,
                  learner=None):
         self.exercise = exercise
         self.fn = learner_fn
         self.adapt = adapt or (lambda fn: fn)
+        self.postcheck = postcheck
         self.learner: LearnerRun | None = learner  # None: run the learner's code here
         self.reference = reference
         self.cases = list(cases)
@@ -1083,6 +1021,7 @@ class _Run:
             def run(j: int, mistake: Mistake = mistake, variant_obs=variant_obs) -> None:
                 if mistake.variant is not None and variant_obs[j] is None:
                     variant_obs[j] = observe(self.adapt(mistake.variant), self.cases[j])
+                    apply_postcheck(self.postcheck, variant_obs[j], self.cases[j])
 
             run(i)
             if not self.matches(i, mistake, variant_obs[i], self.expected[i]):
@@ -1118,7 +1057,8 @@ class _Run:
         __tracebackhide__ = True
         if self.learner is None:
             self.learner = run_learner(self.exercise, self.fn, self.reference, self.cases,
-                                       title=self.title, adapt=self.adapt)
+                                       title=self.title, adapt=self.adapt,
+                                       postcheck=self.postcheck)
         if self.learner.callable_problem is not None:
             return self.result(False, self.learner.callable_problem, stage="callable")
         self.expected = [self.call_reference(case) for case in self.cases]
@@ -1234,9 +1174,9 @@ def _constant_factor(got: np.ndarray, exp: np.ndarray, atol: float) -> float | N
     return c
 
 
-def _not_callable_message(exercise: str, value: Any) -> str:
-    text = f"{exercise}: check.{exercise} needs your function, but got {fmt.describe_type(value)}."
-    if value is None:
+def _not_callable_message(exercise: str, description: str) -> str:
+    text = f"{exercise}: check.{exercise} needs your function, but got {description}."
+    if description == "None":
         text += " Did you run the cell that defines it?"
     else:
         text += (f" Pass the function itself, check.{exercise}({exercise}), not the result "
@@ -1260,6 +1200,7 @@ def run_check(
     input_hints: Mapping[str, str] | None = None,
     part_order: Callable[[str], Any] | None = None,
     adapt: Callable[[Any], Callable[..., Any]] | None = None,
+    postcheck: Postcheck | None = None,
     learner: LearnerRun | None = None,
 ) -> CheckResult:
     """Compare ``learner_fn`` with ``reference`` on ``cases``; never raises for learner errors.
@@ -1281,6 +1222,8 @@ def run_check(
     adapt : ``adapt(learner_or_variant) -> callable`` called with the case's arguments, for
         exercises that are not plain functions (a class, a function whose result must be
         driven further); applied to the learner's object and to every mistake's variant
+    postcheck : ``postcheck(output, case)`` raises ``LearnerProblem`` when a returned result
+        lacks a property that needs the reference (see :func:`apply_postcheck`)
     learner : what the learner's object did, when it ran elsewhere (``run_learner`` in the
         grading sandbox); ``learner_fn`` is then only used for messages
 
@@ -1292,4 +1235,5 @@ def run_check(
     return _Run(exercise, learner_fn, reference, cases, output=output, mistakes=mistakes,
                 hidden=hidden, rtol=rtol, atol=atol, title=title, diagnose=diagnose,
                 input_hints=input_hints, part_order=part_order, adapt=adapt,
+                postcheck=postcheck,
                 learner=learner).run()

@@ -3,28 +3,47 @@
 Import (``autograder.collect``), export (``autograder.export``) and the class report
 (``autograder.report``) live in their own modules; ``backprop-course`` ties them together.
 One bad submission never stops a batch: each one ends as a :class:`GradedSubmission`, with
-its error and what needs attention.
+its score, its error and what needs attention.
+
+Autograde and feedback both write the gradebook, so each holds the course's lock
+(:func:`course_lock`, ``COURSE/.grading.lock``) while it runs: a second one waits for it, or
+stops at once with a message naming the first.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
+import re
 import time
 import warnings
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 
-from autograder.course import assignments, nbgrader_api
+from autograder.course import CourseError, assignments, nbgrader_api
 from autograder.records import Attention, CellGrade, GradingRecord, load_record
 
-__all__ = ["GradedSubmission", "autograde", "feedback", "submissions"]
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, runs are not serialised
+    fcntl = None
+
+__all__ = ["LOCK_FILE", "CourseBusy", "GradedSubmission", "autograde", "course_lock",
+           "feedback", "submissions"]
 
 _LOCK_RETRIES = 3
+#: The course's lock, held by autograde and feedback (both write the gradebook).
+LOCK_FILE = ".grading.lock"
+_DOING = {"autograde": "grading", "feedback": "writing the feedback of"}
+KILLED = "the grading process was killed while grading this submission"
 
 
 @dataclass
@@ -49,6 +68,77 @@ class GradedSubmission:
         for item in self.attention:
             text += f"\n    needs attention ({item.reason}): {item.detail}"
         return text
+
+
+class CourseBusy(CourseError):
+    """Another autograde or feedback holds the course's lock; the message names it."""
+
+
+def _holder(path: Path) -> dict:
+    """What the lock file says about the run holding it (empty when it does not say)."""
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def _running(holder: dict, still: bool = False) -> str:
+    """Who holds the lock: another `backprop-course autograde` is grading ... (pid, since)."""
+    command = holder.get("command") if holder.get("command") in _DOING else "autograde"
+    try:
+        started = datetime.fromisoformat(holder["since"]).astimezone()
+        since = started.strftime("%H:%M" if started.date() == datetime.now().date()
+                                 else "%Y-%m-%d %H:%M")
+        who = f" (pid {int(holder['pid'])}, since {since})"
+    except (KeyError, TypeError, ValueError):  # not written yet, or by a killed run
+        who = ""
+    doing = f"still {_DOING[command]}" if still else _DOING[command]
+    return f"another `backprop-course {command}` is {doing} this course{who}"
+
+
+@contextmanager
+def course_lock(course_root: Path, command: str, wait: float = 0.0,
+                on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the course's lock (``COURSE/.grading.lock``) for ``command``.
+
+    An advisory ``flock``: it goes with the process, so a run that is killed frees it. While
+    another run holds it, wait up to ``wait`` seconds (``on_wait`` is told once, with the
+    reason), then raise :class:`CourseBusy` naming that run. Without ``fcntl`` (Windows)
+    nothing is locked.
+    """
+    path = Path(course_root) / LOCK_FILE
+    if fcntl is None or not path.parent.is_dir():
+        yield
+        return
+    with open(path, "a+", encoding="utf-8") as stream:
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    if wait:
+                        raise CourseBusy(f"{_running(_holder(path), still=True)} after {wait:g} "
+                                         "s of waiting; wait for it or pass a longer --wait "
+                                         "SECONDS") from None
+                    raise CourseBusy(f"{_running(_holder(path))}; wait for it or pass --wait "
+                                     "SECONDS") from None
+                if on_wait is not None and not told:
+                    on_wait(f"{_running(_holder(path))}; waiting for it (at most {wait:g} s)")
+                    told = True
+                time.sleep(min(0.25, max(deadline - time.monotonic(), 0.01)))
+        stream.seek(0)
+        stream.truncate()
+        stream.write(json.dumps({"command": command, "pid": os.getpid(),
+                                 "since": datetime.now(UTC).isoformat(timespec="seconds")}))
+        stream.flush()
+        try:
+            yield
+        finally:
+            stream.truncate(0)  # nobody holds it any more; closing the file unlocks it
 
 
 def submissions(course_root: Path, names: Iterable[str] | None = None,
@@ -96,36 +186,49 @@ def _prepare_gradebook(course_root: Path, names: set[str],
 def autograde(course_root: Path, names: Iterable[str] | None = None,
               students: Iterable[str] | None = None, *, jobs: int = 1,
               on_result: Callable[[GradedSubmission], None] | None = None,
+              wait: float = 0.0, on_wait: Callable[[str], None] | None = None,
               ) -> list[GradedSubmission]:
     """Autograde every submission (of ``names``, by ``students``) with the trusted grader.
 
     ``jobs`` submissions are graded at once, each in its own process. ``on_result`` is
     called as each one finishes (for progress). A submission of an assignment that is unknown
-    or was never released ends with its error; the others are still graded.
+    or was never released ends with its error; the others are still graded. While another
+    autograde or feedback runs on the course, wait up to ``wait`` seconds for it, then raise
+    :class:`CourseBusy` (see :func:`course_lock`).
     """
     course_root = Path(course_root).resolve()
     todo = submissions(course_root, names, students)
-    problems = _prepare_gradebook(course_root, {assignment for _, assignment in todo},
-                                  {student for student, _ in todo})
-    results = []
-    for student, assignment in todo:
-        if assignment in problems:  # one line each; the other submissions are still graded
-            results.append(GradedSubmission(student, assignment, error=problems[assignment]))
-            if on_result is not None:
-                on_result(results[-1])
+    with course_lock(course_root, "autograde", wait, on_wait):
+        problems = _prepare_gradebook(course_root, {assignment for _, assignment in todo},
+                                      {student for student, _ in todo})
+        results = []
+        for student, assignment in todo:
+            if assignment in problems:  # one line each; the other submissions are still graded
+                results.append(GradedSubmission(student, assignment,
+                                                error=problems[assignment]))
+                if on_result is not None:
+                    on_result(results[-1])
 
-    def crashed(student: str, assignment: str, error: Exception) -> GradedSubmission:
-        return GradedSubmission(student, assignment, error=f"grading crashed: {error}")
+        def crashed(student: str, assignment: str, error: Exception) -> GradedSubmission:
+            if isinstance(error, BrokenProcessPool):  # killed twice, on its own the second time
+                return _killed(course_root, assignment, student)
+            return GradedSubmission(student, assignment, error=f"grading crashed: {error}")
 
-    gradable = [(s, a) for s, a in todo if a not in problems]
-    results += _each(grade_submission, course_root, gradable, jobs, on_result, crashed)
+        gradable = [(s, a) for s, a in todo if a not in problems]
+        results += _each(grade_submission, course_root, gradable, jobs, on_result, crashed)
     return sorted(results, key=lambda r: (r.assignment, r.student))
 
 
 def _each(step, course_root: Path, todo: list[tuple[str, str]], jobs: int, on_result,
           crashed) -> list:
     """``step(course_root, assignment, student)`` for every (student, assignment), ``jobs`` at
-    once in worker processes; ``crashed(student, assignment, error)`` when a worker dies."""
+    once in worker processes; ``crashed(student, assignment, error)`` when one fails.
+
+    A learner's code may kill the process grading it (where the machine cannot isolate it),
+    which breaks the whole pool. Every submission the pool had not finished then runs again,
+    each in a process of its own, so that only the one(s) that kill it again end in
+    ``crashed``, with a ``BrokenProcessPool`` error.
+    """
     results = []
 
     def done(result) -> None:
@@ -138,13 +241,30 @@ def _each(step, course_root: Path, todo: list[tuple[str, str]], jobs: int, on_re
             done(step(course_root, assignment, student))
         return results
     context = multiprocessing.get_context("forkserver")
+    unfinished = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {pool.submit(step, course_root, assignment, student): (student, assignment)
                    for student, assignment in todo}
         for future in as_completed(futures):
             try:
                 done(future.result())
-            except Exception as error:  # the worker process itself died
+            except BrokenProcessPool:  # a worker died: which submission killed it is unknown
+                unfinished.append(futures[future])
+            except Exception as error:
+                done(crashed(*futures[future], error))
+    if not unfinished:
+        return results
+
+    def alone(student: str, assignment: str):
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as solo:
+            return solo.submit(step, course_root, assignment, student).result()
+
+    with ThreadPoolExecutor(max_workers=jobs) as threads:  # still ``jobs`` at once
+        futures = {threads.submit(alone, *item): item for item in sorted(unfinished)}
+        for future in as_completed(futures):
+            try:
+                done(future.result())
+            except Exception as error:
                 done(crashed(*futures[future], error))
     return results
 
@@ -192,12 +312,14 @@ def grade_submission(course_root: Path, assignment: str, student: str) -> Graded
         if outcome["success"] or "database is locked" not in log:
             break
     if not outcome["success"] and not broken:
-        result.error = _last_line(log)
-        result.attention.append(Attention("error", f"nbgrader could not grade it: {result.error}"))
+        result.error = _nbgrader_error(log)
+        failed = Attention("error", f"nbgrader could not grade it: {result.error}")
+        broken = [(name, failed) for name in expected]  # what could not be graded scores 0
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
         for name, attention in broken:
             _zero_notebook(gb, course_root, assignment, student, name, attention)
-            result.attention.append(attention)
+            if attention not in result.attention:
+                result.attention.append(attention)
         try:
             submission = gb.find_submission(assignment, student)
             result.score, result.max_score = submission.score, submission.max_score
@@ -214,8 +336,12 @@ def grade_submission(course_root: Path, assignment: str, student: str) -> Graded
 
 
 def _zero_notebook(gb, course_root: Path, assignment: str, student: str, name: str,
-                   attention: Attention) -> None:
-    """A notebook that is missing or unreadable scores 0 in every cell, with a record."""
+                   attention: Attention, *, reset: bool = False) -> None:
+    """A notebook that could not be graded scores 0 in every cell, with a record.
+
+    A cell keeps a score it already has (a manual grade), unless ``reset``: then only manual
+    grades stay. The record keeps the hidden seeds of an earlier one.
+    """
     from nbgrader.api import MissingEntry
 
     try:
@@ -226,14 +352,39 @@ def _zero_notebook(gb, course_root: Path, assignment: str, student: str, name: s
         return
     cells = []
     for grade in notebook.grades:
-        if grade.auto_score is None and grade.manual_score is None:
+        if reset or (grade.auto_score is None and grade.manual_score is None):
             grade.auto_score = 0
         grade.needs_manual_grade = False
         cells.append(CellGrade(grade.cell.name, float(grade.score), float(grade.max_score)))
     gb.db.commit()
+    try:
+        earlier = load_record(course_root, assignment, student)
+    except (OSError, ValueError, TypeError):  # a damaged record: nothing to keep
+        earlier = None
     GradingRecord(assignment=assignment, student=student, notebook=name, cells=cells,
+                  seeds=dict(earlier.seeds) if earlier is not None else {},
                   attention=[attention],
                   graded_at=datetime.now(UTC).isoformat(timespec="seconds")).save(course_root)
+
+
+def _killed(course_root: Path, assignment: str, student: str) -> GradedSubmission:
+    """A submission whose grading process was killed, twice: 0 in the gradebook, reported."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    result = GradedSubmission(student, assignment, attention=[Attention("crashed", KILLED)])
+    api = _api(course_root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy's warnings inside nbgrader
+        with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+            for name in _notebook_names(course_root, assignment):
+                _zero_notebook(gb, course_root, assignment, student, name,
+                               result.attention[0], reset=True)
+            try:
+                submission = gb.find_submission(assignment, student)
+                result.score, result.max_score = submission.score, submission.max_score
+            except MissingEntry:
+                pass
+    return result
 
 
 def _last_line(log: str) -> str:
@@ -241,10 +392,25 @@ def _last_line(log: str) -> str:
     return lines[-1][:300] if lines else "no detail from nbgrader"
 
 
+_EXCEPTION = re.compile(r"^\s*(?:\[\w+\]\s*)?([A-Za-z_][\w.]*(?:Error|Exception|Entry|Exit)\b.*)$")
+
+
+def _nbgrader_error(log: str) -> str:
+    """The exception that stopped nbgrader, from its log: the last one that is not nbgrader's
+    generic "see the above traceback"."""
+    found = [m.group(1).strip() for m in map(_EXCEPTION.match, log.splitlines()) if m]
+    specific = [line for line in found if "see the the above traceback" not in line
+                and "see the above traceback" not in line]
+    return (specific or found or [_last_line(log)])[-1][:300]
+
+
 def feedback(course_root: Path, names: Iterable[str] | None = None,
-             students: Iterable[str] | None = None, *,
-             jobs: int = 1) -> tuple[list[Path], list[str]]:
-    """Generate the HTML feedback of every autograded submission; (files, errors)."""
+             students: Iterable[str] | None = None, *, jobs: int = 1, wait: float = 0.0,
+             on_wait: Callable[[str], None] | None = None) -> tuple[list[Path], list[str]]:
+    """Generate the HTML feedback of every autograded submission; (files, errors).
+
+    Holds the course's lock as :func:`autograde` does (``wait``, ``on_wait``: the same).
+    """
     course_root = Path(course_root).resolve()
     wanted = set(names) if names else None
     who = set(students) if students else None
@@ -256,10 +422,11 @@ def feedback(course_root: Path, names: Iterable[str] | None = None,
         return [], f"{student} {assignment}: feedback crashed: {error}"
 
     files, errors = [], []
-    for made, error in _each(feedback_of, course_root, todo, jobs, None, crashed):
-        files += made
-        if error:
-            errors.append(error)
+    with course_lock(course_root, "feedback", wait, on_wait):
+        for made, error in _each(feedback_of, course_root, todo, jobs, None, crashed):
+            files += made
+            if error:
+                errors.append(error)
     return sorted(files), errors
 
 

@@ -88,6 +88,8 @@ class GradingRecord:
     attention: list[Attention] = field(default_factory=list)
     execution_seconds: float = 0.0  # the sandboxed run, kernel-free
     graded_at: str = ""  # ISO 8601, UTC
+    version: str = ""  # hash of the submission's code cells (seeds.notebook_version)
+    isolation: str = ""  # the isolation in force, in one sentence
 
     @property
     def score(self) -> float:

@@ -10,10 +10,10 @@ check draws, so the same exercise gets the same cases on every machine and in ev
 
 Mixing uses SHA-256 (``hashlib``), never the built-in ``hash()``, which is salted per process.
 
-Per-student seeds: the trusted grader (``autograder.trusted.student_seed``) computes an HMAC
-of the assignment, student and exercise with the course secret, outside the learner's process
-(the secret never ships to students), and passes it as ``seed``; it stores the seeds in the
-grading records, so that a grade can be reproduced.
+Per-submission seeds: the trusted grader (``autograder.grading.seeds``) computes an HMAC of the
+assignment, student, exercise and the submitted code with the course secret, outside the
+learner's process (the secret never ships to students), and passes it as ``seed``; it stores
+the seeds in the grading records, so that a grade can be reproduced.
 """
 
 from __future__ import annotations
@@ -27,10 +27,14 @@ SEED_ENV_VAR = "BACKPROP_COURSE_SEED"
 _SEED_BITS = 63
 
 
+def seed_from_digest(digest: bytes) -> int:
+    """A seed for ``numpy.random.default_rng`` from a hash digest: its first 63 bits."""
+    return int.from_bytes(digest[:8], "big") >> (64 - _SEED_BITS)
+
+
 def _mix(*parts: str) -> int:
     """A stable non-negative 63-bit integer from text parts (same on every machine)."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") >> (64 - _SEED_BITS)
+    return seed_from_digest(hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest())
 
 
 def resolve_seed(exercise: str, seed: int | None = None) -> int:

@@ -1,75 +1,65 @@
 """Trusted grading: nbgrader's autograde, with the learner's code outside the grader.
 
 nbgrader normally runs a submission and its test cells in one kernel, so the learner's code
-can change what the tests see (DESIGN.md lists four cheats that scored full marks). Here
+can change what the tests see (DESIGN.md lists the cheats that scored full marks). Here
 nbgrader still does the logistics (restoring locked cells from the gradebook, saving scores,
-late penalties, feedback), but two of its preprocessors are replaced (see
+late penalties, feedback), but :class:`TrustedExecute` replaces its ``Execute`` (see
 ``course/nbgrader_config.py``):
 
-- :class:`TrustedExecute` instead of ``Execute``: the code cells run in a sandbox
-  (``autograder.sandbox``); each test cell is parsed into its ``check.NAME(...)`` calls, the
-  grader picks the cases (hidden ones seeded per student from the course secret), the
-  sandbox calls the learner's objects on them, and the results are compared with the
-  reference here, in the grader's process. The test cell's output is the check's message.
-- :class:`GuardedOverwriteCells` instead of ``OverwriteCells``: the same restoring, but a test
-  cell whose only difference is its hidden tests (all of them: the release strips them) is not
-  reported as changed, so a real edit of a locked cell stands out; both are recorded.
+- each test cell is parsed into its ``check.NAME(...)`` calls; the grader picks the cases
+  (hidden ones seeded per submission version, ``autograder.grading.seeds``);
+- a worker in a sandbox runs the code cells in order and, in place of each test cell, calls
+  the learner's objects on those cases (``autograder.grading.conversation``); it has no
+  reference code, and calls of reference functions are answered by the grader under
+  ``autograder.grading.policy``;
+- the results come back as plain data and are compared with the reference here. The test
+  cell's output is the check's message.
 
-Every graded submission leaves a ``records.GradingRecord`` with its seeds, so any grade can be
-reproduced, and with every check's outcome and what needs attention, for reports.
+Every graded submission leaves a ``records.GradingRecord`` with its seeds and the isolation
+in force, so any grade can be reproduced, and with every check's outcome and what needs
+attention, for reports.
 """
 
 from __future__ import annotations
 
 import ast
-import copy
-import hashlib
-import hmac
 import os
-import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nbformat import NotebookNode
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
-from nbgrader.utils import is_grade, is_locked, is_solution
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import is_grade, is_solution
 from traitlets import Bool, Float, Integer, Unicode
 
 import refimpl
 from autograder import check
-from autograder.engine import CheckResult
-from autograder.records import Attention, CellGrade, CheckOutcome, GradingRecord, load_record
-from autograder.sandbox import (
-    CellReport,
-    Job,
-    Limits,
-    Probe,
-    ProbeReport,
-    SandboxOutcome,
-    run_job,
+from autograder.engine import CheckResult, apply_postcheck, learner_run
+from autograder.grading import integrity, isolation, policy, seeds
+from autograder.grading.conversation import (
+    Budget,
+    CellStep,
+    Malformed,
+    Outcome,
+    ProbeStep,
+    attempt_from,
+    run_notebook,
 )
+from autograder.grading.overwrite import METADATA_KEY
+from autograder.records import Attention, CellGrade, CheckOutcome, GradingRecord, load_record
 
-__all__ = [
-    "CheckCall",
-    "GuardedOverwriteCells",
-    "TrustedExecute",
-    "course_secret",
-    "grade_notebook",
-    "parse_test_cell",
-    "student_seed",
-]
+__all__ = ["ALLOW_UNISOLATED_ENV", "CheckCall", "TrustedExecute", "grade_notebook",
+           "parse_test_cell"]
 
-_METADATA_KEY = "backprop_course_grading"  # notebook metadata the two phases share
-_SECRET_FILE = "grading_secret"
+#: Set to 1 to grade on a machine that cannot isolate the worker (``--allow-unisolated``).
+ALLOW_UNISOLATED_ENV = "BACKPROP_COURSE_ALLOW_UNISOLATED"
 
 
 # ---------------------------------------------------------------------------------------
-# Test cells, seeds
+# Test cells
 # ---------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class CheckCall:
@@ -122,77 +112,9 @@ def _option_value(node: ast.expr, lineno: int) -> Any:
                          f"function, not {ast.unparse(node)[:60]}") from error
 
 
-def course_secret(course_root: Path) -> bytes:
-    """The course's grading secret (created on first use, readable by its owner only)."""
-    path = Path(course_root) / _SECRET_FILE
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as stream:
-            stream.write(secrets.token_hex(32) + "\n")
-    return path.read_text().strip().encode()
-
-
-def student_seed(secret: bytes, assignment: str, student: str, key: str) -> int:
-    """The hidden-case seed of one student, assignment and exercise: an HMAC of the ids."""
-    message = f"{assignment}\0{student}\0{key}".encode()
-    digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big") >> 1  # 63 bits, like seeding.resolve_seed
-
-
 # ---------------------------------------------------------------------------------------
 # Grading one notebook
 # ---------------------------------------------------------------------------------------
-
-_SUSPICIOUS = [
-    (re.compile(r"\bsys\s*\.\s*(setprofile|settrace|argv|modules|_getframe)"
-                r"|\bthreading\s*\.\s*(setprofile|settrace)"),
-     "reaches into the interpreter (tracing, frames, modules, arguments)"),
-    (re.compile(r"__code__|__globals__|__closure__|__builtins__|\bgc\s*\.|\bimport\s+gc\b"
-                r"|\bctypes\b|\bmarshal\b|\bpickle\b|\bFunctionType\b"),
-     "reaches into the interpreter's internals"),
-    (re.compile(r"\bexec\s*\(|\beval\s*\(|\bcompile\s*\(|__import__|\bimportlib\b"
-                r"|\brunpy\b|\bgetsource\b|\bgetattr\s*\([^)]*(\+|\bf[\"'])"),
-     "builds or runs code from text"),
-    (re.compile(r"\bautograder\s*\.\s*(engine|check|sandbox|wire|trusted|seeding)\b"
-                r"|\bfrom\s+autograder\b.*\bimport\b"),
-     "reaches into the grader"),
-    (re.compile(r"get_ipython\s*\(\s*\)\s*\.\s*(events|input_transformers|ast_transformers)"),
-     "hooks the notebook's execution"),
-    (re.compile(r"\bsubprocess\b|\bos\s*\.\s*(system|exec\w*|fork|kill|write|fdopen|open)\b"
-                r"|\bsocket\b|/proc/"),
-     "starts processes, opens connections or writes to raw files"),
-]
-
-
-def _is_learner_cell(cell: NotebookNode) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and (is_solution(cell) or "grade_id" not in meta)
-
-
-def suspicious_lines(nb: NotebookNode, exercises: set[str]) -> list[Attention]:
-    """Lines of the learner's cells that reach past the exercise (flagged, never scored).
-
-    ``exercises``: the names graded in this notebook; naming their reference implementation
-    (``refimpl.relu``) is flagged, using other reference functions is not.
-    """
-    patterns = list(_SUSPICIOUS)
-    if exercises:
-        names = "|".join(sorted(map(re.escape, exercises)))
-        patterns.insert(0, (re.compile(rf"\brefimpl\s*\.\s*({names})\b"
-                                       rf"|\bfrom\s+refimpl\S*\s+import\b.*\b({names})\b"),
-                            "uses the reference implementation of a graded exercise"))
-    found = []
-    for index, cell in enumerate(nb.cells):
-        if not _is_learner_cell(cell):
-            continue
-        for number, line in enumerate(cell.source.splitlines(), 1):
-            code = line.split("#", 1)[0]
-            for pattern, what in patterns:
-                if pattern.search(code):
-                    found.append(Attention("suspicious-code", f"cell {index + 1}, line {number} "
-                                           f"{what}: `{line.strip()[:80]}`"))
-                    break
-    return found
 
 
 @dataclass
@@ -214,54 +136,60 @@ def _error(ename: str, evalue: str, traceback: list[str]) -> NotebookNode:
 
 
 def grade_notebook(nb: NotebookNode, *, course_root: Path, assignment: str, student: str,
-                   notebook: str, limits: Limits | None = None,
+                   notebook: str, budget: Budget | None = None,
                    isolate: bool = True) -> GradingRecord:
     """Grade ``nb`` (already sanitized by nbgrader) in place; return its record.
 
     Test cells get the checks' messages as outputs (an error output when a check fails, which
     nbgrader scores 0); other code cells get what they printed in the sandbox.
     """
-    limits = limits or Limits()
+    budget = budget or Budget()
     record = GradingRecord(assignment=assignment, student=student, notebook=notebook,
                            graded_at=datetime.now(UTC).isoformat(timespec="seconds"))
-    sanitized = nb.metadata.pop(_METADATA_KEY, {})
+    sanitized = nb.metadata.pop(METADATA_KEY, {})
     record.attention += [Attention(**a) for a in sanitized.get("attention", [])]
-    job, tests = _plan(nb, record, course_root, limits)
-    record.attention += suspicious_lines(
-        nb, {call.exercise for test in tests for call in test.calls})
-    outcome = run_job(job, hide=[Path(course_root).resolve()], isolate=isolate)
+    steps, tests = _plan(nb, record, Path(course_root))
+    graded = {call.exercise for test in tests for call in test.calls}
+    record.attention += integrity.suspicious_lines(nb, graded)
+    record.attention += integrity.copies_of_the_reference(nb, graded)
+    rules = policy.Policy([call.exercise for test in tests for call in test.calls])
+    if not steps:
+        outcome = Outcome(isolation=isolation.detect().describe() if isolate else "")
+    else:
+        outcome = run_notebook(steps, rules, budget=budget, isolate=isolate)
+    record.isolation = outcome.isolation
     record.execution_seconds = round(outcome.seconds, 3)
-    stopped = _stop_reason(outcome, limits)
-    if stopped is not None:
-        record.attention.append(Attention("timeout" if outcome.timed_out else "crashed", stopped))
-    if any(key[0] == "cell" for key in outcome.forged):
-        record.attention.append(Attention(
-            "tampered", "the grading channel received cell reports that were not asked for"))
+    if outcome.stopped is not None:
+        record.attention.append(Attention(outcome.stop_reason or "crashed", outcome.stopped))
     for index, report in outcome.cells.items():
         nb.cells[index].outputs = _cell_outputs(report)
-        if report.timed_out:
+        if report.get("timed_out") is True:
             record.attention.append(Attention(
-                "timeout", f"cell {index + 1} ran past its {limits.cell_seconds:g} s limit"))
+                "timeout", f"cell {index + 1} ran past its {budget.cell_seconds:g} s limit"))
     for test in tests:
-        record.cells.append(_grade_test_cell(nb.cells[test.index], test, outcome, stopped,
-                                             limits, record))
+        record.cells.append(_grade_test_cell(nb.cells[test.index], test, outcome, budget,
+                                             record))
+    if not tests:
+        record.attention.append(Attention(
+            "error", "the notebook has no test cell the grader knows: nothing was graded"))
     record.attention = list(dict.fromkeys(record.attention))  # once each, in order
     return record
 
 
-def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path,
-          limits: Limits) -> tuple[Job, list[_TestCell]]:
-    """The sandbox's job (code cells; probes in place of test cells) and the test cells."""
-    stored = _stored_seeds(course_root, record.assignment, record.student)
-    secret = course_secret(course_root)
+def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path
+          ) -> tuple[list[CellStep | ProbeStep], list[_TestCell]]:
+    """The worker's steps (code cells; probes in place of test cells) and the test cells."""
+    record.version = seeds.notebook_version(nb)
+    stored = _stored_seeds(course_root, record.assignment, record.student, record.version)
+    secret = seeds.course_secret(course_root)
     tests: list[_TestCell] = []
-    job = Job(cells=[], limits=limits)
+    steps: list[CellStep | ProbeStep] = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         cell.outputs, cell.execution_count = [], None
         if not is_grade(cell) or is_solution(cell):
-            job.cells.append((index, cell.source))
+            steps.append(CellStep(index, cell.source))
             continue
         test = _TestCell(index, cell.metadata.nbgrader["grade_id"],
                          float(cell.metadata.nbgrader.get("points", 0)), [])
@@ -273,54 +201,45 @@ def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path,
                 f"This test cell cannot be graded outside your notebook: {error}"])]
             record.attention.append(Attention("error", f"{test.grade_id}: {error}"))
             continue
-        probes = []
-        for call in test.calls:
+        for position, call in enumerate(test.calls):
             exercise = check.exercise(call.exercise, **call.options)
             test.exercises.append(exercise)
             seed = None
             if call.hidden:
-                seed = stored[exercise.key] if exercise.key in stored else student_seed(
-                    secret, record.assignment, record.student, exercise.key)
+                seed = stored.get(exercise.key) or seeds.submission_seed(
+                    secret, record.assignment, record.student, exercise.key, record.version)
                 record.seeds[exercise.key] = seed
             cases = exercise.cases(call.hidden, seed)
             test.cases.append(cases)
-            probes.append(Probe(call.exercise, call.options, call.target, cases))
-        job.cells.append((index, ""))  # the sandbox never sees a test cell's source
-        job.probes[index] = probes
-    return job, tests
+            steps.append(ProbeStep(index, position, call.exercise, call.target, cases,
+                                   exercise.uses, exercise.driver))
+    return steps, tests
 
 
-def _cell_outputs(report: CellReport) -> list[NotebookNode]:
+def _cell_outputs(report: dict) -> list[NotebookNode]:
     outputs = []
-    if report.stdout:
-        outputs.append(_stream(report.stdout))
-    if report.stderr:
-        outputs.append(_stream(report.stderr, "stderr"))
-    if report.error is not None:
-        outputs.append(_error(*report.error))
+    for name in ("stdout", "stderr"):
+        text = report.get(name)
+        if isinstance(text, str) and text:
+            outputs.append(_stream(text[-100_000:], name))
+    error = report.get("error")
+    if isinstance(error, list) and len(error) == 3 and isinstance(error[2], list):
+        outputs.append(_error(str(error[0])[:200], str(error[1])[:5000],
+                              [str(line)[:5000] for line in error[2][-50:]]))
     return outputs
 
 
-def _stop_reason(outcome: SandboxOutcome, limits: Limits) -> str | None:
-    if outcome.timed_out:
-        return (f"the notebook ran past its {limits.notebook_seconds:g} s limit and was "
-                "stopped")
-    return outcome.crashed
-
-
-def _grade_test_cell(cell: NotebookNode, test: _TestCell, outcome: SandboxOutcome,
-                     stopped: str | None, limits: Limits, record: GradingRecord) -> CellGrade:
+def _grade_test_cell(cell: NotebookNode, test: _TestCell, outcome: Outcome, budget: Budget,
+                     record: GradingRecord) -> CellGrade:
     """The cell's grade (all its checks pass, or 0), its outputs, and what needs attention."""
     if not test.calls:  # a test cell that could not be parsed
         return CellGrade(test.grade_id, 0.0, test.points)
-    forged = {key[1:] for key in outcome.forged if key[0] == "probe"}
     results = []
     for position, (call, exercise, cases) in enumerate(
             zip(test.calls, test.exercises, test.cases, strict=True)):
-        report = outcome.probes.get((test.index, position))
-        result, attention = _check_result(exercise, call, cases, report,
-                                          forged=(test.index, position) in forged,
-                                          stopped=stopped, limits=limits)
+        key = (test.index, position)
+        result, attention = _check_result(exercise, call, cases, outcome.probes.get(key),
+                                          outcome.used_reference.get(key), outcome, budget)
         record.attention += [Attention(reason, f"{test.grade_id}: {detail}")
                              for reason, detail in attention]
         results.append(result)
@@ -336,53 +255,60 @@ def _grade_test_cell(cell: NotebookNode, test: _TestCell, outcome: SandboxOutcom
     return CellGrade(test.grade_id, 0.0 if failed else test.points, test.points, checks)
 
 
-def _check_result(exercise, call: CheckCall, cases: list, report: ProbeReport | None, *,
-                  forged: bool, stopped: str | None,
-                  limits: Limits) -> tuple[CheckResult, list[tuple[str, str]]]:
+def _check_result(exercise: check.Exercise, call: CheckCall, cases: list,
+                  report: dict | None, used_reference: str | None, outcome: Outcome,
+                  budget: Budget) -> tuple[CheckResult, list[tuple[str, str]]]:
     """One check's result from its probe report, and (reason, detail) pairs for attention."""
-    from autograder.wire import rebuild_run
-
     title = exercise.title
 
     def fail(stage: str, message: str) -> CheckResult:
         return CheckResult(call.exercise, False, f"{title}: {message}", stage=stage)
 
     if report is None:
-        why = stopped or "the notebook stopped before this cell"
+        why = outcome.stopped or "the notebook stopped before this cell"
         return fail("not-run", f"not graded: {why}."), []
-    if forged:
-        message = ("not graded: the grader received more than one result for this check, so "
-                   "something in the notebook wrote to the grader's channel. [forged-result]")
-        return fail("forged", message), [("tampered", "forged results on the grading channel")]
-    if report.reference_used is not None:
-        message = (f"not graded as your own work: {report.reference_used}. The exercise is to "
-                   "write it yourself. [uses-reference]")
-        return fail("reference-used", message), [("reference-used", report.reference_used)]
-    if report.timed_out or report.run is None:
-        seconds = f"{limits.cell_seconds:g} s"
+    if used_reference is not None:
+        message = (f"not graded as your own work: your {call.exercise} called the reference "
+                   f"implementation refimpl.{used_reference}. The exercise is to write it "
+                   "yourself. [uses-reference]")
+        return fail("reference-used", message), [
+            ("reference-used", f"{call.exercise} called refimpl.{used_reference}")]
+    if report.get("timed_out") is True or report.get("attempt") is None:
+        seconds = f"{budget.cell_seconds:g} s"
         message = (f"your function did not finish within {seconds} on the check's cases (an "
                    "endless loop, or far too many iterations?)")
         return fail("timeout", message), [("timeout", f"{call.exercise} ran past {seconds}")]
-    attention = ([("reference-copied", report.reference_copied)]
-                 if report.reference_copied is not None else [])
     try:
-        result = exercise.grade(rebuild_run(report.run, cases), cases, hidden=call.hidden)
-    except ValueError as error:  # the sandbox sent something malformed
-        return fail("error", f"not graded: {error}."), [*attention, ("error", str(error))]
-    return result, attention
+        attempt = attempt_from(report, cases)
+    except Malformed as error:
+        return fail("forged", f"not graded: the grader received {error}. [forged-result]"), [
+            ("tampered", f"malformed results on the grading channel ({error})")]
+    run = learner_run(exercise.name, attempt, exercise.reference, title=title,
+                      n_args=len(cases[0].args) if cases else 0)
+    for obs, case in zip(run.observations, cases, strict=False):
+        apply_postcheck(exercise.postcheck, obs, case)
+    return exercise.grade(run, cases, hidden=call.hidden), []
 
 
-def _stored_seeds(course_root: Path, assignment: str, student: str) -> dict[str, int]:
+def _stored_seeds(course_root: Path, assignment: str, student: str,
+                  version: str) -> dict[str, int]:
+    """The seeds of an earlier grading of the same version of this submission."""
     try:
         record = load_record(course_root, assignment, student)
     except (ValueError, TypeError, OSError):  # a damaged record: seed from the secret
         return {}
-    return dict(record.seeds) if record is not None else {}
+    if record is None or record.version != version:
+        return {}
+    return dict(record.seeds)
 
 
 # ---------------------------------------------------------------------------------------
-# nbgrader preprocessors
+# The nbgrader preprocessor
 # ---------------------------------------------------------------------------------------
+
+
+class UnisolatedGrading(RuntimeError):
+    """This machine cannot isolate the worker, and grading without isolation was not allowed."""
 
 
 class TrustedExecute(NbGraderPreprocessor):
@@ -391,10 +317,14 @@ class TrustedExecute(NbGraderPreprocessor):
     cell_timeout = Float(60.0, help="Seconds one code cell, or one check, may run.").tag(
         config=True)
     notebook_timeout = Float(600.0, help="Seconds the whole notebook may run.").tag(config=True)
-    memory_limit_mb = Integer(4096, help="Memory (address space) of the sandbox, in MiB.").tag(
+    memory_limit_mb = Integer(4096, help="Memory of the whole sandbox, in MiB.").tag(
         config=True)
+    processes = Integer(64, help="Processes of the sandbox at once.").tag(config=True)
     isolate = Bool(True, help="Run the sandbox in namespaces when the machine allows.").tag(
         config=True)
+    allow_unisolated = Bool(False, help="Grade even where the machine cannot isolate the "
+                                        "worker (also the environment variable "
+                                        f"{ALLOW_UNISOLATED_ENV}=1).").tag(config=True)
     course_root = Unicode("", help="The course folder (hidden from the sandbox; holds the "
                                    "secret and the grading records).").tag(config=True)
 
@@ -403,55 +333,22 @@ class TrustedExecute(NbGraderPreprocessor):
         if not self.course_root:
             raise ValueError("TrustedExecute.course_root is not set (see nbgrader_config.py)")
         course_root = Path(self.course_root)
-        limits = Limits(cell_seconds=self.cell_timeout, notebook_seconds=self.notebook_timeout,
-                        memory_bytes=self.memory_limit_mb * 2**20)
+        allowed = self.allow_unisolated or os.environ.get(ALLOW_UNISOLATED_ENV) == "1"
+        if self.isolate and not isolation.detect().namespaces and not allowed:
+            raise UnisolatedGrading(
+                f"this machine cannot isolate the grading worker ({isolation.detect().describe()})"
+                "; install bubblewrap and allow user namespaces, or grade anyway with "
+                "--allow-unisolated")
+        sandbox = isolation.Limits(memory_bytes=self.memory_limit_mb * 2**20,
+                                   processes=self.processes,
+                                   cpu_seconds=self.notebook_timeout + 60)
+        budget = Budget(cell_seconds=self.cell_timeout, notebook_seconds=self.notebook_timeout,
+                        sandbox=sandbox)
         record = grade_notebook(nb, course_root=course_root, assignment=info["assignment"],
                                 student=info["student"], notebook=info["notebook"],
-                                limits=limits, isolate=self.isolate)
+                                budget=budget, isolate=self.isolate)
         record.save(course_root)
         for item in record.attention:
             self.log.warning("%s/%s needs attention (%s): %s", info["student"],
                              info["assignment"], item.reason, item.detail)
         return nb, resources
-
-
-class GuardedOverwriteCells(OverwriteCells):
-    """nbgrader's ``OverwriteCells`` that tells a real edit from stripped hidden tests."""
-
-    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        self._attention: list[Attention] = []
-        before = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
-        nb, resources = super().preprocess(nb, resources)
-        # Cells put back by nbgrader hold plain dicts, hence the item access.
-        missing = sorted(
-            c["metadata"]["nbgrader"]["grade_id"] for c in nb.cells
-            if is_grade(c) and c["metadata"]["nbgrader"].get("grade_id") not in before)
-        if missing:
-            self._attention.append(Attention(
-                "missing-cells", f"graded cells deleted and put back: {', '.join(missing)}"))
-        nb.metadata[_METADATA_KEY] = {"attention": [vars(a) for a in self._attention]}
-        return nb, resources
-
-    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int):
-        submitted = cell.source
-        self._changes: list[tuple[str, str, Any, Any]] = []
-        cell, resources = super().preprocess_cell(cell, resources, cell_index)
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        for name, attr, _old, _new in self._changes:
-            if attr == "checksum" and _without_hidden_tests(cell) == submitted.strip():
-                continue  # the release stripped the hidden tests: not an edit
-            self.log.warning("Cell %s was changed (%s) and has been restored.", name, attr)
-            what = "edited" if attr == "checksum" else f"its {attr} changed"
-            self._attention.append(Attention(
-                "tampered", f"locked cell {grade_id} was {what}; the original was restored"))
-        return cell, resources
-
-    def report_change(self, name: str, attr: str, old: Any, new: Any) -> None:
-        self._changes.append((name, attr, old, new))
-
-
-def _without_hidden_tests(cell: NotebookNode) -> str:
-    stripped = copy.deepcopy(cell)
-    if is_locked(stripped):
-        ClearHiddenTests()._remove_hidden_test_region(stripped)
-    return stripped.source.strip()

@@ -10,9 +10,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
-    ClearHiddenTests,
     ClearOutput,
-    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
@@ -20,7 +18,13 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from autograder.trusted import GuardedOverwriteCells, TrustedExecute
+from autograder.grading.overwrite import (
+    GuardedDeduplicateIds,
+    GuardedOverwriteCells,
+    SanitizedHTMLExporter,
+    SourceClearHiddenTests,
+)
+from autograder.trusted import TrustedExecute
 
 c = get_config()  # noqa: F821  (nbgrader injects get_config)
 course_root = os.path.dirname(os.path.abspath(__file__))
@@ -37,10 +41,15 @@ c.OverwriteCells.add_missing_cells = True
 
 # Trusted grading (autograder/trusted.py): the learner's code runs in a sandbox, the checks
 # compare its results with the reference in the grader's process. nbgrader's own steps stay.
-# GuardedOverwriteCells: stripped hidden tests are not reported as a changed cell, so a real
-# tamper warning stands out (and is listed in the class report).
+# The learner controls a submission's metadata too. GuardedDeduplicateIds and
+# GuardedOverwriteCells (autograder/grading/overwrite.py): every cell the source knows gets its
+# type and metadata back, a grade cell the source does not know grades nothing, malformed or
+# repeated metadata is dropped (nbgrader's own steps stop there with an exception), and what
+# changed is listed in the class report; stripped hidden tests are not reported as a change, so
+# a real tamper warning stands out.
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, DeduplicateIds, OverwriteKernelspec, GuardedOverwriteCells, CheckCellMetadata]
+    ClearOutput, GuardedDeduplicateIds, OverwriteKernelspec, GuardedOverwriteCells,
+    CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [
     TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata]
@@ -54,7 +63,17 @@ c.TrustedExecute.memory_limit_mb = 4096
 
 # Feedback never shows hidden tests: nbgrader 0.9.6 leaves them in the feedback HTML unless
 # this step removes them; the checks' messages in hidden mode carry no expected value.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# SourceClearHiddenTests touches only the source's locked test cells: nbgrader's
+# ClearHiddenTests fails on a learner's cell that quotes its marker, and that learner would get
+# no feedback.
+c.GenerateFeedback.preprocessors = [GetGrades, SourceClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Feedback is a web page made from the learner's Markdown: no script, iframe, event handler or
+# javascript: link of theirs may run in it. SanitizedHTMLExporter applies sanitize_html to the
+# Markdown cells too (nbgrader's feedback template skips it there), keeping headings, tables,
+# math and images.
+c.GenerateFeedback.exporter_class = SanitizedHTMLExporter
+c.HTMLExporter.sanitize_html = True
 
 # Per-cell limit when nbgrader itself executes (nbgrader validate, stock autograde).
 c.Execute.timeout = 60

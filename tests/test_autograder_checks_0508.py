@@ -465,11 +465,11 @@ def test_train_with_list_history_passes(capsys):
 
 def test_hidden_train_cases_include_held_out_study_sleep_runs():
     cases = check.exercise("train").cases(hidden=True, seed=3)
-    held_out = [case for case in cases if "held_out" in case.options]
+    held_out = [case for case in cases if "held_out" in case.private]
     assert len(held_out) >= 4
     for case in held_out:
         X, y, params, lr, epochs = case.args
-        X_test, y_test = case.options["held_out"]
+        X_test, y_test = case.private["held_out"]
         np.testing.assert_allclose(X.mean(axis=0), 0.0, atol=1e-12)  # standardized
         trained, _ = refimpl.train(X, y, params, lr, epochs)
         assert refimpl.accuracy(refimpl.predict(X_test, trained), y_test) >= 0.9

@@ -18,18 +18,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.utils import is_grade, is_solution
 
 from autograder import check
-from autograder.sandbox import Limits
-from autograder.trusted import (
-    CheckCall,
-    course_secret,
-    grade_notebook,
-    parse_test_cell,
-    student_seed,
-    suspicious_lines,
-)
+from autograder.grading.conversation import Budget
+from autograder.grading.integrity import suspicious_lines
+from autograder.grading.seeds import course_secret, notebook_version, submission_seed
+from autograder.trusted import CheckCall, grade_notebook, parse_test_cell
 
 COURSE_SOURCE = Path(__file__).resolve().parents[1] / "course" / "source"
-LIMITS = Limits(cell_seconds=10, notebook_seconds=60)
+LIMITS = Budget(cell_seconds=10, notebook_seconds=60)
 
 SETUP = "import numpy as np\nimport refimpl\nfrom autograder import check\n"
 HONEST = "def relu(Z):\n    return np.maximum(np.asarray(Z, dtype=float), 0.0)\n"
@@ -69,7 +64,7 @@ def relu_notebook(solution: str, *extra_cells: str) -> nbformat.NotebookNode:
 
 def grade(nb, course: Path, student: str = "alice"):
     return grade_notebook(nb, course_root=course, assignment="01_neuron", student=student,
-                          notebook="01_neuron", limits=LIMITS)
+                          notebook="01_neuron", budget=LIMITS)
 
 
 def test_output_text(nb) -> str:
@@ -161,21 +156,18 @@ def test_a_bad_option_value_is_refused():
 # ---------------------------------------------------------------------------------------
 
 
-def test_student_seed_is_deterministic_and_depends_on_everything():
-    seed = student_seed(b"s", "01_neuron", "alice", "relu")
-    assert seed == student_seed(b"s", "01_neuron", "alice", "relu")
-    others = {student_seed(b"t", "01_neuron", "alice", "relu"),
-              student_seed(b"s", "02_forward", "alice", "relu"),
-              student_seed(b"s", "01_neuron", "bob", "relu"),
-              student_seed(b"s", "01_neuron", "alice", "sigmoid")}
-    assert seed not in others
-    assert len(others) == 4
-    assert isinstance(seed, int)
-    assert seed >= 0
-    # no ambiguity from joining the ids
-    assert student_seed(b"s", "a", "bc", "k") != student_seed(b"s", "ab", "c", "k")
-    # usable as a hidden-case seed
-    assert check.exercise("relu").cases(True, seed)
+def test_submission_seed_is_deterministic_and_depends_on_everything():
+    seed = submission_seed(b"s", "01_neuron", "alice", "relu", "v1")
+    assert seed == submission_seed(b"s", "01_neuron", "alice", "relu", "v1")
+    others = {submission_seed(b"t", "01_neuron", "alice", "relu", "v1"),
+              submission_seed(b"s", "02_forward", "alice", "relu", "v1"),
+              submission_seed(b"s", "01_neuron", "bob", "relu", "v1"),
+              submission_seed(b"s", "01_neuron", "alice", "sigmoid", "v1"),
+              submission_seed(b"s", "01_neuron", "alice", "relu", "v2")}
+    assert seed not in others and len(others) == 5
+    assert 0 <= seed < 2**63
+    # the fields are separated: "a" + "bc" is not "ab" + "c"
+    assert submission_seed(b"s", "a", "bc", "k", "v") != submission_seed(b"s", "ab", "c", "k", "v")
 
 
 def test_course_secret_is_created_once_owner_only(course):
@@ -300,12 +292,13 @@ def test_a_copy_of_the_reference_source_does_not_score(course):
 
 def test_the_hidden_tests_cannot_be_read_from_the_worker(course):
     spy = ("import gc\n"
-           "jobs = [o for o in getattr(gc, 'get_' + 'objects')() if type(o).__name__ == 'Job']\n"
-           "print([src for job in jobs for _, src in job.cells if 'HIDDEN' in src])\n")
+           "texts = [o for o in getattr(gc, 'get_' + 'objects')() if isinstance(o, (str, dict))]\n"
+           "print(sum(('BEGIN ' + 'HIDDEN') in str(t) or ('hidden=' + 'True') in str(t)\n"
+           "          for t in texts))\n")
     nb = relu_notebook(HONEST, spy)
     grade(nb, course)
     spy_output = "".join(o.get("text", "") for o in nb.cells[3].outputs)
-    assert "hidden=True" not in spy_output, spy_output
+    assert spy_output.strip() == "0", spy_output
 
 
 # ---------------------------------------------------------------------------------------
@@ -315,24 +308,30 @@ def test_the_hidden_tests_cannot_be_read_from_the_worker(course):
 
 def test_grading_is_reproducible_and_records_the_hidden_seeds(course):
     first_nb, second_nb = relu_notebook(WRONG), relu_notebook(WRONG)
+    version = notebook_version(first_nb)
     first = grade(first_nb, course)
     first.save(course)
     second = grade(second_nb, course)
     secret = course_secret(course)
-    assert first.seeds == {"relu": student_seed(secret, "01_neuron", "alice", "relu")}
+    assert first.version == version
+    assert first.seeds == {"relu": submission_seed(secret, "01_neuron", "alice", "relu",
+                                                   version)}
     assert second.seeds == first.seeds
     assert second.cells == first.cells
     assert [o.get("traceback") for o in first_nb.cells[-1].outputs] == \
         [o.get("traceback") for o in second_nb.cells[-1].outputs]
     bob = grade(relu_notebook(WRONG), course, student="bob")
     assert bob.seeds["relu"] != first.seeds["relu"]
+    changed = grade(relu_notebook(WRONG.replace("0.0", "0.00")), course)
+    assert changed.seeds["relu"] != first.seeds["relu"]  # a new version: new hidden cases
 
 
-def test_stored_seeds_win_over_the_secret(course):
+def test_stored_seeds_win_over_the_secret_for_the_same_version_only(course):
     record = grade(relu_notebook(HONEST), course)
     record.seeds["relu"] = 424242
     record.save(course)
     assert grade(relu_notebook(HONEST), course).seeds == {"relu": 424242}
+    assert grade(relu_notebook(HONEST + "\n"), course).seeds != {"relu": 424242}
 
 
 def test_suspicious_lines():
@@ -357,32 +356,29 @@ def test_suspicious_lines():
         "`ns = runpy.run_path(refimpl.activations.__file__)`"]
 
 
-FORGED_RESULT = """
-import os, pickle, struct, sys
-from autograder import check
-from autograder.sandbox import ProbeReport
-from autograder.wire import carry_run
-ex = check.exercise("relu")
-run = carry_run(ex.observe(refimpl.relu, ex.cases()))  # computed outside any check
-body = pickle.dumps(ProbeReport(index=3, position=0, run=run))
-os.write(int(sys.argv[1]), struct.pack("!Q", len(body)) + body)
+FORGED_ANSWER = """
+import gc
+from backprop_worker.codec import frame
+channel = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+channel.outbound.write(frame({"kind": "probe", "index": 3, "position": 0, "attempt": None,
+                             "timed_out": False, "seconds": 0.0}))
 """
 
 
-def test_a_forged_result_on_the_grading_channel_scores_zero_and_is_flagged(course):
-    nb = relu_notebook(WRONG + FORGED_RESULT)
+def test_an_answer_written_to_the_grading_channel_stops_grading_and_is_flagged(course):
+    nb = relu_notebook(WRONG + FORGED_ANSWER)
     record = grade(nb, course)
     assert record.score == 0
-    assert "[forged-result]" in test_output_text(nb)
     details = [a.detail for a in record.attention if a.reason == "tampered"]
-    assert details == ["test_relu: forged results on the grading channel"]
+    assert details and "not asked" in details[0]
     assert "suspicious-code" in {a.reason for a in record.attention}
 
 
 # refimpl.dense_forward with renamed locals and no comments; {message} and {result} are where
 # the edited copy differs
 _COPIED_DENSE_FORWARD = """
-from refimpl.layers import _check_dense_shapes
+def _check_dense_shapes(X, W, name):
+    pass
 def dense_forward(inputs, weights, bias):
     inputs = np.asarray(inputs, dtype=np.float64)
     weights = np.asarray(weights, dtype=np.float64)
@@ -412,12 +408,12 @@ def test_the_reference_typed_into_a_cell_is_noted_not_failed(course):
         '        f"unit; got shape {bias.shape}."',
         "return inputs @ weights + bias")
     assert record.score == 5
-    assert [(a.reason, a.detail.split(":")[0]) for a in record.attention] == [
-        ("reference-copied", "test_dense_forward")]
-    assert "operation for operation" in record.attention[0].detail
+    assert [a.reason for a in record.attention] == ["reference-copied"]
+    assert record.attention[0].detail == (
+        "the code of dense_forward in cell 4 is the reference implementation of "
+        "dense_forward, operation for operation")
     copied_relu = "def relu(Z):\n    return np.asarray(np.maximum(_as_float(Z), 0.0))\n"
-    short = grade(relu_notebook("from refimpl.activations import _as_float\n" + copied_relu),
-                  course)
+    short = grade(relu_notebook("_as_float = np.asarray\n" + copied_relu), course)
     assert short.score == 2
     assert short.attention == []
 
@@ -431,6 +427,6 @@ def test_an_edited_copy_of_the_reference_is_noted(course):
     assert record.score == 5
     [(reason, detail)] = [(a.reason, a.detail) for a in record.attention]
     assert reason == "reference-copied"
-    assert detail.startswith("test_dense_forward: the code of dense_forward in the notebook is "
-                             "an edited copy of the reference implementation: ")
+    assert detail.startswith("the code of dense_forward in cell 4 is an edited copy of the "
+                             "reference implementation of dense_forward: ")
     assert re.search(r": (8[5-9]|9\d|100)% of its operations, in order", detail), detail

@@ -1,0 +1,18 @@
+"""Trusted grading: a learner's notebook graded by code the learner cannot reach.
+
+Three places, one job each:
+
+- ``worker/``: the program that runs the learner's cells, in a sandbox. It imports only the
+  standard library, NumPy and IPython, never ``refimpl`` or ``autograder``, so no code that
+  computes a graded answer is reachable from the learner's code. It is also mounted into
+  the sandbox on its own.
+- the grader's process side: ``isolation`` (the sandbox: bubblewrap's allow-listed view,
+  limits for the whole sandbox), ``conversation`` (driving one worker, reading what it sends
+  as untrusted and bounded data), ``policy`` (which reference functions the worker may call,
+  and when), ``seeds`` (the course secret and the hidden cases' seeds), ``overwrite``
+  (nbgrader's locked-cell restoring, with what it found recorded).
+- ``integrity``: advice for the instructor (suspicious lines, copies of the reference). No
+  score depends on it.
+
+``autograder.trusted`` ties them into nbgrader's autograde step.
+"""

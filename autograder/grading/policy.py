@@ -1,0 +1,150 @@
+"""Which reference functions a notebook being graded may call, and when.
+
+The worker has no reference code; a notebook's ``refimpl.X(...)`` asks the grader, which runs
+``refimpl.X`` in its own process only when that cannot compute an answer still to be graded:
+
+1. during a check, the functions its exercise is meant to call (``Exercise.uses``: the
+   reference ``relu`` inside ``forward_231``, so that a wrong relu costs only the relu
+   points; ``numerical_gradients`` inside ``gradient_errors``), and the functions the
+   check's cases hand to the learner's function (test functions, activations);
+2. at any time, a function none of whose :data:`ANSWERS` is an exercise of this notebook
+   that still has cases to run. A function missing from :data:`ANSWERS` is taken to answer
+   every exercise, so it runs only after the notebook's last check.
+
+A reference function is given as code only to a check whose exercise is meant to be built on
+it (:data:`SHIPPED`: ``Value`` for ``value_neuron_loss``), under the same rule 2 for every
+other exercise.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import refimpl
+
+__all__ = ["ANSWERS", "SHIPPED", "Policy", "reference_constants", "reference_names"]
+
+_FORWARD = frozenset({"relu", "sigmoid", "neuron", "dense_forward", "forward_231", "predict",
+                      "mlp_forward"})
+_LOSSES = frozenset({"mse", "bce", "bce_from_logits"})
+_GRADIENTS = frozenset({"dense_backward", "backward_231", "mlp_backward", "neuron_loss_grads",
+                        "value_neuron_loss", "gradient_errors", "train", "gd_step"})
+_NUMERICAL = frozenset({"numerical_derivative", "numerical_gradient", "gradient_errors"})
+
+#: The exercises each reference function could answer, with a little arithmetic or a few
+#: crafted calls (a function of labels still gives probabilities by bisecting thresholds).
+ANSWERS: dict[str, frozenset[str]] = {
+    # data sets and starting points: no exercise
+    **{name: frozenset() for name in (
+        "study_sleep", "moons", "spirals", "xor", "standardize", "train_test_split",
+        "init_231", "init_mlp", "validate_targets", "tanh", "tanh_prime", "identity",
+        "identity_prime")},
+    "relu": frozenset({"relu"}),
+    "relu_prime": frozenset({"relu"}),
+    "sigmoid": frozenset({"sigmoid"}),
+    "sigmoid_prime": frozenset({"sigmoid"}),
+    "neuron": _FORWARD,
+    "dense_forward": frozenset({"dense_forward"}),
+    "dense_backward": frozenset({"dense_backward"}),
+    "forward_231": _FORWARD,
+    "predict": _FORWARD,
+    "mlp_forward": _FORWARD,
+    "mse": frozenset({"mse"}),
+    "bce": frozenset({"bce", "bce_from_logits"}),
+    "bce_from_logits": frozenset({"bce", "bce_from_logits", "sigmoid"}),
+    "accuracy": frozenset({"accuracy"}),
+    "numerical_derivative": _NUMERICAL,
+    "numerical_gradient": _NUMERICAL,
+    "numerical_gradients": _NUMERICAL,
+    "relative_error": frozenset({"gradient_errors"}),
+    "gradient_errors": _NUMERICAL,
+    "grad_check": _NUMERICAL,
+    "gradient_descent": frozenset({"gradient_descent", "gd_step"}),
+    "gd_step": frozenset({"gd_step"}),
+    "neuron_loss_grads": frozenset({"neuron_loss_grads", "value_neuron_loss", "sigmoid"}),
+    "loss_231": _FORWARD | _LOSSES,
+    "mlp_loss": _FORWARD | _LOSSES,
+    "backward_231": _FORWARD | _LOSSES | _GRADIENTS,
+    "mlp_backward": _FORWARD | _LOSSES | _GRADIENTS,
+    "train": _FORWARD | _LOSSES | _GRADIENTS | {"gradient_descent"},
+    "Value": frozenset({"Value", "value_neuron_loss", "neuron_loss_grads", "relu", "sigmoid",
+                        "neuron"}),
+}
+
+#: Reference classes given as code to the check of an exercise built on them; the source is
+#: the class and the module-level helpers it uses.
+SHIPPED: dict[str, dict[str, tuple[object, ...]]] = {
+    "value_neuron_loss": {"Value": (refimpl.autodiff._sigmoid, refimpl.Value)},
+}
+
+
+def reference_names() -> list[str]:
+    """The public functions and classes of refimpl (the stand-in's callables)."""
+    return sorted(name for name in refimpl.__all__ if callable(getattr(refimpl, name)))
+
+
+def reference_constants() -> dict[str, object]:
+    """The public values of refimpl that are plain data (sent to the worker as they are)."""
+    plain = (int, float, str, bool, tuple)
+    return {name: getattr(refimpl, name) for name in refimpl.__all__
+            if isinstance(getattr(refimpl, name), plain)}
+
+
+def shipped_source(exercise: str) -> dict[str, str]:
+    """The code an exercise's check gives the worker: ``{name: source}``."""
+    sources = {}
+    for name, objects in SHIPPED.get(exercise, {}).items():
+        header = "from __future__ import annotations\nimport math\nfrom numbers import Real\n\n"
+        sources[name] = header + "\n\n".join(inspect.getsource(obj) for obj in objects)
+    return sources
+
+
+@dataclass
+class Policy:
+    """The state of one notebook's grading: which exercises still have cases to run.
+
+    ``pending``: the exercise of every check still to run, in order (one entry per check).
+    """
+
+    pending: list[str]
+    current: str | None = None
+    uses: frozenset[str] = frozenset()
+    refused: list[tuple[str, str | None]] = field(default_factory=list)  # (name, exercise)
+
+    def start_check(self, exercise: str, uses: Iterable[str]) -> None:
+        self.current, self.uses = exercise, frozenset(uses)
+
+    def end_check(self) -> None:
+        if self.current in self.pending:
+            self.pending.remove(self.current)
+        self.current, self.uses = None, frozenset()
+
+    def refusal(self, name: str) -> str | None:
+        """Why the reference function ``name`` may not run now; None when it may."""
+        if name in self.uses:
+            return None
+        answers = ANSWERS.get(name)
+        waiting = set(self.pending) if answers is None else answers & set(self.pending)
+        if not waiting:
+            return None
+        self.refused.append((name, self.current))
+        what = ("the notebook's last check" if answers is None
+                else "the check" + ("s" if len(waiting) > 1 else "") + " of "
+                + ", ".join(sorted(waiting)))
+        verb = "have" if len(waiting) > 1 and answers is not None else "has"
+        return (f"refimpl.{name} is not available while this notebook is graded, until "
+                f"{what} {verb} run: it could compute an answer still to be graded.")
+
+    def may_ship(self, exercise: str) -> bool:
+        """Whether the code :data:`SHIPPED` to ``exercise`` answers no other pending check."""
+        others = set(self.pending) - {exercise}
+        return not any(ANSWERS.get(name, others) & others for name in SHIPPED.get(exercise, {}))
+
+    def used_own_reference(self, exercise: str) -> str | None:
+        """The reference function of ``exercise`` that its own check tried to call."""
+        for name, during in self.refused:
+            if during == exercise and exercise in ANSWERS.get(name, {exercise}):
+                return name
+        return None
