@@ -171,6 +171,7 @@ def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from autograder.grading import isolation
     from autograder.instructor import autograde, submissions
 
     todo = submissions(args.course, args.assignments or None, args.student or None)
@@ -179,6 +180,7 @@ def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
             "`backprop-course collect FOLDER_OR_ZIP` first.", file=sys.stderr)
         return 2
     console = Console(highlight=False)
+    console.print(f"isolation: {isolation.detect().describe()}", markup=False, soft_wrap=True)
     with Progress("autograding", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("autograde", total=len(todo))
@@ -194,7 +196,8 @@ def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
         results = _course_step(lambda: autograde(args.course, args.assignments or None,
                                                  args.student or None, jobs=args.jobs,
                                                  on_result=on_result, wait=args.wait,
-                                                 on_wait=waiting))
+                                                 on_wait=waiting,
+                                                 allow_unisolated=args.allow_unisolated))
     if isinstance(results, int):
         return results
     graded = [r for r in results if r.score is not None]
@@ -269,6 +272,7 @@ def cmd_info(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def seconds(text: str) -> float:
+    """``--wait``: 0 seconds or more."""
     try:
         value = float(text)
     except ValueError:
@@ -407,6 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
         "and memory limits), and the checks compare its results with the reference outside "
         "it. One line per submission, a summary at the end. Only one autograde or feedback "
         "runs on a course at a time: another one stops with a message, or waits (--wait).")
+    grade.add_argument("--allow-unisolated", action="store_true",
+                       help="grade even where the machine cannot isolate the learner's code "
+                            "(no bubblewrap or user namespaces): a submission could then read "
+                            "the course folder and harm the grader; the records say so")
     grade.set_defaults(run=cmd_autograde, passthrough=False)
 
     feedback = sub.add_parser(

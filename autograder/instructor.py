@@ -29,6 +29,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import CourseError, assignments, nbgrader_api
+from autograder.grading import isolation
 from autograder.records import Attention, CellGrade, GradingRecord, load_record
 
 try:
@@ -36,8 +37,8 @@ try:
 except ImportError:  # Windows: no advisory locks, runs are not serialised
     fcntl = None
 
-__all__ = ["LOCK_FILE", "CourseBusy", "GradedSubmission", "autograde", "course_lock",
-           "feedback", "submissions"]
+__all__ = ["LOCK_FILE", "CourseBusy", "GradedSubmission", "UnisolatedMachine", "autograde",
+           "course_lock", "feedback", "submissions"]
 
 _LOCK_RETRIES = 3
 #: The course's lock, held by autograde and feedback (both write the gradebook).
@@ -68,6 +69,10 @@ class GradedSubmission:
         for item in self.attention:
             text += f"\n    needs attention ({item.reason}): {item.detail}"
         return text
+
+
+class UnisolatedMachine(CourseError):
+    """Grading refused: the machine cannot isolate the learner's code."""
 
 
 class CourseBusy(CourseError):
@@ -187,15 +192,27 @@ def autograde(course_root: Path, names: Iterable[str] | None = None,
               students: Iterable[str] | None = None, *, jobs: int = 1,
               on_result: Callable[[GradedSubmission], None] | None = None,
               wait: float = 0.0, on_wait: Callable[[str], None] | None = None,
-              ) -> list[GradedSubmission]:
+              allow_unisolated: bool = False) -> list[GradedSubmission]:
     """Autograde every submission (of ``names``, by ``students``) with the trusted grader.
 
     ``jobs`` submissions are graded at once, each in its own process. ``on_result`` is
     called as each one finishes (for progress). A submission of an assignment that is unknown
     or was never released ends with its error; the others are still graded. While another
     autograde or feedback runs on the course, wait up to ``wait`` seconds for it, then raise
-    :class:`CourseBusy` (see :func:`course_lock`).
+    :class:`CourseBusy` (see :func:`course_lock`). On a machine that cannot isolate the
+    learner's code (``isolation.detect()``), raise :class:`UnisolatedMachine` unless
+    ``allow_unisolated``.
     """
+    machine = isolation.detect()
+    if not machine.namespaces:
+        if not allow_unisolated:
+            raise UnisolatedMachine(
+                f"this machine cannot isolate the learner's code while grading "
+                f"({machine.describe()}): a submission could read the course folder and other "
+                "submissions, or harm the grader. Install bubblewrap and allow unprivileged "
+                "user namespaces (README, Trusted grading), or grade anyway with "
+                "--allow-unisolated.")
+        os.environ[isolation.ALLOW_UNISOLATED_ENV] = "1"  # for the grading processes
     course_root = Path(course_root).resolve()
     todo = submissions(course_root, names, students)
     with course_lock(course_root, "autograde", wait, on_wait):
@@ -399,8 +416,7 @@ def _nbgrader_error(log: str) -> str:
     """The exception that stopped nbgrader, from its log: the last one that is not nbgrader's
     generic "see the above traceback"."""
     found = [m.group(1).strip() for m in map(_EXCEPTION.match, log.splitlines()) if m]
-    specific = [line for line in found if "see the the above traceback" not in line
-                and "see the above traceback" not in line]
+    specific = [line for line in found if "above traceback" not in line]
     return (specific or found or [_last_line(log)])[-1][:300]
 
 

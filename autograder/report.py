@@ -145,6 +145,8 @@ class Report:
     mistakes: tuple[MistakeCount, ...]  # most frequent first
     attention: tuple[AttentionItem, ...]  # by student
     records: int  # submissions with a trusted-grader record
+    # (the isolation in force, in one sentence; submissions graded with it), most first
+    isolation: tuple[tuple[str, int], ...] = ()
     png: Path | None = None
     markdown: Path | None = None
     html: Path | None = None
@@ -192,6 +194,10 @@ class Report:
                 "Needs attention", ("student", "reason", "detail"),
                 tuple((a.student, a.reason, a.detail) for a in self.attention),
                 "Nothing needs attention."),
+            ReportTable(
+                "Isolation of the learner's code while grading", ("isolation", "submissions"),
+                tuple((text, str(count)) for text, count in self.isolation),
+                "No submission has a grading record."),
         ]
 
 
@@ -349,6 +355,8 @@ def build_report(course_root: Path, assignment: str, out_dir: Path) -> Report:
         attention=_attention(course_root, assignment, snap.notebooks[assignment],
                              submissions, records),
         records=sum(r.student in in_gradebook for r in records),
+        isolation=tuple(Counter(r.isolation or "not recorded" for r in records
+                                if r.student in in_gradebook).most_common()),
     )
     folder = Path(out_dir) / assignment
     png = histogram_png(report)

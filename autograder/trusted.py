@@ -50,11 +50,7 @@ from autograder.grading.conversation import (
 from autograder.grading.overwrite import METADATA_KEY
 from autograder.records import Attention, CellGrade, CheckOutcome, GradingRecord, load_record
 
-__all__ = ["ALLOW_UNISOLATED_ENV", "CheckCall", "TrustedExecute", "grade_notebook",
-           "parse_test_cell"]
-
-#: Set to 1 to grade on a machine that cannot isolate the worker (``--allow-unisolated``).
-ALLOW_UNISOLATED_ENV = "BACKPROP_COURSE_ALLOW_UNISOLATED"
+__all__ = ["CheckCall", "TrustedExecute", "grade_notebook", "parse_test_cell"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,10 +155,15 @@ def grade_notebook(nb: NotebookNode, *, course_root: Path, assignment: str, stud
         outcome = run_notebook(steps, rules, budget=budget, isolate=isolate)
     record.isolation = outcome.isolation
     record.execution_seconds = round(outcome.seconds, 3)
-    if outcome.stopped is not None:
-        record.attention.append(Attention(outcome.stop_reason or "crashed", outcome.stopped))
+    if outcome.stopped is not None:  # the detail, with stderr's last lines, is not feedback
+        record.attention.append(Attention(outcome.stop_reason or "crashed",
+                                          outcome.detail or outcome.stopped))
+    first_hidden = min((step.index for step in steps
+                        if isinstance(step, ProbeStep) and step.hidden), default=len(nb.cells))
     for index, report in outcome.cells.items():
-        nb.cells[index].outputs = _cell_outputs(report)
+        # After a hidden check, a cell could print what the learner's code saw in it.
+        nb.cells[index].outputs = (_cell_outputs(report) if index < first_hidden else [
+            _stream("(not shown: this cell ran after a hidden check of the grader)\n")])
         if report.get("timed_out") is True:
             record.attention.append(Attention(
                 "timeout", f"cell {index + 1} ran past its {budget.cell_seconds:g} s limit"))
@@ -212,7 +213,7 @@ def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path
             cases = exercise.cases(call.hidden, seed)
             test.cases.append(cases)
             steps.append(ProbeStep(index, position, call.exercise, call.target, cases,
-                                   exercise.uses, exercise.driver))
+                                   exercise.uses, exercise.driver, call.hidden))
     return steps, tests
 
 
@@ -273,13 +274,17 @@ def _check_result(exercise: check.Exercise, call: CheckCall, cases: list,
                    "yourself. [uses-reference]")
         return fail("reference-used", message), [
             ("reference-used", f"{call.exercise} called refimpl.{used_reference}")]
+    if report.get("unsendable") is not None:
+        message = ("your function's results are too large to grade (the grader reads at most "
+                   "64 MiB of them): does it return the right thing?")
+        return fail("too-large", message), [("error", f"{call.exercise}: results too large")]
     if report.get("timed_out") is True or report.get("attempt") is None:
         seconds = f"{budget.cell_seconds:g} s"
         message = (f"your function did not finish within {seconds} on the check's cases (an "
                    "endless loop, or far too many iterations?)")
         return fail("timeout", message), [("timeout", f"{call.exercise} ran past {seconds}")]
     try:
-        attempt = attempt_from(report, cases)
+        attempt = attempt_from(report, cases, hidden=call.hidden)
     except Malformed as error:
         return fail("forged", f"not graded: the grader received {error}. [forged-result]"), [
             ("tampered", f"malformed results on the grading channel ({error})")]
@@ -324,7 +329,7 @@ class TrustedExecute(NbGraderPreprocessor):
         config=True)
     allow_unisolated = Bool(False, help="Grade even where the machine cannot isolate the "
                                         "worker (also the environment variable "
-                                        f"{ALLOW_UNISOLATED_ENV}=1).").tag(config=True)
+                                        f"{isolation.ALLOW_UNISOLATED_ENV}=1).").tag(config=True)
     course_root = Unicode("", help="The course folder (hidden from the sandbox; holds the "
                                    "secret and the grading records).").tag(config=True)
 
@@ -333,7 +338,7 @@ class TrustedExecute(NbGraderPreprocessor):
         if not self.course_root:
             raise ValueError("TrustedExecute.course_root is not set (see nbgrader_config.py)")
         course_root = Path(self.course_root)
-        allowed = self.allow_unisolated or os.environ.get(ALLOW_UNISOLATED_ENV) == "1"
+        allowed = self.allow_unisolated or os.environ.get(isolation.ALLOW_UNISOLATED_ENV) == "1"
         if self.isolate and not isolation.detect().namespaces and not allowed:
             raise UnisolatedGrading(
                 f"this machine cannot isolate the grading worker ({isolation.detect().describe()})"

@@ -17,7 +17,10 @@ submission must score, cell by cell. The students:
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
+import functools
+import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,12 +91,100 @@ def _write(nb, folder: Path, name: str) -> None:
 
 
 def plant(nb, exercise: Exercise, key: str, slug: str):
+    """The notebook with a catalogued mistake's variant typed in after the solution, as a
+    learner would write it: its source and the catalogue's helpers it uses (the grading
+    worker has no catalogue to import)."""
+    from autograder.catalogue import mistakes_for
+
+    variant = next(m for m in mistakes_for(key) if m.slug == slug).variant
     nb = copy.deepcopy(nb)
     nb.cells[exercise.solution_index].source += (
         "\n\n# planted wrong answer (a catalogued mistake)\n"
-        "from autograder.catalogue import mistakes_for as _m\n"
-        f"{exercise.name} = next(m for m in _m({key!r}) if m.slug == {slug!r}).variant\n")
+        + variant_source(variant, exercise.name))
     return nb
+
+
+def _catalogue_names(obj, module: dict, found: dict) -> None:
+    """The catalogue's module-level functions and classes that ``obj`` uses, transitively."""
+    codes = [obj.__code__] if hasattr(obj, "__code__") else [
+        v.__code__ for v in vars(obj).values() if hasattr(v, "__code__")]
+    for base in getattr(obj, "__bases__", ()):
+        if base.__module__ == "autograder.catalogue" and base.__name__ not in found:
+            found[base.__name__] = base
+            _catalogue_names(base, module, found)
+    while codes:
+        code = codes.pop()
+        codes += [c for c in code.co_consts if hasattr(c, "co_names")]
+        for name in code.co_names:
+            value = module.get(name)
+            if name not in found and getattr(value, "__module__", None) == "autograder.catalogue" \
+                    and (inspect.isfunction(value) or inspect.isclass(value)):
+                found[name] = value
+                _catalogue_names(value, module, found)
+
+
+def calls_own_reference(variant, check_name: str) -> bool:
+    """Whether a variant, run on its exercise's cases, calls a reference function that could
+    answer that exercise and that the exercise is not given (a learner's function that does
+    is graded as [uses-reference], whatever it computes)."""
+    import refimpl
+    from autograder.grading.policy import ANSWERS, reference_names
+
+    exercise = check.exercise(check_name)
+    called: set[str] = set()
+    originals = {name: getattr(refimpl, name) for name in reference_names()}
+
+    def recording(name, function):
+        def call(*args, **kwargs):
+            called.add(name)
+            return function(*args, **kwargs)
+        return call
+
+    cases = exercise.cases() + exercise.cases(hidden=True, seed=0)
+    call = exercise.adapt(variant)  # the cases and the driver's Value come with the check
+    try:
+        for name, function in originals.items():
+            setattr(refimpl, name, recording(name, function))
+        for case in cases:
+            with contextlib.suppress(Exception):
+                call(*case.args, **case.kwargs, **case.options)
+    finally:
+        for name, function in originals.items():
+            setattr(refimpl, name, function)
+    return any(check_name in ANSWERS.get(name, {check_name})
+               for name in called - set(exercise.uses))
+
+
+def _literal(value) -> str:
+    if callable(value):  # a reference function or a NumPy ufunc
+        module = "refimpl" if getattr(value, "__module__", "").startswith("refimpl") else "np"
+        return f"{module}.{value.__name__}"
+    return repr(value)
+
+
+def variant_source(variant, name: str) -> str:
+    """Source that defines ``name`` as ``variant`` without importing the catalogue."""
+    import autograder.catalogue as catalogue
+
+    func = variant.func if isinstance(variant, functools.partial) else variant
+    found = {func.__name__: func}
+    _catalogue_names(func, vars(catalogue), found)
+    ordered = sorted(found.values(), key=lambda obj: inspect.getsourcelines(obj)[1])
+    body = "\n\n".join(inspect.getsource(obj) for obj in ordered)
+    if "(refimpl.Value)" in body:  # a learner's Value class is their own, not the reference's
+        from autograder.grading.policy import shipped_source
+
+        reference = shipped_source("value_neuron_loss")["Value"].replace(
+            "from __future__ import annotations\n", "").replace("class Value", "class _Own")
+        body = reference + "\n\n" + body.replace("(refimpl.Value)", "(_Own)")
+    if isinstance(variant, functools.partial):
+        arguments = [_literal(a) for a in variant.args]
+        arguments += [f"{k}={_literal(v)}" for k, v in variant.keywords.items()]
+        binding = f"{name} = partial({', '.join([func.__name__, *arguments])})"
+    else:
+        binding = f"{name} = {func.__name__}"
+    return ("import re\nfrom functools import partial\nimport numpy as np\nimport refimpl\n\n"
+            + body + "\n" + binding + "\n")
 
 
 class _RenameLocals(ast.NodeTransformer):
@@ -261,8 +352,8 @@ def build_inbox(course: Path, inbox: Path) -> SyntheticClass:
             check_name, options = first_check(source.cells[exercise.test_index].source)
             spec = check.exercise(check_name, **options)
             for mistake in spec.mistakes:
-                if mistake.variant is None:
-                    continue
+                if mistake.variant is None or calls_own_reference(mistake.variant, check_name):
+                    continue  # the grader fails the latter as [uses-reference] (test_trusted)
                 student = _student_id(spec.key, mistake.slug)
                 _write(plant(source, exercise, spec.key, mistake.slug), inbox / student, name)
                 expect(student, {**full, f"test_{exercise.name}": 0.0})

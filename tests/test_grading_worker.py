@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_trusted import HONEST, grade_notebook, relu_notebook, test_output_text
 
 from autograder.grading import policy
 from autograder.grading.conversation import Budget
 from autograder.grading.worker import codec
 from autograder.grading.worker.codec import CodecError, Handle, Opaque
-from test_trusted import HONEST, grade_notebook, relu_notebook, test_output_text
 
 WORKER = Path(__file__).resolve().parents[1] / "autograder" / "grading" / "worker"
 ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"numpy", "IPython"}
@@ -67,9 +67,12 @@ def test_arrays_scalars_handles_and_opaque_round_trip():
              "h": Handle(3, "f"), "o": Opaque("a Value"), "c": 1 + 2j, "big": 2**80}
     back = codec.decode(codec.encode(value))
     np.testing.assert_array_equal(back["a"], value["a"])
-    assert type(back["s"]) is np.float64 and back["s"] == 1.5
-    assert back["h"] == Handle(3, "f") and back["o"] == Opaque("a Value")
-    assert back["c"] == 1 + 2j and back["big"] == 2**80
+    assert type(back["s"]) is np.float64
+    assert back["s"] == 1.5
+    assert back["h"] == Handle(3, "f")
+    assert back["o"] == Opaque("a Value")
+    assert back["c"] == 1 + 2j
+    assert back["big"] == 2**80
     assert back["a"].flags.writeable
 
 
@@ -101,7 +104,8 @@ def test_to_plain_strips_what_could_lie():
 
     plain = codec.to_plain({"x": Liar(2.0), "a": np.zeros(2).view(Sub), "f": len,
                             "o": object()})
-    assert type(plain["x"]) is float and type(plain["a"]) is np.ndarray
+    assert type(plain["x"]) is float
+    assert type(plain["a"]) is np.ndarray
     assert plain["f"] == Opaque("a builtin_function_or_method", is_callable=True)
     assert isinstance(plain["o"], Opaque)
     assert isinstance(codec.to_plain(np.zeros(3, dtype=object)), Opaque)
@@ -117,16 +121,19 @@ def test_a_reference_function_waits_for_the_checks_it_could_answer():
     assert "until the check of relu" in rules.refusal("relu")
     assert rules.refusal("study_sleep") is None  # a data set answers nothing
     assert "the notebook's last check" in rules.refusal("MLPTrainer")  # unknown: everything
-    rules.start_check("relu", ())
+    rules.start_check("relu", (), key=(3, 0))
     assert rules.refusal("relu") is not None
-    assert rules.used_own_reference("relu") == "relu"
+    assert rules.used_own_reference("relu", (3, 0)) == "relu"
+    assert rules.used_own_reference("relu", (3, 1)) is None  # another check of relu
     rules.end_check()
-    rules.start_check("relu", ())
+    rules.start_check("relu", (), key=(3, 1))
     rules.end_check()
     assert rules.refusal("relu") is None  # both relu checks ran
-    rules.start_check("neuron", ("relu", "sigmoid"))
-    assert rules.refusal("sigmoid") is None and rules.refusal("neuron") is not None
-    assert rules.used_own_reference("neuron") == "neuron"
+    rules.start_check("neuron", ("relu", "sigmoid"), key=(5, 0))
+    assert rules.refusal("sigmoid") is None
+    assert rules.refusal("neuron") is not None
+    assert rules.refusal("dense_forward") is not None  # the affine part of a neuron
+    assert rules.used_own_reference("neuron", (5, 0)) == "neuron"
 
 
 def test_every_exercise_meant_to_call_a_helper_can_call_it():
@@ -199,7 +206,8 @@ def test_exit_status_0_before_the_checks_is_a_failure_with_its_reason(course):
     assert record.score == 0
     [crash] = [a.detail for a in record.attention if a.reason == "crashed"]
     assert "exit status 0" in crash
-    assert "not graded" in test_output_text(nb) and "exit status 0" in test_output_text(nb)
+    assert "not graded" in test_output_text(nb)
+    assert "exit status 0" in test_output_text(nb)
 
 
 def test_a_stderr_flood_is_cut_and_marked(course):

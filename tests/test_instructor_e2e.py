@@ -246,8 +246,9 @@ def test_attention(graded):
             assert "reference-used" in reasons, reasons
             assert reasons <= {"reference-used", "suspicious-code"}, reasons
         elif key in planted:
-            # the planting line imports from autograder, which the grader flags (never scores)
-            assert reasons == {"suspicious-code"}, (key, reasons)
+            # a planted variant may name a reference function, and a planted Value class is
+            # built on a copy of the reference's: both are flagged, never scored
+            assert reasons <= {"suspicious-code", "reference-copied"}, (key, reasons)
         elif key[0] == "key":
             # the solution key is the reference's code: flagged as copied, never scored
             assert reasons <= {"reference-copied"}, (key, reasons)
@@ -426,7 +427,7 @@ def test_report_attention(graded, assignment):
             assert reason in ("reference-used", "suspicious-code")
         else:
             assert student in planted, (student, reason)
-            assert reason == "suspicious-code", (student, reason)
+            assert reason in ("suspicious-code", "reference-copied"), (student, reason)
     assert not any(a.student == "blank" and a.source == "grader" for a in report.attention)
     if assignment == "01_neuron":
         assert ("cheat", "reference-used") in grader

@@ -75,6 +75,7 @@ class ProbeStep:
     cases: Sequence[Case]
     uses: tuple[str, ...] = ()
     driver: str | None = None
+    hidden: bool = False
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Outcome:
     seconds: float = 0.0
     stopped: str | None = None  # why the worker stopped early (a sentence), None if it did not
     stop_reason: str | None = None  # the attention reason of ``stopped``
+    detail: str | None = None  # ``stopped`` with the last lines of stderr (for the instructor)
     isolation: str = ""
     used_reference: dict[tuple[int, int], str] = field(default_factory=dict)  # probe -> name
     stderr_tail: str = ""
@@ -111,15 +113,18 @@ class _Reader:
         self.budget = budget
         self.total = 0
 
-    def next(self, deadline: float) -> dict:
+    def next(self, deadline: float, abort: threading.Event) -> dict:
         while True:
             message = self._complete()
             if message is not None:
                 return message
+            if abort.is_set():
+                raise _Stop("tampered", f"the notebook wrote more than "
+                            f"{self.budget.stderr_bytes // 2**20} MiB to stderr")
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
-            if not self.selector.select(min(left, 1.0)):
+            if not self.selector.select(min(left, 0.2)):
                 continue
             chunk = os.read(self.fd, 1 << 20)
             if not chunk:
@@ -315,10 +320,7 @@ def run_notebook(steps: Sequence[CellStep | ProbeStep], rules: policy.Policy, *,
                    handles: _Handles) -> dict:
             nonlocal calls_served
             while True:
-                if too_much_stderr.is_set():
-                    raise _Stop("tampered", f"the notebook wrote more than "
-                                f"{budget.stderr_bytes // 2**20} MiB to stderr")
-                message = reader.next(min(step_deadline, deadline))
+                message = reader.next(min(step_deadline, deadline), too_much_stderr)
                 if message["kind"] == "call":
                     calls_served += 1
                     if calls_served > budget.calls:
@@ -349,18 +351,18 @@ def run_notebook(steps: Sequence[CellStep | ProbeStep], rules: policy.Policy, *,
                         _Handles())
                     continue
                 handles = _Handles()
-                rules.start_check(step.exercise, step.uses)
+                key = (step.index, step.position)
+                rules.start_check(step.exercise, step.uses, key)
                 shipped = (policy.shipped_source(step.exercise)
                            if rules.may_ship(step.exercise) else {})
                 send({"op": "probe", "index": step.index, "position": step.position,
                       "target": step.target, "exercise": step.exercise, "driver": step.driver,
                       "uses": list(step.uses), "shipped": shipped,
                       "cases": [_case_message(case, handles) for case in step.cases]})
-                key = (step.index, step.position)
                 outcome.probes[key] = answer(
                     "probe", step_deadline,
                     lambda m, k=key: (m.get("index"), m.get("position")) == k, handles)
-                if (name := rules.used_own_reference(step.exercise)) is not None:
+                if (name := rules.used_own_reference(step.exercise, key)) is not None:
                     outcome.used_reference[key] = name
                 rules.end_check()
             current = None
@@ -385,13 +387,18 @@ def run_notebook(steps: Sequence[CellStep | ProbeStep], rules: policy.Policy, *,
             process.wait()
             drainer.join(timeout=5)
         if outcome.stop_reason == "crashed" and outcome.stopped is None:
-            outcome.stopped = _how_it_ended(process.returncode, box.limit_hit(), tail)
+            outcome.stopped = _how_it_ended(process.returncode, box.limit_hit())
         outcome.stderr_tail = b"".join(tail).decode("utf-8", "replace")[-2000:]
+        lines = outcome.stderr_tail.strip().splitlines()[-3:]
+        if outcome.stopped is not None:
+            outcome.detail = outcome.stopped + (
+                ": " + " / ".join(line[:200] for line in lines) if lines and
+                outcome.stop_reason == "crashed" else "")
     outcome.seconds = time.monotonic() - started
     return outcome
 
 
-def _how_it_ended(returncode: int | None, limit: str | None, tail: list[bytes]) -> str:
+def _how_it_ended(returncode: int | None, limit: str | None) -> str:
     if limit == "memory":
         text = "the notebook ran out of memory and was stopped"
     elif limit == "processes":
@@ -402,8 +409,7 @@ def _how_it_ended(returncode: int | None, limit: str | None, tail: list[bytes]) 
         text = f"the notebook's process died of signal {name}"
     else:
         text = f"the notebook's process ended (exit status {returncode}) before grading finished"
-    lines = b"".join(tail).decode("utf-8", "replace").strip().splitlines()[-3:]
-    return text + (": " + " / ".join(line[:200] for line in lines) if lines else "")
+    return text
 
 
 # ---------------------------------------------------------------------------------------
@@ -420,11 +426,24 @@ def _need(condition: bool, what: str) -> None:
         raise Malformed(what)
 
 
-def rebuild_exception(carried: Any, depth: int = 0) -> BaseException:
-    """The nearest built-in exception (same name and message), with the learner's frames."""
+_WITHHELD = "(its message is not shown for hidden cases)"
+
+
+def rebuild_exception(carried: Any, depth: int = 0, *, hidden: bool = False) -> BaseException:
+    """The nearest built-in exception (same name and message), with the learner's frames.
+
+    ``hidden``: only the built-in type and the learner's frames: the message and the name of
+    a learner's own exception class are the learner's text, which could carry hidden inputs.
+    """
     _need(isinstance(carried, dict) and isinstance(carried.get("type"), str)
           and isinstance(carried.get("text"), str), "an exception that is not plain data")
     text, name = carried["text"], carried["type"]
+    if hidden and not (name == "LearnerProblem" and isinstance(carried.get("stage"), str)):
+        carried = {**carried, "text": _WITHHELD, "args": [_WITHHELD], "cause": None,
+                   "type": next((b for b in carried.get("bases") or []
+                                 if isinstance(getattr(builtins, str(b), None), type)),
+                                "Exception")}
+        text, name = carried["text"], carried["type"]
     if name == "LearnerProblem" and isinstance(carried.get("stage"), str):
         exc: BaseException = LearnerProblem(text, stage=carried["stage"])
     else:
@@ -461,19 +480,26 @@ def _restore(after: Any, before: Any) -> Any:
     return after
 
 
-def _plain_output(value: Any) -> Any:
-    """A handle in a result is not the learner's data: describe it."""
+def _plain_output(value: Any, hidden: bool) -> Any:
+    """A handle in a result is not the learner's data: describe it. For hidden cases, an
+    object's description (its class name is the learner's text) is not shown either."""
     if isinstance(value, Handle):
         return Opaque(f"a function ({value.name})", is_callable=True)
+    if isinstance(value, Opaque) and hidden:
+        return Opaque("an object that is not a number, an array or a container of them",
+                      value.is_callable)
     if isinstance(value, tuple | list):
-        return type(value)(_plain_output(v) for v in value)
+        return type(value)(_plain_output(v, hidden) for v in value)
     if isinstance(value, dict):
-        return {k: _plain_output(v) for k, v in value.items()}
+        return {k: _plain_output(v, hidden) for k, v in value.items()}
     return value
 
 
-def attempt_from(report: dict, cases: Sequence[Case]) -> calls.Attempt:
-    """The :class:`calls.Attempt` in a probe report, checked; ``Malformed`` otherwise."""
+def attempt_from(report: dict, cases: Sequence[Case], *, hidden: bool) -> calls.Attempt:
+    """The :class:`calls.Attempt` in a probe report, checked; ``Malformed`` otherwise.
+
+    ``hidden``: the learner's own texts (exception messages, class names) are left out.
+    """
     data = report.get("attempt")
     _need(isinstance(data, dict), "a probe report without its attempt")
     observations = data.get("observations")
@@ -494,8 +520,8 @@ def attempt_from(report: dict, cases: Sequence[Case]) -> calls.Attempt:
               and isinstance(obs.get("kwargs"), dict), "a malformed observation")
         error = obs.get("error")
         result.observations.append(calls.Observation(
-            output=_plain_output(obs.get("output")),
-            error=rebuild_exception(error) if error is not None else None,
+            output=_plain_output(obs.get("output"), hidden),
+            error=rebuild_exception(error, hidden=hidden) if error is not None else None,
             args=_restore(tuple(obs["args"]), tuple(case.args)),
             kwargs=_restore(dict(obs["kwargs"]), dict(case.kwargs)),
             fp_errors=tuple(lists[0]), warnings=tuple(lists[1]),

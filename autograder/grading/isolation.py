@@ -12,12 +12,14 @@ the worker sees:
   distributions (the closure of what ``numpy``, ``ipython`` and ``matplotlib`` require) in
   ``/opt/backprop-worker/site-packages``, read-only;
 - an empty tmpfs ``/scratch`` of ``Limits.scratch_bytes`` (its cwd), a read-only minimal
-  ``/dev`` and a ``/proc`` of its own PID namespace;
+  ``/dev`` (``/dev/shm`` too: multiprocessing's semaphores are not available) and a ``/proc``
+  of its own PID namespace;
 
 and nothing else: no ``/etc``, ``/tmp``, ``/run``, ``/home``, ``/work``, no project checkout,
 no course folder, no socket, no network. It runs in new user, mount, network, PID, IPC, UTS
 and cgroup namespaces, in a new session, with no capabilities, no way to make another user
-namespace, and only the environment the caller gives.
+namespace, and only the environment the caller gives (bubblewrap adds ``PWD``). bwrap's own
+options reach it through a descriptor, so ``/proc/1/cmdline`` inside shows no host path.
 
 Limits hold for the sandbox as a whole where the machine has a writable cgroup (v2, or v1's
 memory, pids and freezer controllers): the first process is put into the sandbox's own cgroup
@@ -27,6 +29,13 @@ with it. Per-process rlimits (address space, CPU time, file size, no core files)
 Without bubblewrap or user namespaces (``detect().namespaces`` False, or ``isolate=False``) no
 view is possible: the worker runs on the host, as the grader's user, with the rlimits and the
 cgroup if there is one; :class:`Isolation` says so in every grading record.
+
+Not stopped here: system calls the kernel allows an unprivileged process in a user namespace
+(there is no seccomp filter: a kernel bug is a way out, and when the grader runs as root the
+sandbox's uid is root's outside); CPU use (no cpu controller: a sandbox may keep every core busy;
+RLIMIT_CPU is per process, so ``processes`` times ``cpu_seconds`` at most; wall time is the
+caller's); disk reads of the bound files; what ``/proc`` tells of the machine (memory, CPUs,
+load, kernel version); whatever the worker writes to its pipes (the caller's to bound).
 """
 
 from __future__ import annotations
@@ -37,7 +46,6 @@ import functools
 import importlib.metadata
 import math
 import os
-import platform
 import re
 import resource
 import secrets
@@ -53,8 +61,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Isolation", "Limits", "Sandbox", "WorkerPaths", "detect"]
+from packaging.requirements import Requirement
 
+__all__ = ["Isolation", "Limits", "Sandbox", "WorkerPaths", "allowed_distributions", "detect"]
+
+#: Set to 1 when grading without isolation was allowed (``autograde --allow-unisolated``):
+#: the grading processes then run the worker on the host, with the limits only.
+ALLOW_UNISOLATED_ENV = "BACKPROP_COURSE_ALLOW_UNISOLATED"
 WORKER_PACKAGE = Path(__file__).with_name("worker")  # appears inside as ``backprop_worker``
 #: The distributions the worker may import, with everything they require.
 ALLOWED_ROOTS = ("numpy", "ipython", "matplotlib")
@@ -83,7 +96,7 @@ class Limits:
     """Limits of one sandbox: the worker and every process it starts, together."""
 
     memory_bytes: int = 4 * 2**30  # all processes together (cgroup); also RLIMIT_AS per process
-    processes: int = 64  # tasks (threads too) at once: cgroup pids.max, else RLIMIT_NPROC
+    processes: int = 64  # tasks at once, threads and bwrap's 2 too: pids.max, else RLIMIT_NPROC
     cpu_seconds: float = 660.0  # RLIMIT_CPU per process (the wall-clock limit is the caller's)
     file_bytes: int = 64 * 2**20  # RLIMIT_FSIZE
     scratch_bytes: int = 256 * 2**20  # size of the tmpfs scratch folder
@@ -107,8 +120,7 @@ class Isolation:
             view = (f"bubblewrap allow-list view (new {', '.join(_CLONE_FLAGS[:-1])} and "
                     f"{_CLONE_FLAGS[-1]} namespaces, no capabilities, no network)")
         else:
-            view = ("no sandbox view (bubblewrap or user namespaces unavailable): the worker "
-                    "runs on the host as the grader's user")
+            view = "no sandbox view: the worker runs on the host as the grader's user"
         if self.cgroup:
             limits = f"limits for the whole sandbox from {self.cgroup} and per-process rlimits"
         else:
@@ -275,20 +287,14 @@ def _system_view() -> tuple[str, ...]:
     """bwrap arguments: shared libraries, the interpreter and its standard library."""
     args: list[str] = []
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
-    for lib in ("/usr/lib", "/usr/lib64", "/usr/lib32"):
+    for lib in ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32"):
         narrow = Path(lib, multiarch)
-        if multiarch and narrow.is_dir():  # Debian: only the shared libraries' folder
-            args += ["--ro-bind", str(narrow), str(narrow)]
-        elif Path(lib).is_dir() and not (lib == "/usr/lib" and multiarch):
-            args += ["--ro-bind", lib, lib]
-            args += _hide(sorted(str(p) for p in Path(lib).glob("python3*")))
-    for lib in ("/lib", "/lib64", "/lib32"):
         if os.path.islink(lib):  # merged /usr: the same links as the host
             args += ["--symlink", os.readlink(lib), lib]
-        elif Path(lib, multiarch).is_dir() and multiarch:
-            args += ["--ro-bind", str(Path(lib, multiarch)), str(Path(lib, multiarch))]
-        elif Path(lib).is_dir():
-            args += ["--ro-bind", lib, lib]
+        elif multiarch and narrow.is_dir():  # Debian: only the shared libraries' folder
+            args += ["--ro-bind", str(narrow), str(narrow)]
+        elif Path(lib).is_dir():  # without Python packages (Debian's python3-* live there)
+            args += ["--ro-bind", lib, lib, *_hide(sorted(map(str, Path(lib).glob("python3*"))))]
     python = _interpreter()
     args += ["--ro-bind", python, python]
     # The base interpreter's, not a venv's: in a venv "platstdlib" is the venv's lib folder.
@@ -337,10 +343,11 @@ def allowed_distributions() -> tuple[importlib.metadata.Distribution, ...]:
         except importlib.metadata.PackageNotFoundError:
             continue  # an import of it fails inside, as it would outside
         found[key] = dist
-        for requirement in dist.requires or []:
-            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)[^;]*(?:;(.*))?$", requirement)
-            if match and (match[2] is None or _marker_applies(match[2])):
-                todo.append(match[1])
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            # extras are never installed into the sandbox: "extra" is empty
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
     return tuple(found[k] for k in sorted(found))
 
 
@@ -375,99 +382,6 @@ def _namespace_package(dist: importlib.metadata.Distribution, name: str) -> bool
     """A top-level folder without ``__init__.py`` that other distributions may share."""
     folder = Path(dist.locate_file(name))
     return (name.isidentifier() and folder.is_dir() and not (folder / "__init__.py").exists())
-
-
-# PEP 508 markers, with the standard library only: ``var op "value"``, and, or, parentheses.
-_MARKER_TOKEN = re.compile(r"""\s*(?:("[^"]*"|'[^']*')|(===|==|!=|<=|>=|~=|<|>|\(|\)|not\s+in\b|
-                           in\b|and\b|or\b)|([A-Za-z_][A-Za-z0-9_.]*))""", re.X)
-_VERSION_VARIABLES = {"python_version", "python_full_version", "implementation_version"}
-
-
-@functools.cache
-def _marker_environment() -> dict[str, str]:
-    impl = sys.implementation.version
-    return {
-        "os_name": os.name, "sys_platform": sys.platform,
-        "platform_machine": platform.machine(), "platform_release": platform.release(),
-        "platform_system": platform.system(), "platform_version": platform.version(),
-        "platform_python_implementation": platform.python_implementation(),
-        "python_version": ".".join(platform.python_version_tuple()[:2]),
-        "python_full_version": platform.python_version(),
-        "implementation_name": sys.implementation.name,
-        "implementation_version": f"{impl.major}.{impl.minor}.{impl.micro}",
-        "extra": "",  # extras are never installed into the sandbox
-    }
-
-
-def _marker_applies(marker: str) -> bool:
-    """Whether an environment marker holds here; one that cannot be read counts as True."""
-    tokens: list[tuple[str, str]] = []
-    position = 0
-    marker = marker.strip()
-    while position < len(marker):
-        match = _MARKER_TOKEN.match(marker, position)
-        if not match or match.end() == position:
-            return True
-        position = match.end()
-        string, op, name = match.groups()
-        tokens.append(("str", string[1:-1]) if string else
-                      ("op", " ".join(op.split())) if op else ("var", name))
-    try:
-        value, rest = _marker_or(tokens)
-    except (IndexError, KeyError, ValueError):
-        return True
-    return value if not rest else True
-
-
-def _marker_or(tokens):
-    value, tokens = _marker_and(tokens)
-    while tokens and tokens[0] == ("op", "or"):
-        right, tokens = _marker_and(tokens[1:])
-        value = value or right
-    return value, tokens
-
-
-def _marker_and(tokens):
-    value, tokens = _marker_atom(tokens)
-    while tokens and tokens[0] == ("op", "and"):
-        right, tokens = _marker_atom(tokens[1:])
-        value = value and right
-    return value, tokens
-
-
-def _marker_atom(tokens):
-    if tokens[0] == ("op", "("):
-        value, tokens = _marker_or(tokens[1:])
-        if tokens[0] != ("op", ")"):
-            raise ValueError("unbalanced parenthesis")
-        return value, tokens[1:]
-    (left_kind, left), (op_kind, op), (right_kind, right) = tokens[:3]
-    if op_kind != "op":
-        raise ValueError(op)
-    version = {left, right} & _VERSION_VARIABLES and {left_kind, right_kind} == {"var", "str"}
-    env = _marker_environment()
-    left = env[left] if left_kind == "var" else left
-    right = env[right] if right_kind == "var" else right
-    return _compare(left, op, right, bool(version)), tokens[3:]
-
-
-def _compare(left: str, op: str, right: str, version: bool) -> bool:
-    if op in ("in", "not in"):
-        return (left in right) == (op == "in")
-    if op == "===":
-        return left == right
-    a, b = (_version(left), _version(right)) if version else (left, right)
-    if op == "~=":
-        return a >= b and a[:len(b) - 1] == b[:len(b) - 1]
-    return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b,
-            ">=": a >= b}[op]
-
-
-def _version(text: str) -> tuple[int, ...]:
-    match = re.match(r"\d+(\.\d+)*", text.strip())
-    if not match:
-        raise ValueError(text)
-    return tuple(int(p) for p in match[0].split("."))
 
 
 # ---------------------------------------------------------------------------------------
@@ -556,8 +470,8 @@ class _Cgroup:
             time.sleep(0.002)
 
     def limit_hit(self) -> str | None:
-        # The OOM killer's count, not every time the limit was touched: reading files fills the
-        # page cache up to the limit and raises failcnt without anything failing.
+        # The OOM killer's count: failcnt counts every time usage touched the limit, which page
+        # cache being reclaimed can do without anything failing.
         if self.version == 2:
             memory = _counters(self._read("", "memory.events"))
             if memory.get("oom_kill", 0) or memory.get("oom", 0):
@@ -644,12 +558,6 @@ def _marked(marker: str) -> set[int]:
     return found
 
 
-def _alive(pids: Iterable[int]) -> set[int]:
-    """Those of ``pids`` that exist and are not zombies."""
-    table = _process_table()
-    return {p for p in pids if p in table and table[p][1] not in "ZX"}
-
-
 @functools.cache
 def _become_subreaper() -> bool:
     """Make this process the reaper of its orphaned descendants (Linux >= 3.4)."""
@@ -681,6 +589,8 @@ class Sandbox:
     ----------
     limits : the sandbox's limits (default :class:`Limits`)
     isolate : use bubblewrap's view when the machine can (False: run on the host)
+        (:attr:`isolation` says what is used; it loses its cgroup if :meth:`start` cannot make
+        one)
     worker_package : the folder that appears inside as the package ``backprop_worker``
         (default ``autograder/grading/worker``)
     cgroup : use a cgroup when the machine has one (False: rlimits, process tree and
@@ -788,25 +698,39 @@ class Sandbox:
         """
         if self._proc is not None:
             raise RuntimeError("a Sandbox starts one worker only: make a new one")
-        if self._place is not None and self._cgroup is None:
-            self._cgroup = _Cgroup(self._place, self.limits)
+        if self._place is not None:
+            try:
+                self._cgroup = _Cgroup(self._place, self.limits)
+            except OSError:  # e.g. out of cgroups: go on without, and say so
+                self._place = None
+                self.isolation = Isolation(self.isolation.namespaces, None)
         isolated = self.isolation.namespaces
         if not isolated and self._cgroup is None:
             _become_subreaper()
         fds = [os.open(f, os.O_WRONLY | os.O_CLOEXEC)
                for f in (self._cgroup.procs_files() if self._cgroup else [])]
-        marker = None if isolated else os.open(self._host_folder, os.O_RDONLY | os.O_DIRECTORY)
+        if isolated:
+            # bwrap's options (binds, environment) go through a memfd that bwrap reads and
+            # closes: neither `ps` on the host nor /proc/1/cmdline inside shows them.
+            command = self.bwrap_command(argv, env)
+            split = command.index("--")
+            passed = os.memfd_create("bwrap-args")
+            os.write(passed, b"".join(a.encode() + b"\0" for a in command[1:split]))
+            os.lseek(passed, 0, os.SEEK_SET)
+            command = [command[0], "--args", str(passed), *command[split:]]
+        else:
+            # The marker of the sandbox's processes on the host (see kill()).
+            passed = os.open(self._host_folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            command = argv
         try:
             self._proc = subprocess.Popen(
-                self.bwrap_command(argv, env) if isolated else argv,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 bufsize=0, env={} if isolated else env,
                 cwd=None if isolated else self.paths.scratch,
-                start_new_session=True, close_fds=True,
-                pass_fds=() if marker is None else (marker,),
+                start_new_session=True, close_fds=True, pass_fds=(passed,),
                 preexec_fn=functools.partial(_enter, fds, self._rlimits()))
         finally:
-            for fd in [*fds, *([] if marker is None else [marker])]:
+            for fd in [*fds, passed]:
                 os.close(fd)
         return self._proc
 
@@ -867,8 +791,8 @@ class Sandbox:
 
     def limit_hit(self) -> str | None:
         """After the worker ended: "memory" if the sandbox's memory limit was hit (the cgroup's
-        OOM killer fired or its failcnt rose), "processes" if its pids limit refused a fork,
-        else None (also without a cgroup)."""
+        OOM killer fired), "processes" if its pids limit refused a fork, else None (also
+        without a cgroup)."""
         return self._cgroup.limit_hit() if self._cgroup else None
 
 

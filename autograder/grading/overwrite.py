@@ -63,6 +63,10 @@ def _grade_id(cell: NotebookNode) -> str | None:
     return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
+def _claims_a_role(meta: dict) -> bool:
+    return any(meta.get(flag) for flag in ("grade", "solution", "locked", "task"))
+
+
 def _drop_malformed(nb: NotebookNode) -> list[Attention]:
     """Remove nbgrader metadata that is not a dict, or that has no grade_id.
 
@@ -78,8 +82,8 @@ def _drop_malformed(nb: NotebookNode) -> list[Attention]:
             problem = f"its nbgrader metadata is {_short(meta)}, not a dict"
         elif isinstance(meta.get("grade_id"), str) and meta["grade_id"]:
             continue
-        elif any(meta.get(flag) for flag in ("grade", "solution", "locked", "task")):
-            problem = f"its nbgrader metadata has no grade_id ({_short(meta, 80)})"
+        elif _claims_a_role(meta):
+            problem = "its nbgrader metadata has no grade_id"
         else:
             problem = None
         del cell.metadata["nbgrader"]
@@ -115,7 +119,7 @@ class GuardedDeduplicateIds(DeduplicateIds):
         self.log.warning("Cell with id '%s' exists multiple times!", grade_id)
         del cell.metadata["nbgrader"]
         self._found.append(Attention("tampered", (
-            f"cell {number} repeats the grade_id {_short(grade_id)} of cell "
+            f"cell {number} repeats the grade_id {_short(grade_id)} of a later cell, cell "
             f"{self._kept[grade_id]}, which keeps it; {_OWN}")))
         return cell, resources
 
@@ -196,8 +200,10 @@ class GuardedOverwriteCells(OverwriteCells):
         if grade_id is None:
             return cell, resources
         if grade_id not in self._known():
-            self._attention.append(Attention("tampered", _unknown(cell, cell_index, grade_id)))
             self.log.warning("Cell '%s' does not exist in the database", grade_id)
+            if _claims_a_role(cell.metadata["nbgrader"]):
+                self._attention.append(Attention("tampered", _unknown(cell, cell_index,
+                                                                      grade_id)))
             del cell.metadata["nbgrader"]
             return cell, resources
         submitted = cell.source

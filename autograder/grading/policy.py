@@ -18,11 +18,13 @@ other exercise.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import refimpl
+from autograder.grading.worker.codec import Handle
 
 __all__ = ["ANSWERS", "SHIPPED", "Policy", "reference_constants", "reference_names"]
 
@@ -46,8 +48,10 @@ ANSWERS: dict[str, frozenset[str]] = {
     "sigmoid": frozenset({"sigmoid"}),
     "sigmoid_prime": frozenset({"sigmoid"}),
     "neuron": _FORWARD,
-    "dense_forward": frozenset({"dense_forward"}),
-    "dense_backward": frozenset({"dense_backward"}),
+    # the affine part of every forward exercise; the parameter gradients of every backward one
+    "dense_forward": frozenset({"dense_forward", "neuron", "forward_231", "predict",
+                                "mlp_forward"}),
+    "dense_backward": frozenset({"dense_backward", "backward_231", "mlp_backward"}),
     "forward_231": _FORWARD,
     "predict": _FORWARD,
     "mlp_forward": _FORWARD,
@@ -86,10 +90,27 @@ def reference_names() -> list[str]:
 
 
 def reference_constants() -> dict[str, object]:
-    """The public values of refimpl that are plain data (sent to the worker as they are)."""
-    plain = (int, float, str, bool, tuple)
-    return {name: getattr(refimpl, name) for name in refimpl.__all__
-            if isinstance(getattr(refimpl, name), plain)}
+    """The public values of refimpl, for the worker: plain data as it is, and the tables of
+    functions (``ACTIVATIONS``) with each function as a handle to the grader's."""
+    names = set(reference_names())
+
+    def portable(value: object) -> object:
+        if isinstance(value, int | float | str | bool | type(None)):
+            return value
+        if isinstance(value, tuple | list):
+            return type(value)(portable(v) for v in value)
+        if isinstance(value, dict):
+            return {k: portable(v) for k, v in value.items()}
+        if callable(value) and getattr(value, "__name__", None) in names:
+            return Handle(0, value.__name__)
+        raise TypeError(type(value).__name__)
+
+    constants = {}
+    for name in refimpl.__all__:
+        if name not in names:
+            with contextlib.suppress(TypeError):
+                constants[name] = portable(getattr(refimpl, name))
+    return constants
 
 
 def shipped_source(exercise: str) -> dict[str, str]:
@@ -110,16 +131,17 @@ class Policy:
 
     pending: list[str]
     current: str | None = None
+    check: object = None  # the running check's key (its test cell and position)
     uses: frozenset[str] = frozenset()
-    refused: list[tuple[str, str | None]] = field(default_factory=list)  # (name, exercise)
+    refused: list[tuple[str, object]] = field(default_factory=list)  # (name, check key)
 
-    def start_check(self, exercise: str, uses: Iterable[str]) -> None:
-        self.current, self.uses = exercise, frozenset(uses)
+    def start_check(self, exercise: str, uses: Iterable[str], key: object = None) -> None:
+        self.current, self.check, self.uses = exercise, key, frozenset(uses)
 
     def end_check(self) -> None:
         if self.current in self.pending:
             self.pending.remove(self.current)
-        self.current, self.uses = None, frozenset()
+        self.current, self.check, self.uses = None, None, frozenset()
 
     def refusal(self, name: str) -> str | None:
         """Why the reference function ``name`` may not run now; None when it may."""
@@ -129,7 +151,7 @@ class Policy:
         waiting = set(self.pending) if answers is None else answers & set(self.pending)
         if not waiting:
             return None
-        self.refused.append((name, self.current))
+        self.refused.append((name, self.check))
         what = ("the notebook's last check" if answers is None
                 else "the check" + ("s" if len(waiting) > 1 else "") + " of "
                 + ", ".join(sorted(waiting)))
@@ -142,9 +164,12 @@ class Policy:
         others = set(self.pending) - {exercise}
         return not any(ANSWERS.get(name, others) & others for name in SHIPPED.get(exercise, {}))
 
-    def used_own_reference(self, exercise: str) -> str | None:
-        """The reference function of ``exercise`` that its own check tried to call."""
+    def used_own_reference(self, exercise: str, key: object = None) -> str | None:
+        """A reference function that could answer ``exercise`` and that its check ``key``
+        tried to call (and was refused)."""
+        if key is None:
+            return None
         for name, during in self.refused:
-            if during == exercise and exercise in ANSWERS.get(name, {exercise}):
+            if during == key and exercise in ANSWERS.get(name, {exercise}):
                 return name
         return None

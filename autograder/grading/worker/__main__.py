@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from . import calls, cells, drivers, standin
-from .codec import Handle, Remote, frame, read_frame, to_plain
+from .codec import CodecError, Handle, Remote, frame, read_frame, to_plain
 
 _RAISABLE = {"ReferenceUnavailable": standin.ReferenceUnavailable}
 
@@ -43,7 +43,12 @@ class Channel:
         self.calls = 0
 
     def send(self, message: dict[str, Any]) -> None:
-        self.outbound.write(frame(message))
+        try:
+            data = frame(message)
+        except (CodecError, TypeError) as error:  # too large: say so, in a frame that fits
+            data = frame({key: message.get(key) for key in ("kind", "index", "position")}
+                         | {"unsendable": str(error)[:500]})
+        self.outbound.write(data)
 
     def receive(self) -> dict[str, Any]:
         return read_frame(self.inbound)
@@ -129,7 +134,7 @@ def main() -> int:
     os.dup2(2, 1)
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r"))
     start = channel.receive()
-    standin.install(channel.call, list(start["names"]), dict(start["constants"]))
+    standin.install(channel.call, list(start["names"]), channel.remote(start["constants"]))
     seconds = float(start["cell_seconds"])
     shell = cells.make_shell()
     channel.send({"kind": "ready"})

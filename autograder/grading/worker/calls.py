@@ -189,7 +189,7 @@ def _is_internal(filename: str) -> bool:
 
 def carry_exception(exc: BaseException, depth: int = 0) -> dict[str, Any]:
     """``exc`` as plain data, with the learner's traceback frames only."""
-    frames = [[f.filename, f.lineno or 0, f.name, f.line or ""]
+    frames = [[f.filename[:500], f.lineno or 0, f.name[:200], (f.line or "")[:500]]
               for f in traceback.extract_tb(exc.__traceback__) if not _is_internal(f.filename)]
     cause = exc.__cause__
     try:
@@ -199,8 +199,8 @@ def carry_exception(exc: BaseException, depth: int = 0) -> dict[str, Any]:
     return {
         "type": type(exc).__name__[:200],
         "bases": [cls.__name__ for cls in type(exc).__mro__][:20],
-        "args": [a if type(a) in (bool, int, float, str) else str(a)[:2000]
-                 for a in exc.args[:10]],
+        "args": [a[:2000] if type(a) is str else a if type(a) in (bool, int, float)
+                 else str(a)[:2000] for a in exc.args[:10]],
         "text": text[:5000],
         "frames": frames[-20:],
         "stage": getattr(exc, "stage", None) if type(exc).__name__ == "LearnerProblem" else None,
