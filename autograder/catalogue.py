@@ -23,8 +23,12 @@ learner's own object.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +36,7 @@ import refimpl
 from autograder.autodiff import run_program, run_value_neuron_loss
 from autograder.engine import Case, Mistake
 
-__all__ = ["CATALOGUE", "mistakes_for"]
+__all__ = ["CATALOGUE", "mistakes_for", "planted_source"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -1273,3 +1277,59 @@ CATALOGUE: dict[str, tuple[Mistake, ...]] = {
 def mistakes_for(key: str) -> tuple[Mistake, ...]:
     """The known mistakes of an exercise key (empty for an unknown key)."""
     return CATALOGUE.get(key, ())
+
+
+# ---------------------------------------------------------------------------------------
+# Planting a variant in a notebook
+# ---------------------------------------------------------------------------------------
+
+
+def _catalogue_names(obj: Any, module: dict, found: dict) -> None:
+    """The catalogue's module-level functions and classes that ``obj`` uses, transitively."""
+    codes = [obj.__code__] if hasattr(obj, "__code__") else [
+        v.__code__ for v in vars(obj).values() if hasattr(v, "__code__")]
+    for base in getattr(obj, "__bases__", ()):
+        if base.__module__ == "autograder.catalogue" and base.__name__ not in found:
+            found[base.__name__] = base
+            _catalogue_names(base, module, found)
+    while codes:
+        code = codes.pop()
+        codes += [c for c in code.co_consts if hasattr(c, "co_names")]
+        for name in code.co_names:
+            value = module.get(name)
+            if name not in found and getattr(value, "__module__", None) == "autograder.catalogue" \
+                    and (inspect.isfunction(value) or inspect.isclass(value)):
+                found[name] = value
+                _catalogue_names(value, module, found)
+
+
+def _literal(value: Any) -> str:
+    if callable(value):  # a reference function or a NumPy ufunc
+        module = "refimpl" if getattr(value, "__module__", "").startswith("refimpl") else "np"
+        return f"{module}.{value.__name__}"
+    return repr(value)
+
+
+def planted_source(variant: Callable[..., Any], name: str) -> str:
+    """Source that defines ``name`` as ``variant`` as a learner would type it: the variant
+    and the catalogue's helpers it uses, no import of the catalogue (the grading worker has
+    none). A wrong Value class is built on a copy of the reference's own."""
+    func = variant.func if isinstance(variant, functools.partial) else variant
+    found = {func.__name__: func}
+    _catalogue_names(func, globals(), found)
+    ordered = sorted(found.values(), key=lambda obj: inspect.getsourcelines(obj)[1])
+    body = "\n\n".join(inspect.getsource(obj) for obj in ordered)
+    if "(refimpl.Value)" in body:  # a learner's Value class is their own, not the reference's
+        from autograder.grading.policy import shipped_source
+
+        reference = shipped_source("value_neuron_loss")["Value"].replace(
+            "from __future__ import annotations\n", "").replace("class Value", "class _Own")
+        body = reference + "\n\n" + body.replace("(refimpl.Value)", "(_Own)")
+    if isinstance(variant, functools.partial):
+        arguments = [_literal(a) for a in variant.args]
+        arguments += [f"{k}={_literal(v)}" for k, v in variant.keywords.items()]
+        binding = f"{name} = partial({', '.join([func.__name__, *arguments])})"
+    else:
+        binding = f"{name} = {func.__name__}"
+    return ("import re\nfrom functools import partial\nimport numpy as np\nimport refimpl\n\n"
+            + body + "\n" + binding + "\n")

@@ -266,23 +266,13 @@ def _internal_dirs() -> tuple[str, ...]:
     return _INTERNAL_DIRS
 
 
-def _is_internal(filename: str) -> bool:
-    if filename.startswith(("<__array_function__", "<frozen")):
-        return True
-    try:
-        path = str(Path(filename).resolve())
-    except (OSError, ValueError):
-        return False
-    return any(path == d or path.startswith(d + "/") or path.startswith(d + "\\")
-               for d in _internal_dirs())
-
-
 def learner_frames(exc: BaseException) -> list[traceback.FrameSummary]:
     """The traceback frames of ``exc`` outside autograder, refimpl and numpy."""
     carried = getattr(exc, "learner_frames", None)  # an exception rebuilt from the sandbox
     if carried is not None:
         return list(carried)
-    return [f for f in traceback.extract_tb(exc.__traceback__) if not _is_internal(f.filename)]
+    return [f for f in traceback.extract_tb(exc.__traceback__)
+            if not calls.is_internal(f.filename, _internal_dirs())]
 
 
 def format_learner_traceback(exc: BaseException, with_exception: bool = True) -> str:

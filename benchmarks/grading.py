@@ -25,20 +25,19 @@ from pathlib import Path
 from benchmarks._common import Table, Target
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEEDUP_TARGET = Target(">=", 2.0, "x")
+SPEEDUP_TARGET = Target(">=", 2.5, "x")
 
 
-def _plant(source: Path, key: str, slug: str, function: str) -> str:
+def _plant(source: Path, variant, function: str) -> str:
     import nbformat
+
+    from autograder.catalogue import planted_source
 
     nb = nbformat.read(source, as_version=4)
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution") and meta.get("grade_id") == function:
-            cell.source += (
-                "\nfrom autograder.catalogue import mistakes_for as _mistakes_for\n"
-                f"{function} = next(m for m in _mistakes_for({key!r}) "
-                f"if m.slug == {slug!r}).variant\n")
+            cell.source += "\n" + planted_source(variant, function)
             return nbformat.writes(nb)
     raise LookupError(f"no solution cell {function} in {source}")
 
@@ -68,7 +67,7 @@ def build_class(course: Path, quick: bool) -> int:
             call = parse_test_cell(test.source)[0]
             exercise = check.exercise(call.exercise, **call.options)
             mistake = next(m for m in exercise.mistakes if m.variant is not None)
-            texts["mistake"] = _plant(source, exercise.key, mistake.slug, call.target)
+            texts["mistake"] = _plant(source, mistake.variant, call.target)
         for student, text in texts.items():
             folder = course / "submitted" / student / name
             folder.mkdir(parents=True)

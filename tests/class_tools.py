@@ -19,8 +19,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
-import functools
-import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import check
+from autograder.catalogue import planted_source
 from autograder.trusted import parse_test_cell
 from notebook_tools import Exercise, exercises, nbgrader_meta, read
 
@@ -100,27 +99,8 @@ def plant(nb, exercise: Exercise, key: str, slug: str):
     nb = copy.deepcopy(nb)
     nb.cells[exercise.solution_index].source += (
         "\n\n# planted wrong answer (a catalogued mistake)\n"
-        + variant_source(variant, exercise.name))
+        + planted_source(variant, exercise.name))
     return nb
-
-
-def _catalogue_names(obj, module: dict, found: dict) -> None:
-    """The catalogue's module-level functions and classes that ``obj`` uses, transitively."""
-    codes = [obj.__code__] if hasattr(obj, "__code__") else [
-        v.__code__ for v in vars(obj).values() if hasattr(v, "__code__")]
-    for base in getattr(obj, "__bases__", ()):
-        if base.__module__ == "autograder.catalogue" and base.__name__ not in found:
-            found[base.__name__] = base
-            _catalogue_names(base, module, found)
-    while codes:
-        code = codes.pop()
-        codes += [c for c in code.co_consts if hasattr(c, "co_names")]
-        for name in code.co_names:
-            value = module.get(name)
-            if name not in found and getattr(value, "__module__", None) == "autograder.catalogue" \
-                    and (inspect.isfunction(value) or inspect.isclass(value)):
-                found[name] = value
-                _catalogue_names(value, module, found)
 
 
 def calls_own_reference(variant, check_name: str) -> bool:
@@ -153,38 +133,6 @@ def calls_own_reference(variant, check_name: str) -> bool:
             setattr(refimpl, name, function)
     return any(check_name in ANSWERS.get(name, {check_name})
                for name in called - set(exercise.uses))
-
-
-def _literal(value) -> str:
-    if callable(value):  # a reference function or a NumPy ufunc
-        module = "refimpl" if getattr(value, "__module__", "").startswith("refimpl") else "np"
-        return f"{module}.{value.__name__}"
-    return repr(value)
-
-
-def variant_source(variant, name: str) -> str:
-    """Source that defines ``name`` as ``variant`` without importing the catalogue."""
-    import autograder.catalogue as catalogue
-
-    func = variant.func if isinstance(variant, functools.partial) else variant
-    found = {func.__name__: func}
-    _catalogue_names(func, vars(catalogue), found)
-    ordered = sorted(found.values(), key=lambda obj: inspect.getsourcelines(obj)[1])
-    body = "\n\n".join(inspect.getsource(obj) for obj in ordered)
-    if "(refimpl.Value)" in body:  # a learner's Value class is their own, not the reference's
-        from autograder.grading.policy import shipped_source
-
-        reference = shipped_source("value_neuron_loss")["Value"].replace(
-            "from __future__ import annotations\n", "").replace("class Value", "class _Own")
-        body = reference + "\n\n" + body.replace("(refimpl.Value)", "(_Own)")
-    if isinstance(variant, functools.partial):
-        arguments = [_literal(a) for a in variant.args]
-        arguments += [f"{k}={_literal(v)}" for k, v in variant.keywords.items()]
-        binding = f"{name} = partial({', '.join([func.__name__, *arguments])})"
-    else:
-        binding = f"{name} = {func.__name__}"
-    return ("import re\nfrom functools import partial\nimport numpy as np\nimport refimpl\n\n"
-            + body + "\n" + binding + "\n")
 
 
 class _RenameLocals(ast.NodeTransformer):

@@ -177,20 +177,21 @@ def attempt(obj: Any, call: Any, cases: Sequence[CallCase], *, fallback_name: st
 _INTERNAL = (str(Path(__file__).resolve().parent), str(Path(np.__file__).resolve().parent))
 
 
-def _is_internal(filename: str) -> bool:
+def is_internal(filename: str, folders: Sequence[str] = _INTERNAL) -> bool:
+    """Whether a traceback frame's file is in one of ``folders`` (not the learner's code)."""
     if filename.startswith(("<__array_function__", "<frozen")):
         return True
     try:
         path = str(Path(filename).resolve())
     except (OSError, ValueError):
         return False
-    return any(path == d or path.startswith(d + "/") for d in _INTERNAL)
+    return any(path == d or path.startswith((d + "/", d + "\\")) for d in folders)
 
 
 def carry_exception(exc: BaseException, depth: int = 0) -> dict[str, Any]:
     """``exc`` as plain data, with the learner's traceback frames only."""
     frames = [[f.filename[:500], f.lineno or 0, f.name[:200], (f.line or "")[:500]]
-              for f in traceback.extract_tb(exc.__traceback__) if not _is_internal(f.filename)]
+              for f in traceback.extract_tb(exc.__traceback__) if not is_internal(f.filename)]
     cause = exc.__cause__
     try:
         text = str(exc)

@@ -240,14 +240,8 @@ def run_value_neuron_loss(fn: Callable[..., Any], w: float, b: float, x: float, 
     """
     __tracebackhide__ = True
     w_leaf, b_leaf = Value(w), Value(b)
-    try:
-        inspect.signature(fn).bind(w_leaf, b_leaf, x, y, Value)
-    except TypeError as exc:
-        raise LearnerProblem(
-            f"Your function cannot be called as {_LOSS_CALL}: {exc}. Its parameters are "
-            f"{_signature(fn)}; the exercise needs (w, b, x, y, Value).", "signature") from None
-    except ValueError:  # no signature to inspect (a builtin): just call it
-        pass
+    _bind_or_explain(fn, (w_leaf, b_leaf, x, y, Value), f"Your function cannot be called as "
+                     f"{_LOSS_CALL}", "; the exercise needs (w, b, x, y, Value)")
     L = fn(w_leaf, b_leaf, x, y, Value)
     if not _is_value(L) and isinstance(L, Real | np.ndarray):
         raise LearnerProblem(
@@ -258,6 +252,18 @@ def run_value_neuron_loss(fn: Callable[..., Any], w: float, b: float, x: float, 
     _call("L.backward()", L.backward)
     return {"L.data": _number(L.data, "L.data"), "w.grad": _number(w_leaf.grad, "w.grad"),
             "b.grad": _number(b_leaf.grad, "b.grad")}
+
+
+def _bind_or_explain(fn: Callable[..., Any], args: tuple, cannot: str, needs: str = "") -> None:
+    """A LearnerProblem (stage "signature") when ``fn`` cannot take ``args``: ``cannot`` says
+    what was tried, ``needs`` what the exercise needs. A builtin without a signature passes."""
+    try:
+        inspect.signature(fn).bind(*args)
+    except TypeError as exc:
+        raise LearnerProblem(f"{cannot}: {exc}. Its parameters are {_signature(fn)}{needs}.",
+                             "signature") from None
+    except ValueError:  # no signature to inspect (a builtin): just call it
+        pass
 
 
 def _signature(fn: Callable[..., Any]) -> str:
@@ -290,14 +296,8 @@ def _train_driver(fn: Any) -> Callable[..., Any]:
 
     def train_case(X, y, params, lr, epochs):
         __tracebackhide__ = True
-        try:
-            inspect.signature(fn).bind(X, y, params, lr, epochs)
-        except TypeError as exc:
-            raise LearnerProblem(
-                f"train: your function cannot be called as train(X, y, params, lr, epochs): "
-                f"{exc}. Its parameters are {_signature(fn)}.", "signature") from None
-        except ValueError:
-            pass
+        _bind_or_explain(fn, (X, y, params, lr, epochs), "train: your function cannot be "
+                         "called as train(X, y, params, lr, epochs)")
         out = fn(X, y, params, lr, epochs)
         if isinstance(out, tuple | list) and len(out) == 2:
             out = (out[0], _as_arrays(out[1]))
