@@ -31,10 +31,12 @@ ATTENTION_REASONS = (
     "unreadable",  # the file is not a notebook nbformat can read
     "missing-notebook",  # no submitted file for a notebook of the assignment
     "missing-cells",  # graded cells were deleted (nbgrader put them back)
-    "tampered",  # a locked cell was edited (nbgrader restored it), or results were forged
+    "tampered",  # a locked cell or nbgrader metadata edited (restored), or the grading
+    # channel got bytes that are not an answer, or more than its bounds (frames, stderr)
     "timeout",  # the whole notebook ran past its time limit (or a cell past its own)
-    "crashed",  # the sandboxed run died (memory limit, killed, segfault)
-    "reference-used",  # a graded function is, calls or runs a copy of the reference
+    "crashed",  # the sandboxed run died (memory or process limit, a signal, an exit before
+    # the end), or the grading process itself was killed
+    "reference-used",  # a graded function called a reference function that could answer it
     "reference-copied",  # a notebook cell holds the reference's code, or an edited copy of it
     "suspicious-code",  # a solution cell touches the grader, tracing or the reference
     "error",  # grading this submission failed for another reason

@@ -31,7 +31,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from nbgrader.utils import is_grade, is_solution
+from nbgrader.utils import is_grade, is_locked, is_solution
 from traitlets import Bool, Float, Integer, Unicode
 
 import refimpl
@@ -161,9 +161,12 @@ def grade_notebook(nb: NotebookNode, *, course_root: Path, assignment: str, stud
     first_hidden = min((step.index for step in steps
                         if isinstance(step, ProbeStep) and step.hidden), default=len(nb.cells))
     for index, report in outcome.cells.items():
+        cell = nb.cells[index]
         # After a hidden check, a cell could print what the learner's code saw in it.
-        nb.cells[index].outputs = (_cell_outputs(report) if index < first_hidden else [
-            _stream("(not shown: this cell ran after a hidden check of the grader)\n")])
+        cell.outputs = (_cell_outputs(report, narration=is_locked(cell))
+                        if index < first_hidden else
+                        [_stream("(not shown: this cell ran after a hidden check of the "
+                                 "grader)\n")])
         if report.get("timed_out") is True:
             record.attention.append(Attention(
                 "timeout", f"cell {index + 1} ran past its {budget.cell_seconds:g} s limit"))
@@ -217,7 +220,9 @@ def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path
     return steps, tests
 
 
-def _cell_outputs(report: dict) -> list[NotebookNode]:
+def _cell_outputs(report: dict, *, narration: bool) -> list[NotebookNode]:
+    """What a code cell printed and raised. An error in a cell of the course's own text
+    (``narration``: locked) is not the learner's: it becomes a note, not a red traceback."""
     outputs = []
     for name in ("stdout", "stderr"):
         text = report.get(name)
@@ -225,8 +230,13 @@ def _cell_outputs(report: dict) -> list[NotebookNode]:
             outputs.append(_stream(text[-100_000:], name))
     error = report.get("error")
     if isinstance(error, list) and len(error) == 3 and isinstance(error[2], list):
-        outputs.append(_error(str(error[0])[:200], str(error[1])[:5000],
-                              [str(line)[:5000] for line in error[2][-50:]]))
+        ename, evalue = str(error[0])[:200], str(error[1])[:5000]
+        if narration:
+            first = evalue.splitlines()[0] if evalue else ""
+            outputs.append(_stream(f"(this cell of the course did not run while the notebook "
+                                   f"was graded: {ename}: {first})\n"))
+        else:
+            outputs.append(_error(ename, evalue, [str(line)[:5000] for line in error[2][-50:]]))
     return outputs
 
 

@@ -9,6 +9,8 @@ mechanisms.
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import struct
 import sys
 import textwrap
@@ -233,3 +235,55 @@ def test_sys_exit_in_the_graded_function_is_a_failed_case(course):
     record = _grade(nb, course)
     assert record.score == 0
     assert "exit()" in test_output_text(nb)
+
+
+# ---------------------------------------------------------------------------------------
+# No isolation, no silent grading
+# ---------------------------------------------------------------------------------------
+
+
+def test_autograde_refuses_a_machine_that_cannot_isolate_unless_allowed(tmp_path, monkeypatch):
+    from autograder import instructor
+    from autograder.grading import isolation
+
+    shutil.copy(WORKER.parents[2] / "course" / "nbgrader_config.py", tmp_path)
+    monkeypatch.setattr(isolation, "detect", lambda: isolation.Isolation(False, None))
+    monkeypatch.setenv(isolation.ALLOW_UNISOLATED_ENV, "0")  # put back as it was afterwards
+    with pytest.raises(instructor.UnisolatedMachine, match="--allow-unisolated"):
+        instructor.autograde(tmp_path)
+    assert instructor.autograde(tmp_path, allow_unisolated=True) == []  # nothing submitted
+    assert os.environ[isolation.ALLOW_UNISOLATED_ENV] == "1"
+
+
+def test_the_isolation_in_force_is_in_the_record(course):
+    from autograder.grading import isolation
+
+    record = _grade(relu_notebook(HONEST), course)
+    assert record.isolation == isolation.detect().describe()
+    unisolated = grade_notebook(relu_notebook(HONEST), course_root=course,
+                                assignment="01_neuron", student="bob", notebook="01_neuron",
+                                budget=QUICK, isolate=False)
+    assert unisolated.score == 2
+    assert unisolated.isolation.startswith("no sandbox view")
+
+
+def test_narration_cells_that_need_the_reference_show_a_note_not_an_error(course):
+    nb = relu_notebook(HONEST)
+    nb.cells.insert(2, nb.cells[1].copy())  # a locked cell of the course's own
+    nb.cells[2].source = "print(refimpl.relu(np.zeros(2)))"
+    nb.cells[2].metadata = {"nbgrader": {**nb.cells[1].metadata["nbgrader"],
+                                         "grade_id": "narration"}}
+    record = _grade(nb, course)
+    assert record.score == 2
+    [note] = nb.cells[2].outputs
+    assert note.output_type == "stream"
+    assert "did not run while the notebook was graded: ReferenceUnavailable" in note.text
+
+
+def test_cells_after_a_hidden_check_show_no_output(course):
+    nb = relu_notebook(HONEST)
+    nb.cells.append(nb.cells[2].copy())
+    nb.cells[-1].source, nb.cells[-1].metadata = "print('SEEN LATER')", {}
+    _grade(nb, course)
+    assert "SEEN LATER" not in str(nb.cells[-1].outputs)
+    assert "ran after a hidden check" in nb.cells[-1].outputs[0].text

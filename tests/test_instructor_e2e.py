@@ -465,3 +465,13 @@ def test_written_answers_wait_for_formgrader_and_keep_their_rubric(graded, assig
     assert "Rubric for instructors" not in release
     feedback = graded.course / "feedback" / "blank" / assignment / f"{assignment}.html"
     assert "Rubric for instructors" not in feedback.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("assignment", REPORTED)
+def test_report_says_which_isolation_was_in_force(graded, assignment):
+    from autograder.grading import isolation
+
+    report = graded.reports[assignment]
+    assert [text for text, _ in report.isolation] == [isolation.detect().describe()]
+    assert sum(count for _, count in report.isolation) == report.records
+    assert "Isolation of the learner's code while grading" in report.markdown.read_text()
