@@ -14,7 +14,8 @@ and in every failure message.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,6 +42,7 @@ from autograder.engine import (
     run_check,
     run_learner,
 )
+from autograder.grading import policy
 from autograder.grading.worker import drivers
 from autograder.seeding import resolve_seed
 
@@ -127,8 +129,17 @@ class Exercise:
     def run(self, learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> CheckResult:
         __tracebackhide__ = True
         cases = self.cases(hidden, seed)
-        return self.grade(self.observe(learner_fn, cases), cases, hidden=hidden,
-                          learner_fn=learner_fn)
+        with _reference_watch(self, learner_fn) as used:
+            learner = self.observe(learner_fn, cases)
+        result = self.grade(learner, cases, hidden=hidden, learner_fn=learner_fn)
+        if not used:
+            return result
+        return CheckResult(self.name, False, (
+            f"{self.title}: your {learner.fn_name} calls the reference implementation "
+            f"refimpl.{used[0]}. That works here, but when the notebook is graded the "
+            "reference is not available to this exercise, so this check would score 0 there. "
+            "Write it yourself. [uses-reference]"), n_cases=len(cases), hidden=hidden,
+            stage="reference-used")
 
     def observe(self, learner_fn: Any, cases: list[Case]) -> LearnerRun:
         """Run the learner's object on ``cases`` (where the learner's code lives)."""
@@ -147,6 +158,41 @@ class Exercise:
                          diagnose=self.diagnose, input_hints=self.input_hints,
                          part_order=self.part_order, adapt=self.adapt,
                          postcheck=self.postcheck, learner=learner)
+
+
+def _code_objects(obj: Any) -> list[Any]:
+    """The code objects of a function, or of a class's methods and properties."""
+    members = list(vars(obj).values()) if isinstance(obj, type) else [obj]
+    codes = [getattr(getattr(m, "fget", m), "__code__", None) for m in members]
+    return [code for code in codes if code is not None]
+
+
+@contextmanager
+def _reference_watch(exercise: Exercise, learner_fn: Any) -> Iterator[list[str]]:
+    """The reference functions the learner's object is, or calls, that the trusted grader
+    would refuse it (``autograder.grading.policy``): this check passing here would score 0
+    there. Advice in the learner's own kernel; the grader does not rely on it."""
+    used: list[str] = []
+    inner = getattr(learner_fn, "func", learner_fn)
+    if getattr(inner, "__module__", None) == "autograder.catalogue":  # a planted mistake
+        yield used
+        return
+    given = set(exercise.uses) | set(policy.SHIPPED.get(exercise.name, {}))
+    watched = {code: name for name in policy.reference_names() if name not in given
+               and exercise.name in policy.ANSWERS.get(name, {exercise.name})
+               for code in _code_objects(getattr(refimpl, name))}
+    used += [watched[code] for code in _code_objects(inner) if code in watched][:1]
+
+    def on_call(frame, event, arg) -> None:
+        if event == "call" and not used and frame.f_code in watched:
+            used.append(watched[frame.f_code])
+
+    previous = sys.getprofile()
+    sys.setprofile(on_call)
+    try:
+        yield used
+    finally:
+        sys.setprofile(previous)
 
 
 @contextmanager
