@@ -77,7 +77,8 @@ def cmd_update(args: argparse.Namespace, extra: list[str]) -> int:
 
 def resolve_notebooks(workspace: Path, names: list[str]) -> list[Path]:
     """Paths for ``check``'s arguments: a path, a name in the workspace (with or without
-    ``.ipynb``) or the start of one (``02``). Raises ValueError naming what is available."""
+    ``.ipynb``) or the start of names (``02``; ``0``: every notebook whose name starts so).
+    Raises ValueError naming what is available."""
     from autograder.workspace import workspace_notebooks
 
     available = workspace_notebooks(workspace)
@@ -85,14 +86,12 @@ def resolve_notebooks(workspace: Path, names: list[str]) -> list[Path]:
     for name in names:
         candidates = [Path(name).expanduser(), workspace / name, workspace / f"{name}.ipynb"]
         path = next((p for p in candidates if p.is_file()), None)
-        if path is None:
-            matches = [p for p in available if p.name.startswith(name)]
-            path = matches[0] if len(matches) == 1 else None
-        if path is None:
+        matches = [path] if path is not None else [p for p in available
+                                                   if p.name.startswith(name)]
+        if not matches:
             choices = ", ".join(p.stem for p in available) or "none; run `backprop-course update`"
             raise ValueError(f"no notebook {name!r} in {workspace}. Notebooks: {choices}.")
-        if path.resolve() not in found:
-            found.append(path.resolve())
+        found += [p.resolve() for p in matches if p.resolve() not in found]
     return found
 
 
@@ -123,7 +122,7 @@ def cmd_check(args: argparse.Namespace, extra: list[str]) -> int:
     except KeyboardInterrupt:
         say("interrupted.", file=sys.stderr)
         return 130
-    print(progress.format_summary(reports))
+    print(progress.format_summary(reports, workspace_notebooks(workspace)))
     return progress.exit_code(reports)
 
 

@@ -8,7 +8,9 @@ cell it grades (``grade_id`` ``<name>``); its status is
 - ``passed``: the test cell ran without an error;
 - ``not started``: the stub still raises ``NotImplementedError`` (the check says so);
 - ``failed``: anything else, with the first lines of the teaching message;
-- ``not run``: the notebook stopped (kernel crash, notebook limit) before its test cell.
+- ``not run``: the notebook stopped (kernel crash, notebook limit) before its test cell;
+- ``by hand``: a written answer (a Markdown cell nbgrader grades manually): its points count
+  in the total, and the instructor grades it.
 
 A cell that runs past the per-cell limit is interrupted and the notebook goes on, so one
 endless loop costs one exercise. A notebook that cannot be read, whose kernel dies or that
@@ -36,6 +38,7 @@ MESSAGE_LINES = 4
 WIDTH = 100
 
 PASSED, FAILED, NOT_STARTED, NOT_RUN = "passed", "failed", "not started", "not run"
+BY_HAND = "by hand"
 
 _QUIET = logging.getLogger("backprop-course.check")  # nbclient's own error log stays quiet
 _QUIET.addHandler(logging.NullHandler())
@@ -77,6 +80,17 @@ class _Graded:
     solution: int | None  # index of the solution cell, None when the learner deleted it
 
 
+def written_answers(nb) -> list[ExerciseReport]:
+    """The notebook's written answers (Markdown cells graded by hand), in order."""
+    found = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") == "markdown" and meta.get("grade") and meta.get("grade_id"):
+            found.append(ExerciseReport(str(meta["grade_id"]), float(meta.get("points") or 0),
+                                        BY_HAND, "a written answer: your instructor grades it"))
+    return found
+
+
 def graded_exercises(nb) -> list[_Graded]:
     """The exercises of a notebook, in order: one per nbgrader test cell."""
     ids = {
@@ -112,6 +126,7 @@ def check_notebook(
             warnings.simplefilter("ignore")  # a learner's notebook may be slightly off-schema
             nb = nbformat.read(path, as_version=4)
         exercises = graded_exercises(nb)
+        written = written_answers(nb)
     except Exception as error:  # not JSON, not a notebook, unreadable file, ...
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return NotebookReport(path, problem=(
@@ -119,7 +134,7 @@ def check_notebook(
             "notebook, `backprop-course update` puts a fresh copy beside it."
         ))
     if not exercises:
-        return NotebookReport(path)
+        return NotebookReport(path, written)
 
     running: list[int] = [0]  # index of the cell that is running now
 
@@ -149,13 +164,13 @@ def check_notebook(
     except Exception as error:  # the kernel could not start, ...
         return NotebookReport(path, [
             ExerciseReport(ex.name, ex.points, NOT_RUN, "not checked") for ex in exercises
-        ], problem=f"The notebook could not be run: {type(error).__name__}: {error}")
+        ] + written, problem=f"The notebook could not be run: {type(error).__name__}: {error}")
 
     problem = None
     if stop is not None:
         problem = f"{_describe(nb, stop[0], exercises)} {stop[1]} Later cells did not run."
     reports = [_exercise_report(nb, ex, stop, cell_timeout) for ex in exercises]
-    return NotebookReport(path, reports, problem)
+    return NotebookReport(path, reports + written, problem)
 
 
 async def _execute(client, limit: float) -> None:
@@ -274,7 +289,8 @@ def format_notebook(report: NotebookReport) -> str:
     if not report.exercises and not report.problem:
         lines.append("  (no exercises to check)")
     name_width = max((len(e.name) for e in report.exercises), default=0)
-    points = [f"{_number(e.earned)}/{_number(e.points)}" for e in report.exercises]
+    points = [f"{'-' if e.status == BY_HAND else _number(e.earned)}/{_number(e.points)}"
+              for e in report.exercises]
     points_width = max((len(p) for p in points), default=0)
     indent = 2 + len(NOT_STARTED) + 2 + name_width + 2 + points_width + 2
     for exercise, score in zip(report.exercises, points, strict=True):
@@ -292,21 +308,26 @@ def format_notebook(report: NotebookReport) -> str:
     return "\n".join(lines)
 
 
-def format_summary(reports: list[NotebookReport]) -> str:
-    """Points so far and the next step."""
+def format_summary(reports: list[NotebookReport], course: list[Path] | None = None) -> str:
+    """Points so far and the next step; ``course``: every notebook of the workspace, when
+    only some of them were checked (the next step may then be in another one)."""
     exercises = [(r, e) for r in reports for e in r.exercises]
-    earned = sum(e.earned for _, e in exercises)
+    auto = [e for _, e in exercises if e.status != BY_HAND]
+    by_hand = [e for _, e in exercises if e.status == BY_HAND]
+    earned = sum(e.earned for e in auto)
     total = sum(e.points for _, e in exercises)
-    passed = sum(e.status == PASSED for _, e in exercises)
-    lines = [
-        f"Points so far: {_number(earned)} of {_number(total)} "
-        f"({passed} of {len(exercises)} exercises passed)."
-    ]
-    lines.append(f"Next step: {next_step(reports)}")
+    passed = sum(e.status == PASSED for e in auto)
+    line = (f"Points so far: {_number(earned)} of {_number(total)} "
+            f"({passed} of {len(auto)} exercises passed")
+    if by_hand:
+        line += (f"; {len(by_hand)} written answer{'s' * (len(by_hand) != 1)} "
+                 f"({_points(sum(e.points for e in by_hand))}) graded by hand")
+    lines = [line + ")."]
+    lines.append(f"Next step: {next_step(reports, course)}")
     return "\n".join(lines)
 
 
-def next_step(reports: list[NotebookReport]) -> str:
+def next_step(reports: list[NotebookReport], course: list[Path] | None = None) -> str:
     """The first exercise not passed (with its notebook), in course order."""
     for report in reports:
         if report.problem and not report.exercises:
@@ -314,7 +335,7 @@ def next_step(reports: list[NotebookReport]) -> str:
         for exercise in report.exercises:
             if exercise.status == NOT_RUN:
                 return f"{report.path.name}: fix the problem above, then check again."
-            if exercise.status != PASSED:
+            if exercise.status not in (PASSED, BY_HAND):
                 what = "start it" if exercise.status == NOT_STARTED else "fix it"
                 return (f"{report.path.name}, exercise `{exercise.name}` "
                         f"({_points(exercise.points)}): {what}.")
@@ -322,6 +343,12 @@ def next_step(reports: list[NotebookReport]) -> str:
             return f"{report.path.name}: fix the problem above."
     if not any(r.exercises for r in reports):
         return "nothing to check."
+    checked = {r.path.resolve() for r in reports}
+    rest = [p for p in course or [] if p.resolve() not in checked]
+    if rest:
+        names = ", ".join(r.path.stem for r in reports)
+        return (f"every exercise of {names} passes. Then {rest[0].name}: "
+                f"`backprop-course check {rest[0].stem[:2]}`.")
     return "every exercise passes. Well done!"
 
 
@@ -329,6 +356,6 @@ def exit_code(reports: list[NotebookReport]) -> int:
     """0 when every exercise passed, 1 when some did not, 2 when a notebook could not be run."""
     if any(r.problem for r in reports):
         return 2
-    if any(e.status != PASSED for r in reports for e in r.exercises):
+    if any(e.status not in (PASSED, BY_HAND) for r in reports for e in r.exercises):
         return 1
     return 0
