@@ -57,10 +57,31 @@ def update_workspace(workspace: Path, course_root: Path | None = None) -> bool:
     return True
 
 
+def running_lab(workspace: Path) -> str | None:
+    """The URL of a Jupyter server of this user that already serves ``workspace``, if any."""
+    from jupyter_server.serverapp import list_running_servers
+
+    for info in list_running_servers():  # only servers whose process is alive
+        root = info.get("root_dir") or info.get("notebook_dir") or ""
+        if root and Path(root).expanduser().resolve() == workspace:
+            token = info.get("token")
+            return f"{info['url'].rstrip('/')}/lab" + (f"?token={token}" if token else "")
+    return None
+
+
 def cmd_lab(args: argparse.Namespace, extra: list[str]) -> int:
+    import webbrowser
+
     from jupyterlab.labapp import LabApp
 
     workspace = args.workspace.expanduser().resolve()
+    url = running_lab(workspace)
+    if url is not None:  # a second `make lab`: the learner's server is already there
+        update_workspace(workspace)
+        say(f"JupyterLab is already running on the workspace {workspace}: {url}")
+        if "--no-browser" not in extra:
+            webbrowser.open(url)
+        return 0
     if not update_workspace(workspace):
         if not any(workspace.glob("*.ipynb")):
             return 2
