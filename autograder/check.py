@@ -160,6 +160,13 @@ class Exercise:
                          postcheck=self.postcheck, learner=learner)
 
 
+def in_learner_kernel() -> bool:
+    """Whether the checks run in a notebook or IPython (a learner's kernel, nbval,
+    ``backprop-course check``), rather than in a script or a test of the course itself."""
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and ipython.get_ipython() is not None
+
+
 def _code_objects(obj: Any) -> list[Any]:
     """The code objects of a function, or of a class's methods and properties."""
     members = list(vars(obj).values()) if isinstance(obj, type) else [obj]
@@ -174,8 +181,8 @@ def _reference_watch(exercise: Exercise, learner_fn: Any) -> Iterator[list[str]]
     there. Advice in the learner's own kernel; the grader does not rely on it."""
     used: list[str] = []
     inner = getattr(learner_fn, "func", learner_fn)
-    if getattr(inner, "__module__", None) == "autograder.catalogue":  # a planted mistake
-        yield used
+    if not in_learner_kernel() or getattr(inner, "__module__", None) == "autograder.catalogue":
+        yield used  # scripts and tests check the reference itself; a planted mistake
         return
     given = set(exercise.uses) | set(policy.SHIPPED.get(exercise.name, {}))
     watched = {code: name for name in policy.reference_names() if name not in given

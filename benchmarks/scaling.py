@@ -22,7 +22,8 @@ import numpy as np
 from benchmarks._common import Table, Target, fitted_exponent, median_times, runs
 from benchmarks.step import fast_step, matmul_floor, problem, pure_step, step_flops
 from refimpl import loss_surface
-from refimpl.viz.surface import DEFAULT_PAIR, example_network, parameter_entries
+from refimpl.examples import EXAMPLE_PAIR, example_network
+from refimpl.surface import parameter_entries
 
 TOLERANCE = 0.15
 REPEATS = 5
@@ -87,7 +88,7 @@ def run(quick: bool = False, repeats: int = REPEATS) -> Table:
     X, y, networks = example_network()
     params = networks["trained"]
     entries = parameter_entries(params)
-    pair = entries[DEFAULT_PAIR[0]], entries[DEFAULT_PAIR[1]]
+    pair = entries[EXAMPLE_PAIR[0]], entries[EXAMPLE_PAIR[1]]
 
     def surface_at(side):
         values = [params[name][index] + np.linspace(-3, 3, side) for name, index in pair]

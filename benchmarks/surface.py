@@ -13,8 +13,9 @@ import numpy as np
 
 from benchmarks._common import Table, Target, median_times, runs
 from refimpl import loss_surface, relu
-from refimpl.losses import _softplus
-from refimpl.viz.surface import DEFAULT_PAIR, example_network, parameter_entries
+from refimpl.examples import EXAMPLE_PAIR, example_network
+from refimpl.losses import softplus
+from refimpl.surface import parameter_entries
 
 GRID = 150
 SPAN = 3.0
@@ -35,7 +36,7 @@ def naive_surface(X, y, params, param_a, param_b, values_a, values_b) -> np.ndar
     for l in range(1, layers + 1):
         Z = A @ stacked[f"W{l}"] + stacked[f"b{l}"][:, np.newaxis, :]  # (G, n, d_l)
         A = relu(Z) if l < layers else Z
-    per_point = np.mean(_softplus(Z) - y * Z, axis=(1, 2))  # BCE from the logits
+    per_point = np.mean(softplus(Z) - y * Z, axis=(1, 2))  # BCE from the logits
     return per_point.reshape(grid_a.shape)
 
 
@@ -44,7 +45,7 @@ def run(quick: bool = False, repeats: int = REPEATS) -> Table:
     X, y, networks = example_network()
     params = networks["trained"]
     entries = parameter_entries(params)
-    pair = entries[DEFAULT_PAIR[0]], entries[DEFAULT_PAIR[1]]
+    pair = entries[EXAMPLE_PAIR[0]], entries[EXAMPLE_PAIR[1]]
     values = [params[name][index] + np.linspace(-SPAN, SPAN, grid) for name, index in pair]
     fast = loss_surface(X, y, params, *pair, *values)
     naive = naive_surface(X, y, params, *pair, *values)
@@ -57,7 +58,7 @@ def run(quick: bool = False, repeats: int = REPEATS) -> Table:
         repeats,
     )
     table = Table(
-        f"4b. Loss surface of the 2-3-1 network over {DEFAULT_PAIR[0]} and {DEFAULT_PAIR[1]}, "
+        f"4b. Loss surface of the 2-3-1 network over {EXAMPLE_PAIR[0]} and {EXAMPLE_PAIR[1]}, "
         f"{grid} x {grid} grid, {X.shape[0]} samples (median of {runs(repeats)})",
         quick=quick,
     )

@@ -59,11 +59,20 @@ losses       mse, bce (also from logits), their gradients, target checks, accura
 layers       dense_forward / dense_backward
 network      the 2-3-1 network: init, forward, backward, loss, predict
 mlp          the same for any depth
-optim        gd_step, gradient_descent, train
+optim        gd_step, gradient_descent, train, grad_norm
 gradcheck    numerical derivatives and gradients, gradient_errors, grad_check
 data         study_sleep and other 2-D data sets, split, standardize
-surface      the loss over a grid of two parameters
+surface      the loss over a grid of two parameters (and the labels of its entries)
 fast         MLPTrainer: the mlp training step in preallocated arrays (same numbers, faster)
+
+Behind the notebooks' figures (not exported here; ``refimpl.viz`` draws them):
+
+examples        the example networks, data and training runs the figures explore
+diagnostics     where a loss bends down, dead units, divergence, gradient checks per entry
+gradient_costs  the timings of central differences against backpropagation (notebook 08)
+viz             plots and ipywidgets explorers: drawing only (matplotlib, ipywidgets)
+
+``_validation`` holds the argument checks the modules share (internal).
 """
 
 from refimpl.activations import (

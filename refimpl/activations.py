@@ -1,7 +1,8 @@
 """Activation functions, each forward beside its derivative.
 
 Every function accepts any array_like (a scalar too) and returns a float64
-ndarray of the same shape. ``relu'(0) = 0`` by the course convention.
+ndarray of the same shape (``sigmoid_into``, which writes into given arrays, aside).
+``relu'(0) = 0`` by the course convention.
 """
 
 from __future__ import annotations
@@ -65,6 +66,35 @@ def sigmoid(Z) -> np.ndarray:
     E = np.exp(-np.abs(Z))  # in (0, 1]: never overflows
     # z >= 0: 1 / (1 + e^-z);   z < 0: e^z / (1 + e^z), the same number rewritten
     return np.asarray(np.where(Z >= 0.0, 1.0 / (1.0 + E), E / (1.0 + E)))
+
+
+def sigmoid_into(Z: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """``out <- sigmoid(Z)`` in preallocated arrays: the numbers of ``sigmoid``, bit for bit.
+
+    The same stable formula, one operation at a time into ``out`` and ``scratch``, for the
+    code that computes on large arrays (``refimpl.fast``, ``refimpl.surface``): ``sigmoid``
+    makes several temporaries of Z's size, and those cost more than the arithmetic. Not
+    exported by ``refimpl``.
+
+    Parameters
+    ----------
+    Z : ndarray of float64, any shape
+    out : ndarray of float64, shape of Z
+        Receives the result; may be Z itself.
+    scratch : ndarray of float64, shape of Z
+        Overwritten; must not be Z or out.
+
+    Returns
+    -------
+    A : ndarray
+        ``out``.
+    """
+    positive = Z >= 0.0
+    E = np.copysign(Z, -1.0, out=scratch)  # -|z|
+    np.exp(E, out=E)  # e^-|z|, in (0, 1]: never overflows
+    np.add(E, 1.0, out=out)  # the denominator, 1 + e^-|z|
+    np.copyto(E, 1.0, where=positive)  # the numerator: 1 where z >= 0, e^-|z| elsewhere
+    return np.divide(E, out, out=out)
 
 
 def sigmoid_prime(Z) -> np.ndarray:

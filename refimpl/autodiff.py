@@ -5,7 +5,8 @@ hand, factor by factor. ``Value`` does the same automatically: a number that
 remembers how it was computed (micrograd-style reverse-mode autodiff). Each
 operation computes its result (the forward) and, right next to it, defines
 ``_backward``, which applies the operation's local derivative to the result's
-gradient and ADDS it into the gradients of its inputs.
+gradient and ADDS it into the gradients of its inputs. ``trace_neuron_loss`` builds the
+neuron's loss with any such class and reads every node's value and gradient back.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-__all__ = ["Value", "neuron_loss_grads"]
+__all__ = ["Value", "neuron_loss_grads", "trace_neuron_loss"]
 
 
 def _sigmoid(z: float) -> float:
@@ -232,3 +233,43 @@ class Value:
 
     def __repr__(self) -> str:
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+def trace_neuron_loss(value_class, w: float, b: float, x: float, y: float) -> dict[str, float]:
+    """Build ``L = (sigmoid(w x + b) - y)**2`` with an autodiff class and run its backward pass.
+
+    The loss of ``neuron_loss_grads``, traced through ``Value`` or a learner's class like it,
+    so that every node's value and gradient can be shown and compared with the reference's.
+
+    Only ``+``, ``*``, ``.sigmoid()`` and ``.backward()`` are used: ``a - y`` is ``a + (-y)`` and
+    the square is ``d * d`` (d is used twice: its two gradient contributions add up).
+
+    Parameters
+    ----------
+    value_class : class
+        ``refimpl.Value`` or one like it: ``value_class(number)`` with ``.data``, ``.grad``,
+        ``+``, ``*``, ``.sigmoid()`` and ``.backward()``.
+    w, b, x, y : float
+
+    Returns
+    -------
+    trace : dict of float
+        Values ``"z"``, ``"a"``, ``"L"`` and gradients ``"dw"``, ``"db"``, ``"dx"``, ``"dz"``,
+        ``"da"`` (dL/d of each node).
+    """
+    W, B, X = value_class(float(w)), value_class(float(b)), value_class(float(x))
+    z = W * X + B
+    a = z.sigmoid()
+    d = a + value_class(-float(y))
+    L = d * d
+    L.backward()
+    return {
+        "z": float(z.data),
+        "a": float(a.data),
+        "L": float(L.data),
+        "dw": float(W.grad),
+        "db": float(B.grad),
+        "dx": float(X.grad),
+        "dz": float(z.grad),
+        "da": float(a.grad),
+    }

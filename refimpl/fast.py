@@ -18,10 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from refimpl.activations import ACTIVATIONS
-from refimpl.losses import _check_labels, _softplus
-from refimpl.mlp import _activations, _as_inputs, _as_params
-from refimpl.optim import _check_lr
+from refimpl._validation import (
+    as_inputs,
+    as_params,
+    check_labels,
+    check_lr,
+    resolve_activations,
+)
+from refimpl.activations import ACTIVATIONS, sigmoid_into
+from refimpl.losses import softplus
 
 #: The update W <- W - lr * dW runs over the flat params in blocks of this many entries
 #: (256 KiB), so that lr * dW stays in the CPU cache instead of making a round trip to memory.
@@ -35,14 +40,7 @@ def _activate(Z: np.ndarray, name: str, out: np.ndarray, scratch: np.ndarray) ->
     elif name == "tanh":
         np.tanh(Z, out=out)
     elif name == "sigmoid":
-        # The stable sigmoid: only e^-|z| in (0, 1] is ever taken, then
-        # z >= 0: 1 / (1 + e^-z);   z < 0: e^z / (1 + e^z).
-        positive = Z >= 0.0
-        E = np.copysign(Z, -1.0, out=scratch)  # -|z|
-        np.exp(E, out=E)
-        np.add(E, 1.0, out=out)  # the denominator
-        np.copyto(E, 1.0, where=positive)  # the numerator: 1 where z >= 0, e^-|z| elsewhere
-        np.divide(E, out, out=out)
+        sigmoid_into(Z, out, scratch)  # the stable sigmoid, in place
     elif out is not Z:  # identity
         np.copyto(out, Z)
 
@@ -101,8 +99,8 @@ class MLPTrainer:
     """
 
     def __init__(self, params, loss="bce", hidden="relu", output="sigmoid"):
-        arrays, self.n_layers = _as_params(params)
-        _activations(hidden, output, loss)  # checks the names and the loss/output pair
+        arrays, self.n_layers = as_params(params)
+        resolve_activations(hidden, output, loss)  # checks the names and the loss/output pair
         if not isinstance(hidden, str) or hidden not in ACTIVATIONS:
             raise ValueError(
                 f"hidden must be the name of an activation "
@@ -149,7 +147,7 @@ class MLPTrainer:
         y_hat : ndarray, shape (n, d_L)
             An array of the trainer's, overwritten by the next pass: copy it to keep it.
         """
-        X = _as_inputs(X, self.params)
+        X = as_inputs(X, self.params)
         self._buffers(X.shape[0])
         A, L = X, self.n_layers
         for l in range(1, L + 1):
@@ -171,7 +169,7 @@ class MLPTrainer:
                 "targets must have the shape of the predictions, (n, d_L)."
             )
         if self.loss_name == "bce":
-            _check_labels(y)
+            check_labels(y)
         return y
 
     def loss(self, y) -> float:
@@ -190,7 +188,7 @@ class MLPTrainer:
     def _loss(self, y: np.ndarray) -> float:
         if self.loss_name == "bce":  # mean(log(1 + e^z) - y z), as bce_from_logits
             ZL = self._ZL
-            return float(np.add.reduce(_softplus(ZL) - y * ZL, axis=None) / y.size)
+            return float(np.add.reduce(softplus(ZL) - y * ZL, axis=None) / y.size)
         return float(np.add.reduce((self._A[self.n_layers] - y) ** 2, axis=None) / y.size)
 
     def backward(self, y) -> dict[str, np.ndarray]:
@@ -245,7 +243,7 @@ class MLPTrainer:
         L : float
             The loss before the update (as ``train`` records it).
         """
-        lr = _check_lr(lr)
+        lr = check_lr(lr)
         self.forward(X)
         y = self._check_targets(y)
         loss = self._loss(y)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from refimpl._validation import check_labels
 from refimpl.activations import sigmoid
 
 # log(0) = -inf: bce clips y_hat into [BCE_EPS, 1 - BCE_EPS] so the loss stays
@@ -56,17 +57,6 @@ def validate_targets(y_hat, y) -> None:
         )
     if np.size(y) == 0:
         raise ValueError("y is empty: a loss needs at least one sample.")
-
-
-def _check_labels(y: np.ndarray) -> None:
-    """BCE needs targets in [0, 1]; a common slip is passing -1/+1 labels."""
-    if y.size and not (np.min(y) >= 0.0 and np.max(y) <= 1.0):  # NaN fails too
-        if np.isnan(y).any():
-            raise ValueError("BCE needs targets y in [0, 1] (labels 0.0 and 1.0); y contains NaN.")
-        raise ValueError(
-            f"BCE needs targets y in [0, 1] (labels 0.0 and 1.0); got values from "
-            f"{np.min(y):.4g} to {np.max(y):.4g}."
-        )
 
 
 def _check_probabilities(y_hat: np.ndarray) -> None:
@@ -152,7 +142,7 @@ def bce(y_hat, y) -> float:
     L : float
     """
     y_hat, y = _targets(y_hat, y)
-    _check_labels(y)
+    check_labels(y)
     _check_probabilities(y_hat)
     P = np.clip(y_hat, BCE_EPS, 1.0 - BCE_EPS)  # keeps log() finite
     return float(-np.mean(y * np.log(P) + (1.0 - y) * np.log(1.0 - P)))
@@ -173,17 +163,27 @@ def bce_grad(y_hat, y) -> np.ndarray:
     dy_hat : ndarray, shape (n, 1)
     """
     y_hat, y = _targets(y_hat, y)
-    _check_labels(y)
+    check_labels(y)
     _check_probabilities(y_hat)
     P = np.clip(y_hat, BCE_EPS, 1.0 - BCE_EPS)  # keeps the division finite
     return (P - y) / (P * (1.0 - P)) / y.size
 
 
-def _softplus(Z: np.ndarray) -> np.ndarray:
+def softplus(Z: np.ndarray) -> np.ndarray:
     """``log(1 + e^z)`` without overflow, as ``max(z, 0) + log1p(e^-|z|)``.
 
     ``e^z`` overflows for z > 709, while ``e^-|z|`` lies in (0, 1]. This is
-    the formula of ``np.logaddexp(0, z)``, about twice as fast.
+    the formula of ``np.logaddexp(0, z)``, about twice as fast. Used by
+    ``bce_from_logits`` and ``MLPTrainer`` (not exported by ``refimpl``).
+
+    Parameters
+    ----------
+    Z : ndarray, any shape
+        Logits.
+
+    Returns
+    -------
+    S : ndarray, same shape as Z, values >= 0
     """
     return np.maximum(Z, 0.0) + np.log1p(np.exp(-np.abs(Z)))
 
@@ -193,7 +193,7 @@ def bce_from_logits(Z, y) -> float:
 
     ``-[y log(sigma(z)) + (1 - y) log(1 - sigma(z))] = log(1 + e^z) - y z``,
     which needs no clipping: it is finite for every finite z, and ``log(1 + e^z)``
-    is evaluated without overflow (``_softplus``).
+    is evaluated without overflow (``softplus``).
 
     Parameters
     ----------
@@ -207,8 +207,8 @@ def bce_from_logits(Z, y) -> float:
     L : float
     """
     Z, y = _targets(Z, y)
-    _check_labels(y)
-    return float(np.mean(_softplus(Z) - y * Z))
+    check_labels(y)
+    return float(np.mean(softplus(Z) - y * Z))
 
 
 def bce_from_logits_grad(Z, y) -> np.ndarray:
@@ -226,16 +226,10 @@ def bce_from_logits_grad(Z, y) -> np.ndarray:
     dZ : ndarray, shape (n, 1)
     """
     Z, y = _targets(Z, y)
-    _check_labels(y)
+    check_labels(y)
     return (sigmoid(Z) - y) / y.size
 
 
 LOSSES: dict[str, Callable] = {"mse": mse, "bce": bce}
 LOSS_GRADS: dict[str, Callable] = {"mse": mse_grad, "bce": bce_grad}
 
-
-def _check_loss_name(loss) -> None:
-    """Raise a ValueError naming the valid losses unless ``loss`` is one of them."""
-    if not isinstance(loss, str) or loss not in LOSSES:
-        valid = ", ".join(repr(name) for name in LOSSES)
-        raise ValueError(f"Unknown loss {loss!r}. Use one of {valid}.")

@@ -7,24 +7,17 @@ output layer is "sigmoid" (probabilities) or "identity" (regression).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
 
-from refimpl.activations import get_activation
+from refimpl._validation import OUTPUTS as OUTPUTS  # the output activations, refimpl.OUTPUTS
+from refimpl._validation import as_inputs, as_params, check_labels, resolve_activations
 from refimpl.layers import dense_backward, dense_forward
-from refimpl.losses import (
-    LOSS_GRADS,
-    _check_labels,
-    _check_loss_name,
-    bce_from_logits,
-    mse,
-    validate_targets,
-)
+from refimpl.losses import LOSS_GRADS, bce_from_logits, mse, validate_targets
 
 INITS = ("he", "zeros", "normal")
-OUTPUTS = ("sigmoid", "identity")
 
 
 def init_mlp(layer_sizes: Sequence[int], seed=0, init: str = "he") -> dict[str, np.ndarray]:
@@ -70,85 +63,8 @@ def init_mlp(layer_sizes: Sequence[int], seed=0, init: str = "he") -> dict[str, 
     return params
 
 
-def _as_params(params) -> tuple[dict[str, np.ndarray], int]:
-    """Validate an MLP params dict; return it as float64 arrays and its number of layers."""
-    if not isinstance(params, Mapping):
-        raise ValueError(
-            f"params must be a dict like {{'W1': ..., 'b1': ..., 'W2': ..., 'b2': ...}}; "
-            f"got {type(params).__name__}."
-        )
-    n_layers = 0
-    while f"W{n_layers + 1}" in params:
-        n_layers += 1
-    expected = [f"{kind}{l}" for l in range(1, n_layers + 1) for kind in "Wb"]
-    if n_layers == 0 or set(params) != set(expected):
-        missing = [k for k in expected if k not in params] or (["W1"] if n_layers == 0 else [])
-        extra = sorted(set(params) - set(expected), key=str)
-        detail = "".join(
-            [
-                f" Missing: {', '.join(map(repr, missing))}." if missing else "",
-                f" Unexpected: {', '.join(map(repr, extra))}." if extra else "",
-            ]
-        )
-        raise ValueError(
-            f"params must hold W1..WL and b1..bL for an L-layer network "
-            f"(here {expected or ['W1', 'b1']}).{detail}"
-        )
-    arrays = {key: np.asarray(params[key], dtype=np.float64) for key in expected}
-    for l in range(1, n_layers + 1):
-        W, b = arrays[f"W{l}"], arrays[f"b{l}"]
-        if W.ndim != 2:
-            raise ValueError(f"params['W{l}'] must be 2-D (d_in, d_out); got shape {W.shape}.")
-        if b.shape != (W.shape[1],):
-            raise ValueError(
-                f"params['b{l}'] must have shape ({W.shape[1]},), one bias per column of "
-                f"W{l}; got shape {b.shape}."
-            )
-        if l > 1 and W.shape[0] != arrays[f"W{l - 1}"].shape[1]:
-            raise ValueError(
-                f"params['W{l}'] has {W.shape[0]} rows but layer {l - 1} has "
-                f"{arrays[f'W{l - 1}'].shape[1]} units; W{l} must be (d_in, d_out)."
-            )
-    return arrays, n_layers
-
-
-def _as_inputs(X, params: dict[str, np.ndarray]) -> np.ndarray:
-    """X as a float64 array, checked against W1."""
-    X = np.asarray(X, dtype=np.float64)
-    d_in = params["W1"].shape[0]
-    if X.ndim != 2 or X.shape[1] != d_in:
-        raise ValueError(
-            f"X must have shape (n, {d_in}), one sample per row with the {d_in} inputs "
-            f"that W1 expects; got shape {X.shape}."
-        )
-    return X
-
-
-def _activations(hidden, output, loss=None):
-    """(f_hidden, f_hidden', f_output, f_output') after checking the names."""
-    if output not in OUTPUTS:
-        raise ValueError(
-            f"Unknown output activation {output!r}. Use one of {', '.join(map(repr, OUTPUTS))}."
-        )
-    f_h, f_h_prime = get_activation(hidden)
-    if f_h_prime is None:
-        raise ValueError(
-            "hidden must be the name of an activation ('relu', 'sigmoid', 'tanh', "
-            "'identity'), so that its derivative is known."
-        )
-    f_o, f_o_prime = get_activation(output)
-    if loss is not None:
-        _check_loss_name(loss)
-        if loss == "bce" and output == "identity":
-            raise ValueError(
-                "BCE needs probabilities, but output='identity' gives unbounded outputs. "
-                "Use output='sigmoid' with loss='bce', or loss='mse'."
-            )
-    return f_h, f_h_prime, f_o, f_o_prime
-
-
-def _forward(X, params, n_layers, f_h, f_o):
-    """The forward pass without validation (callers validate once)."""
+def forward_unchecked(X, params, n_layers, f_h, f_o) -> tuple[np.ndarray, dict]:
+    """The forward pass of ``mlp_forward`` without validation (callers validate once)."""
     cache = {"A0": X}
     A = X
     for l in range(1, n_layers + 1):
@@ -158,17 +74,17 @@ def _forward(X, params, n_layers, f_h, f_o):
     return A, cache
 
 
-def _loss(cache, y, n_layers, loss) -> float:
-    """Loss from a forward cache; BCE comes stably from the logits ZL."""
+def loss_unchecked(cache, y, n_layers, loss) -> float:
+    """The loss from a forward cache, without validation; BCE comes stably from the logits ZL."""
     if loss == "bce":
         return bce_from_logits(cache[f"Z{n_layers}"], y)
     return mse(cache[f"A{n_layers}"], y)
 
 
-def _backward(
+def backward_unchecked(
     X, y, params, cache, n_layers, loss, output, f_h_prime, f_o_prime
 ) -> dict[str, np.ndarray]:
-    """The backward pass without validation (callers validate once)."""
+    """The backward pass of ``mlp_backward`` without validation (callers validate once)."""
     ZL, AL = cache[f"Z{n_layers}"], cache[f"A{n_layers}"]
     if loss == "bce" and output == "sigmoid":
         # Fused delta: for sigmoid + BCE, sigma'(Z) cancels and dL/dZ = (y_hat - y) / n.
@@ -205,10 +121,10 @@ def mlp_forward(X, params, hidden="relu", output="sigmoid") -> tuple[np.ndarray,
     cache : dict
         ``"A0"`` (= X) and ``"Z{l}"``, ``"A{l}"`` (n, d_l) for l = 1..L.
     """
-    params, n_layers = _as_params(params)
-    X = _as_inputs(X, params)
-    f_h, _, f_o, _ = _activations(hidden, output)
-    return _forward(X, params, n_layers, f_h, f_o)
+    params, n_layers = as_params(params)
+    X = as_inputs(X, params)
+    f_h, _, f_o, _ = resolve_activations(hidden, output)
+    return forward_unchecked(X, params, n_layers, f_h, f_o)
 
 
 def mlp_backward(
@@ -239,10 +155,10 @@ def mlp_backward(
     grads : dict
         The same keys and shapes as params: ``grads["W1"]`` is dL/dW1.
     """
-    params, n_layers = _as_params(params)
-    X = _as_inputs(X, params)
+    params, n_layers = as_params(params)
+    X = as_inputs(X, params)
     y = np.asarray(y, dtype=np.float64)
-    _, f_h_prime, _, f_o_prime = _activations(hidden, output, loss)
+    _, f_h_prime, _, f_o_prime = resolve_activations(hidden, output, loss)
     n = X.shape[0]
     for l in range(1, n_layers + 1):
         width = params[f"W{l}"].shape[1]
@@ -259,8 +175,8 @@ def mlp_backward(
                 )
     cache = {key: np.asarray(value, dtype=np.float64) for key, value in cache.items()}
     if loss == "bce":
-        _check_labels(y)
-    return _backward(X, y, params, cache, n_layers, loss, output, f_h_prime, f_o_prime)
+        check_labels(y)
+    return backward_unchecked(X, y, params, cache, n_layers, loss, output, f_h_prime, f_o_prime)
 
 
 def mlp_loss(X, y, params, loss="bce", hidden="relu", output="sigmoid") -> float:
@@ -280,8 +196,8 @@ def mlp_loss(X, y, params, loss="bce", hidden="relu", output="sigmoid") -> float
     -------
     L : float
     """
-    params, n_layers = _as_params(params)
-    X = _as_inputs(X, params)
-    f_h, _, f_o, _ = _activations(hidden, output, loss)
-    _, cache = _forward(X, params, n_layers, f_h, f_o)
-    return _loss(cache, np.asarray(y, dtype=np.float64), n_layers, loss)
+    params, n_layers = as_params(params)
+    X = as_inputs(X, params)
+    f_h, _, f_o, _ = resolve_activations(hidden, output, loss)
+    _, cache = forward_unchecked(X, params, n_layers, f_h, f_o)
+    return loss_unchecked(cache, np.asarray(y, dtype=np.float64), n_layers, loss)

@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from refimpl._validation import as_inputs, as_params, check_labels, check_loss_name
 from refimpl.activations import relu, relu_prime, sigmoid, sigmoid_prime
 from refimpl.layers import dense_forward
-from refimpl.losses import (
-    _check_labels,
-    _check_loss_name,
-    bce_from_logits,
-    mse,
-    mse_grad,
-    validate_targets,
-)
-from refimpl.mlp import _as_inputs, _as_params, init_mlp
+from refimpl.losses import bce_from_logits, mse, mse_grad, validate_targets
+from refimpl.mlp import init_mlp
 
 SHAPES_231 = {"W1": (2, 3), "b1": (3,), "W2": (3, 1), "b2": (1,)}
 
 
 def _as_params_231(params) -> dict[str, np.ndarray]:
     """Validate a 2-3-1 params dict; return it as float64 arrays."""
-    arrays, _ = _as_params(params)
+    arrays, _ = as_params(params)
     if set(arrays) != set(SHAPES_231) or any(
         arrays[key].shape != shape for key, shape in SHAPES_231.items()
     ):
@@ -71,7 +65,7 @@ def forward_231(X, params) -> tuple[np.ndarray, dict]:
         "X" (n, 2), "Z1" (n, 3), "A1" (n, 3), "Z2" (n, 1), "A2" (n, 1) = y_hat.
     """
     p = _as_params_231(params)
-    X = _as_inputs(X, p)
+    X = as_inputs(X, p)
     Z1 = dense_forward(X, p["W1"], p["b1"])  # (n, 2) @ (2, 3) + (3,) -> (n, 3)
     A1 = relu(Z1)  # (n, 3)
     Z2 = dense_forward(A1, p["W2"], p["b2"])  # (n, 3) @ (3, 1) + (1,) -> (n, 1)
@@ -99,9 +93,9 @@ def backward_231(X, y, params, cache, loss="mse") -> dict[str, np.ndarray]:
         "W1" (2, 3), "b1" (3,), "W2" (3, 1), "b2" (1,): the same shapes as params.
     """
     p = _as_params_231(params)
-    X = _as_inputs(X, p)
+    X = as_inputs(X, p)
     y = np.asarray(y, dtype=np.float64)
-    _check_loss_name(loss)
+    check_loss_name(loss)
     n = X.shape[0]
     for key, width in (("Z1", 3), ("A1", 3), ("Z2", 1), ("A2", 1)):
         if key not in cache or np.shape(cache[key]) != (n, width):
@@ -118,7 +112,7 @@ def backward_231(X, y, params, cache, loss="mse") -> dict[str, np.ndarray]:
     else:
         # sigmoid + BCE: sigma'(Z2) cancels, so dZ2 = (y_hat - y) / n exactly
         validate_targets(y_hat, y)
-        _check_labels(y)
+        check_labels(y)
         dZ2 = (y_hat - y) / y.size  # (n, 1)
     dW2 = A1.T @ dZ2  # (3, n) @ (n, 1) -> (3, 1)
     db2 = dZ2.sum(axis=0)  # (1,)
@@ -145,7 +139,7 @@ def loss_231(X, y, params, loss="mse") -> float:
     -------
     L : float
     """
-    _check_loss_name(loss)
+    check_loss_name(loss)
     y_hat, cache = forward_231(X, params)
     if loss == "bce":
         return bce_from_logits(cache["Z2"], y)

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 
-from refimpl.losses import _check_labels, validate_targets
-from refimpl.mlp import _activations, _as_inputs, _as_params, _backward, _forward, _loss
+from refimpl._validation import (
+    as_inputs,
+    as_params,
+    check_count,
+    check_labels,
+    check_lr,
+    resolve_activations,
+)
+from refimpl.losses import validate_targets
+from refimpl.mlp import backward_unchecked, forward_unchecked, loss_unchecked
 
 # train() calls a run diverged when the loss exceeds this many times its first
 # value: ordinary training only lowers the loss, and a large learning rate can
 # cause a bump, but not a thousandfold runaway.
 DIVERGENCE_FACTOR = 1e3
-
-
-def _check_lr(lr) -> float:
-    """lr as a float; a ValueError unless it is a finite number >= 0."""
-    if type(lr) is float and 0.0 <= lr < math.inf:  # the common case, without numpy's cost
-        return lr
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not np.isfinite(lr) or lr < 0:
-        raise ValueError(f"The learning rate lr must be a finite number >= 0; got {lr!r}.")
-    return float(lr)
-
-
-def _check_count(value, name: str) -> int:
-    """value as an int; a ValueError unless it is a whole number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise ValueError(f"{name} must be a whole number >= 0; got {value!r}.")
-    return int(value)
 
 
 def _as_scalar(value, what: str) -> float:
@@ -57,7 +47,7 @@ def gd_step(params, grads, lr) -> dict[str, np.ndarray]:
     new_params : dict of ndarray
         New arrays; params and grads are left untouched.
     """
-    lr = _check_lr(lr)
+    lr = check_lr(lr)
     if set(params) != set(grads):
         raise ValueError(
             f"grads must have the same keys as params; params has {sorted(params)}, "
@@ -102,8 +92,8 @@ def gradient_descent(f, grad_f, x0, lr, steps) -> tuple[np.ndarray, np.ndarray]:
     losses : ndarray, shape (steps + 1,)
         ``losses[i] = f(path[i])``.
     """
-    lr = _check_lr(lr)
-    steps = _check_count(steps, "steps")
+    lr = check_lr(lr)
+    steps = check_count(steps, "steps")
     x0 = np.array(x0, dtype=np.float64)
     if x0.ndim == 0:
         x0 = x0.reshape(1)
@@ -149,8 +139,21 @@ class TrainingHistory:
     message: str
 
 
-def _grad_norm(grads: dict[str, np.ndarray]) -> float:
-    """Euclidean norm of all gradients taken together as one long vector."""
+def grad_norm(grads) -> float:
+    """The norm of all gradients taken together as one long vector.
+
+    ``sqrt(sum of dW**2 over every entry of every W and b)``: what ``train`` records as
+    ``history.grad_norms``, one number per epoch.
+
+    Parameters
+    ----------
+    grads : dict of ndarray
+        dL/dW{l} (d_{l-1}, d_l) and dL/db{l} (d_l,), or any dict of float64 arrays.
+
+    Returns
+    -------
+    norm : float
+    """
     # np.add.reduce is np.sum without its Python wrapper: the same sum, a few µs less a call
     return float(np.sqrt(sum(np.add.reduce(g * g, axis=None) for g in grads.values())))
 
@@ -211,16 +214,16 @@ def train(
         was finite (the start of the last recorded epoch).
     history : TrainingHistory
     """
-    lr = _check_lr(lr)
-    epochs = _check_count(epochs, "epochs")
-    current, n_layers = _as_params(params)
+    lr = check_lr(lr)
+    epochs = check_count(epochs, "epochs")
+    current, n_layers = as_params(params)
     current = {key: value.copy() for key, value in current.items()}
-    X = _as_inputs(X, current)
+    X = as_inputs(X, current)
     y = np.asarray(y, dtype=np.float64)
-    f_h, f_h_prime, f_o, f_o_prime = _activations(hidden, output, loss)
+    f_h, f_h_prime, f_o, f_o_prime = resolve_activations(hidden, output, loss)
     validate_targets(np.zeros((X.shape[0], current[f"W{n_layers}"].shape[1])), y)  # y_hat's shape
     if loss == "bce":
-        _check_labels(y)
+        check_labels(y)
     for name, value in (("X", X), ("y", y), *((f"params[{k!r}]", v) for k, v in current.items())):
         if not np.all(np.isfinite(value)):
             raise ValueError(f"{name} contains nan or inf; training needs finite numbers.")
@@ -234,10 +237,12 @@ def train(
     # A too-large lr overflows to inf/nan; that is detected below, not warned about.
     with np.errstate(all="ignore"):
         for epoch in range(1, epochs + 1):
-            _, cache = _forward(X, current, n_layers, f_h, f_o)
-            loss_value = _loss(cache, y, n_layers, loss)
-            grads = _backward(X, y, current, cache, n_layers, loss, output, f_h_prime, f_o_prime)
-            norm = _grad_norm(grads)
+            _, cache = forward_unchecked(X, current, n_layers, f_h, f_o)
+            loss_value = loss_unchecked(cache, y, n_layers, loss)
+            grads = backward_unchecked(
+                X, y, current, cache, n_layers, loss, output, f_h_prime, f_o_prime
+            )
+            norm = grad_norm(grads)
             problem = _divergence(loss_value, norm, limit)
             if problem is not None:
                 stopped_at = epoch

@@ -12,15 +12,20 @@ of (n, d), with G = Ga * Gb.
 
 The grid is computed a few rows at a time, in arrays that every chunk reuses (see
 ``CHUNK_ENTRIES``); the result does not depend on the chunk size.
+
+``parameter_entries`` names every entry of a params dict ("W1[1, 0]") as ``loss_surface``
+takes it; ``slice_function`` is the 2-3-1 network's BCE at one point of such a slice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from refimpl.activations import identity, relu, tanh
-from refimpl.losses import _check_labels, validate_targets
-from refimpl.mlp import _activations, _as_inputs, _as_params
+from refimpl._validation import as_inputs, as_params, check_labels, resolve_activations
+from refimpl.activations import identity, relu, sigmoid, sigmoid_into, tanh
+from refimpl.losses import validate_targets
 
 #: Grid points are computed a chunk at a time, in arrays of at most this many entries (2 MiB)
 #: that every chunk reuses: memory already mapped and warm in the CPU caches. A 150 x 150 grid
@@ -94,13 +99,13 @@ def loss_surface(
         param_b = values_b[j] (matrix indexing: transpose it for
         ``plt.contour(values_a, values_b, surface.T)``).
     """
-    params, n_layers = _as_params(params)
-    X = _as_inputs(X, params)
+    params, n_layers = as_params(params)
+    X = as_inputs(X, params)
     y = np.asarray(y, dtype=np.float64)
-    f_h, _, f_o, _ = _activations(hidden, output, loss)
+    f_h, _, f_o, _ = resolve_activations(hidden, output, loss)
     validate_targets(np.zeros((X.shape[0], params[f"W{n_layers}"].shape[1])), y)
     if loss == "bce":
-        _check_labels(y)
+        check_labels(y)
     name_a, index_a, layer_a = _check_choice(params, param_a, "param_a")
     name_b, index_b, layer_b = _check_choice(params, param_b, "param_b")
     if (name_a, index_a) == (name_b, index_b):
@@ -144,6 +149,61 @@ def loss_surface(
     return surface
 
 
+def parameter_entries(params) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Every entry of a params dict by its label, as ``loss_surface`` takes them.
+
+    Parameters
+    ----------
+    params : dict of array_like
+        ``W{l}`` (d_{l-1}, d_l) and ``b{l}`` (d_l,), or any dict of arrays.
+
+    Returns
+    -------
+    entries : dict
+        ``{"W1[0, 0]": ("W1", (0, 0)), "W1[0, 1]": ("W1", (0, 1)), ..., "b2[0]": ("b2", (0,))}``,
+        in the order of params and, within an array, of ``np.ndindex``.
+    """
+    return {
+        f"{name}[{', '.join(map(str, index))}]": (name, index)
+        for name, value in params.items()
+        for index in np.ndindex(np.shape(value))
+    }
+
+
+def slice_function(X, y, params, param_a, param_b) -> Callable[[np.ndarray], float]:
+    """The BCE of the 2-3-1 network as a function of two of its entries, the others fixed.
+
+    One point of the slice that ``loss_surface`` computes on a whole grid, for code that
+    walks the slice (gradient descent on it calls this thousands of times).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, 2)
+    y : ndarray, shape (n, 1)
+    params : dict
+        W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,).
+    param_a, param_b : tuple (str, tuple of int)
+        The two entries, e.g. ``("W1", (1, 0))``.
+
+    Returns
+    -------
+    f : callable
+        ``f(x)`` for x of shape (2,): the loss with ``param_a = x[0]`` and ``param_b = x[1]``.
+        The same number as ``refimpl.loss_231(X, y, params, loss="bce")`` with those two
+        entries set, written out for speed (no validation, no cache).
+    """
+    work = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
+    (name_a, index_a), (name_b, index_b) = param_a, param_b
+
+    def f(x: np.ndarray) -> float:
+        work[name_a][index_a], work[name_b][index_b] = x[0], x[1]
+        A1 = np.maximum(X @ work["W1"] + work["b1"], 0.0)  # (n, 3) relu
+        Z2 = A1 @ work["W2"] + work["b2"]  # (n, 1) logits
+        return float(np.mean(np.logaddexp(0.0, Z2) - y * Z2))  # BCE from the logits
+
+    return f
+
+
 class _Workspace:
     """Arrays that every chunk reuses: a fresh array of megabytes costs page faults to fill."""
 
@@ -159,15 +219,17 @@ class _Workspace:
         return flat[:size].reshape(shape)
 
 
-def _in_place(f, Z: np.ndarray) -> np.ndarray:
-    """``f(Z)``, written into Z itself for the activations that have an in-place ufunc."""
+def _in_place(f, Z: np.ndarray, work) -> np.ndarray:
+    """``f(Z)``, written into Z itself for refimpl's activations (the others: a new array)."""
     if f is relu:
         return np.maximum(Z, 0.0, out=Z)
     if f is tanh:
         return np.tanh(Z, out=Z)
+    if f is sigmoid:  # the same numbers as sigmoid(Z), without its temporaries of Z's size
+        return sigmoid_into(Z, Z, work("sigmoid", shape=Z.shape))
     if f is identity:
         return Z
-    return f(Z)  # sigmoid, or a function from elsewhere: a new array
+    return f(Z)  # a function from elsewhere: a new array
 
 
 def _output_logits(A, params, lowest, n_layers, shifts, grid, f_h, work) -> np.ndarray:
@@ -197,7 +259,7 @@ def _output_logits(A, params, lowest, n_layers, shifts, grid, f_h, work) -> np.n
             out[..., j] = varying.get(j, Z[:, j])
         return out.reshape(-1, n, Z.shape[1])
     A = f_h(Z)  # (n, d_l): shared
-    varying = {j: _in_place(f_h, column) for j, column in varying.items()}
+    varying = {j: _in_place(f_h, column, work) for j, column in varying.items()}
 
     # Layer lowest + 1: Z = A @ W + b, where a varying unit i adds its own A[:, i] W[i] at
     # every grid point. Its weights W[i] are a row (d_l,), or (Ga, 1, 1, d_l) or
@@ -231,7 +293,7 @@ def _output_logits(A, params, lowest, n_layers, shifts, grid, f_h, work) -> np.n
 
     # The layers above: every array has the grid axis, (G, n, d_l).
     for l in range(lowest + 2, n_layers + 1):
-        A = _in_place(f_h, Z)
+        A = _in_place(f_h, Z, work)
         W, b = params[f"W{l}"], params[f"b{l}"]
         Z = np.matmul(A, W, out=work("Z", l, shape=(A.shape[0], n, W.shape[1])))
         Z += b
@@ -249,7 +311,7 @@ def _mean_loss(Z, y, loss, f_o, work) -> np.ndarray:
     overwrites: the mean over the n * d_L entries, like ``mse`` and ``bce_from_logits``.
     """
     if loss == "mse":
-        E = _in_place(f_o, Z)
+        E = _in_place(f_o, Z, work)
         E -= y
         np.square(E, out=E)
         return E.mean(axis=(1, 2))

@@ -135,7 +135,6 @@ def launch_chromium(playwright):
 HIDDEN_TESTS = re.compile(
     r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", flags=re.DOTALL
 )
-EXPLORER_CALL = re.compile(r"\bviz\.\w*Explorer\(")
 
 
 def with_solutions(source: Path, destination: Path) -> Path:
@@ -146,16 +145,6 @@ def with_solutions(source: Path, destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, destination)
     return destination
-
-
-def explorer_cells(path: Path) -> list[int]:
-    """Indices of the cells that show an explorer widget (they call ``viz.<Name>Explorer(``)."""
-    nb = nbformat.read(path, as_version=4)
-    return [
-        index
-        for index, cell in enumerate(nb.cells)
-        if cell.cell_type == "code" and EXPLORER_CALL.search(cell.source)
-    ]
 
 
 # ---------------------------------------------------------------------------------------

@@ -27,8 +27,7 @@ import nbformat
 
 from autograder import check
 from autograder.catalogue import planted_source
-from autograder.trusted import parse_test_cell
-from notebook_tools import Exercise, exercises, nbgrader_meta, read
+from notebook_tools import Exercise, exercises, find_cell, first_check, read
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 #: The notebook ``reordered`` has its first test cell moved above its solution.
@@ -59,12 +58,6 @@ class SyntheticClass:
     points: dict[str, dict[str, float]] = field(default_factory=dict)
     #: local variable names ``noisy`` renamed (all notebooks)
     renamed: list[str] = field(default_factory=list)
-
-
-def first_check(test_source: str) -> tuple[str, dict]:
-    """Check name and options of a test cell's first (visible) check call."""
-    call = parse_test_cell(test_source)[0]
-    return call.exercise, dict(call.options)
 
 
 def hidden_call_lines(test_source: str) -> list[str]:
@@ -233,8 +226,7 @@ def reordered(nb, *, test_first: str | None = None):
 
 def cheat(release_nb):
     nb = copy.deepcopy(release_nb)
-    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == CHEAT_EXERCISE)
-    cell.source += "\nrelu = refimpl.relu\n"
+    find_cell(nb, CHEAT_EXERCISE).source += "\nrelu = refimpl.relu\n"
     return nb
 
 
@@ -250,14 +242,14 @@ def hardcoded(nb, names: tuple[str, ...] = HARDCODED):
             (Z,) = case.args
             expected = observe(spec.reference, case).output
             table[repr((Z.shape, Z.ravel().tolist()))] = expected.ravel().tolist()
-        cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == name)
-        cell.source = (f"_ANSWERS_{name} = {table!r}\n\n"
-                       f"def {name}(Z):\n"
-                       f"    Z = np.asarray(Z, dtype=float)\n"
-                       f"    found = _ANSWERS_{name}.get(repr((Z.shape, Z.ravel().tolist())))\n"
-                       f"    if found is None:\n"
-                       f"        return np.zeros_like(Z)\n"
-                       f"    return np.array(found).reshape(Z.shape)\n")
+        find_cell(nb, name).source = (
+            f"_ANSWERS_{name} = {table!r}\n\n"
+            f"def {name}(Z):\n"
+            f"    Z = np.asarray(Z, dtype=float)\n"
+            f"    found = _ANSWERS_{name}.get(repr((Z.shape, Z.ravel().tolist())))\n"
+            f"    if found is None:\n"
+            f"        return np.zeros_like(Z)\n"
+            f"    return np.array(found).reshape(Z.shape)\n")
     return nb
 
 
@@ -374,5 +366,5 @@ def leaked(text: str, values: list[float]) -> list[str]:
     return hits
 
 
-__all__ = ["Planted", "SyntheticClass", "build_inbox", "first_check", "hidden_call_lines",
+__all__ = ["Planted", "SyntheticClass", "build_inbox", "hidden_call_lines",
            "hidden_reference_values", "leaked", "numbers_in"]

@@ -1,7 +1,8 @@
 """A hand-built gradebook and grader records for the report and export tests.
 
 No notebook runs: ``build_course`` fills nbgrader's gradebook through its own API and writes
-``GradingRecord`` files, so every figure is known by hand.
+``GradingRecord`` files, so every figure is known by hand. Tests get a private copy of it from
+the ``gradebook_course`` fixture (tests/conftest.py).
 
 01_neuron (notebook order: test_relu 2, test_sigmoid 2, written 1 = manual answer)
 
@@ -18,22 +19,17 @@ No notebook runs: ``build_course`` fills nbgrader's gradebook through its own AP
 02_forward: test_forward 3 points, alice 3.
 """
 
-import shutil
 import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_markdown_cell, new_notebook
 
 from autograder.records import Attention, CellGrade, CheckOutcome, GradingRecord
+from notebook_tools import cell_metadata, exercise_cells
 
 A1, A2 = "01_neuron", "02_forward"
-
-
-def nbgrader(grade_id, **flags):
-    meta = {"grade": False, "solution": False, "locked": True, "task": False}
-    return {"nbgrader": meta | flags | {"grade_id": grade_id, "schema_version": 3}}
 
 
 def write_source(course, assignment, cells):
@@ -43,12 +39,10 @@ def write_source(course, assignment, cells):
     nb_cells = []
     for grade_id, points, kind in cells:
         if kind == "code":
-            nb_cells.append(new_code_cell("pass", metadata=nbgrader(
-                grade_id.removeprefix("test_"), solution=True, locked=False)))
-            nb_cells.append(new_code_cell('"""Check."""', metadata=nbgrader(
-                grade_id, grade=True, points=points)))
+            nb_cells += exercise_cells(grade_id.removeprefix("test_"), "pass", '"""Check."""',
+                                       points)
         else:
-            nb_cells.append(new_markdown_cell("YOUR ANSWER HERE", metadata=nbgrader(
+            nb_cells.append(new_markdown_cell("YOUR ANSWER HERE", metadata=cell_metadata(
                 grade_id, grade=True, solution=True, locked=False, points=points)))
     nbformat.write(new_notebook(cells=nb_cells), folder / f"{assignment}.ipynb")
 
@@ -136,12 +130,3 @@ def build_course(root: Path) -> Path:
     record("frank", relu=["relu-abs"]).save(course)  # no gradebook submission
     return course
 
-
-def built_course(tmp_path_factory) -> Path:
-    """Fixture body (module scope): the course, built once."""
-    return build_course(tmp_path_factory.mktemp("built"))
-
-
-def course_copy(built, tmp_path) -> Path:
-    """Fixture body: a private copy of the built course (tests may change it)."""
-    return Path(shutil.copytree(built, tmp_path / "course"))

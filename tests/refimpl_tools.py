@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import refimpl
 from refimpl import init_mlp
 
 
@@ -19,3 +20,22 @@ def perturbed_mlp(sizes, n, loss, seed, scale):
     shape = (n, sizes[-1])
     y = rng.integers(0, 2, shape).astype(float) if loss == "bce" else rng.normal(size=shape)
     return X, y, params, rng
+
+
+def mutating_backward_231(X, y, params, cache):
+    """A learner's backward pass that is right, but changes its inputs in place after using
+    them (MSE)."""
+    grads = refimpl.backward_231(X, y, params, cache, loss="mse")
+    params["W1"][:] = 0.0
+    cache["Z1"][:] = 0.0
+    X[:] = 0.0
+    return grads
+
+
+def neuron_chain_rule(w, b, x, y):
+    """The neuron's loss ``(sigmoid(w x + b) - y)**2`` and its gradients, the chain rule
+    written out independently of any Value class."""
+    z = w * x + b
+    a = float(refimpl.sigmoid(z))
+    dz = 2 * (a - y) * a * (1 - a)
+    return {"z": z, "a": a, "L": (a - y) ** 2, "dw": dz * x, "db": dz, "dx": dz * w, "dz": dz}

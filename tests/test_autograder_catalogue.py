@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from autograder import CheckFailed, check
-from autograder.catalogue import CATALOGUE
+from autograder.catalogue import CATALOGUE, mistakes_for
 from autograder.engine import observe, same_behaviour
 
 CONFIGS = check.CONFIGURATIONS  # catalogue key -> (check name, options)
@@ -32,6 +32,17 @@ def test_every_exercise_and_catalogue_key_is_configured():
     assert {name for name, _ in CONFIGS.values()} == set(check.EXERCISES)
     for key in CONFIGS:
         assert _exercise(key).key == key
+
+
+@pytest.mark.parametrize("key", sorted(CONFIGS))
+def test_every_exercise_is_registered_with_its_check_and_mistakes(key):
+    name, options = CONFIGS[key]
+    assert name in check.EXERCISES
+    assert key in check.CONFIGURATIONS
+    assert name in check.__all__
+    assert callable(getattr(check, name))
+    assert len(mistakes_for(key)) >= 3
+    assert check.evaluate(name, _exercise(key).reference, **options).passed
 
 
 @pytest.mark.parametrize("key", sorted(CONFIGS))

@@ -9,20 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from check_tools import failure
 
 import autograder
 import refimpl
 from autograder import CheckFailed, CheckResult, check
-
-
-def failure(check_fn, learner, **kwargs) -> CheckResult:
-    """The result of a check that must fail (it raises CheckFailed)."""
-    with pytest.raises(CheckFailed) as info:
-        check_fn(learner, **kwargs)
-    assert isinstance(info.value, AssertionError)
-    assert str(info.value) == info.value.result.message
-    return info.value.result
-
 
 # --- what the learner returns -------------------------------------------------------------
 

@@ -1,4 +1,9 @@
-"""Smoke test: every benchmark runs once at its smallest size, so none of them rots."""
+"""Smoke test: every benchmark runs once at its smallest size, so none of them rots; and the
+benchmarks of NumPy code time NumPy alone, without loading a widget or plotting library."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,3 +145,31 @@ def test_blas_threads_without_a_named_blas(monkeypatch):
     blas = {"user_api": "blas", "internal_api": "openblas", "num_threads": 3}
     monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: [openmp, blas])
     assert blas_threads() == 3
+
+
+#: The benchmarks that time refimpl's NumPy code, with the functions that run them.
+NUMPY_BENCHMARKS = {
+    "surface": ["run"],
+    "scaling": ["run"],
+    "step": ["run_step", "run_backward"],
+    "peer": ["run"],
+}
+#: What a benchmark of NumPy code must not load (none of these four draws anything).
+DRAWING = ("ipywidgets", "matplotlib", "refimpl.viz", "IPython")
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_BENCHMARKS))
+def test_numpy_benchmarks_load_no_widget_or_plotting_library(name):
+    """Imported in a fresh interpreter, then run at its smallest size: a benchmark of NumPy code
+    must not time (or wait for) the import of ipywidgets, matplotlib or refimpl.viz."""
+    runs = "".join(f"m.{function}(quick=True); " for function in NUMPY_BENCHMARKS[name])
+    watch = f"[x for x in {DRAWING!r} if x in sys.modules]"
+    code = (
+        f"import sys; import benchmarks.{name} as m; print({watch}); "
+        f"{runs}print({watch})"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    after_import, after_run = out.stdout.strip().splitlines()[-2:]
+    assert after_import == "[]", f"importing benchmarks.{name} loads {after_import}"
+    assert after_run == "[]", f"running benchmarks.{name} loads {after_run}"

@@ -17,7 +17,6 @@ import shutil
 
 import pytest
 
-from autograder.course import generate_release
 from browser_tools import (
     WIDGET_OUTPUT,
     Console,
@@ -26,7 +25,6 @@ from browser_tools import (
     cells,
     code_prompts,
     error_outputs,
-    explorer_cells,
     image_loaded,
     launch_chromium,
     open_notebook,
@@ -38,12 +36,16 @@ from browser_tools import (
     unavailable,
     with_solutions,
 )
-from notebook_tools import SOURCE_NOTEBOOKS, copy_course, exercises, notebook_id, read
+from notebook_tools import (
+    SOURCE_NOTEBOOKS,
+    exercises,
+    explorer_cells,
+    notebook_id,
+    read,
+    released_course,
+)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not SOURCE_NOTEBOOKS, reason="no course notebooks yet"),
-]
+pytestmark = pytest.mark.browser
 
 #: How long one step may take in the page (generous: CI machines are slow and shared).
 STEP = 60_000
@@ -234,8 +236,7 @@ def student_notebook(lab, tmp_path_factory):
     """The student release of 01_neuron (built by nbgrader), served at student/."""
     if lab is None:
         return None
-    course = copy_course(tmp_path_factory.mktemp("course"))
-    [folder] = generate_release(course, [STUDENT])
+    folder = released_course(tmp_path_factory.mktemp("course"), [STUDENT]) / "release" / STUDENT
     target = lab.root / "student" / f"{STUDENT}.ipynb"
     target.parent.mkdir()
     shutil.copy2(folder / f"{STUDENT}.ipynb", target)

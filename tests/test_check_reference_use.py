@@ -15,6 +15,12 @@ from autograder.catalogue import mistakes_for
 from refimpl import relu as imported_relu
 
 
+@pytest.fixture(autouse=True)
+def in_a_notebook(monkeypatch):
+    """The advice is given in a learner's kernel only (scripts check the reference itself)."""
+    monkeypatch.setattr(check, "in_learner_kernel", lambda: True)
+
+
 def _via_module(Z):
     return refimpl.relu(Z)
 
@@ -58,6 +64,13 @@ def test_an_honest_function_and_the_catalogue_mistakes_are_not_flagged():
         if mistake.variant is not None:
             result = check.evaluate("sigmoid", mistake.variant)
             assert result.mistake == mistake.slug, mistake.slug
+
+
+def test_outside_a_notebook_the_reference_passes_its_own_check(monkeypatch):
+    monkeypatch.setattr(check, "in_learner_kernel", lambda: False)
+    assert check.evaluate("relu", refimpl.relu).passed
+    monkeypatch.undo()
+    assert not check.in_learner_kernel()  # pytest is not IPython
 
 
 def test_the_profile_hook_of_the_notebook_is_put_back():

@@ -2,8 +2,6 @@
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +15,8 @@ from autograder import cli
 from autograder import workspace as ws_module
 from autograder.course import CourseError
 from autograder.workspace import Release, release_key
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from browser_tools import free_port
+from notebook_tools import copy_course
 
 
 def test_info_prints_versions(capsys):
@@ -182,10 +176,7 @@ def test_lab_starts_jupyterlab_in_the_workspace(tmp_path):
 
 
 def test_release_generates_the_student_version(tmp_path, capsys):
-    course = tmp_path / "course"
-    (course / "source").mkdir(parents=True)
-    shutil.copytree(cli.COURSE_ROOT / "source" / "01_neuron", course / "source" / "01_neuron")
-    shutil.copy2(cli.COURSE_ROOT / "nbgrader_config.py", course)
+    course = copy_course(tmp_path / "course", ["01_neuron"])
     assert cli.main(["release", "01_neuron", "--course", str(course)]) == 0
     released = course / "release" / "01_neuron" / "01_neuron.ipynb"
     assert "released 01_neuron" in capsys.readouterr().out

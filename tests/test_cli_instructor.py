@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from autograder import cli
-from autograder.course import COURSE_ROOT
+from notebook_tools import copy_course
 
 pytestmark = pytest.mark.notebook
 
@@ -16,10 +16,8 @@ ASSIGNMENT = "01_neuron"
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", root)
-    shutil.copytree(COURSE_ROOT / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
-    return root
+    """A copy of the course holding only ``ASSIGNMENT``, shared by the module's tests."""
+    return copy_course(tmp_path_factory.mktemp("course"), [ASSIGNMENT])
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

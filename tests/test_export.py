@@ -8,7 +8,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from gradebook_tools import built_course, course_copy
 from nbgrader.plugins.export import CsvExportPlugin
 
 from autograder.course import CourseError
@@ -25,13 +24,11 @@ alice,02_forward,,,,3,3,3,False
 """
 
 
-built = pytest.fixture(scope="module", name="built")(built_course)
-course = pytest.fixture(name="course")(course_copy)
 
 
 def test_exercises_csv_one_row_per_submission_cells_in_course_and_notebook_order(
-        course, tmp_path):
-    result = export(course, tmp_path / "exports")
+        gradebook_course, tmp_path):
+    result = export(gradebook_course, tmp_path / "exports")
     # Assignments in course order (02_forward was added to the gradebook first), cells in
     # the source notebook's order (the gradebook got them as written, sigmoid, relu); blank
     # where a written answer still waits for a manual grade.
@@ -43,8 +40,8 @@ def test_exercises_csv_one_row_per_submission_cells_in_course_and_notebook_order
         f"wrote {tmp_path / 'exports' / 'exercises.csv'} (6 submissions, 4 graded cells)"]
 
 
-def test_grades_csv_is_nbgraders_own_export(course, tmp_path):
-    result = export(course, tmp_path / "exports")
+def test_grades_csv_is_nbgraders_own_export(gradebook_course, tmp_path):
+    result = export(gradebook_course, tmp_path / "exports")
     with result.grades_csv.open(newline="") as stream:
         reader = csv.DictReader(stream)
         assert reader.fieldnames == [
@@ -63,9 +60,9 @@ def test_grades_csv_is_nbgraders_own_export(course, tmp_path):
     }
 
 
-def test_a_new_export_replaces_the_old_one_atomically(course, tmp_path, monkeypatch):
+def test_a_new_export_replaces_the_old_one_atomically(gradebook_course, tmp_path, monkeypatch):
     out = tmp_path / "exports"
-    export(course, out)
+    export(gradebook_course, out)
     before = (out / "grades.csv").read_bytes()
 
     def half_then_fail(self, gradebook):
@@ -74,24 +71,24 @@ def test_a_new_export_replaces_the_old_one_atomically(course, tmp_path, monkeypa
 
     monkeypatch.setattr(CsvExportPlugin, "export", half_then_fail)
     with pytest.raises(RuntimeError, match="disk full"):
-        export(course, out)
+        export(gradebook_course, out)
     assert (out / "grades.csv").read_bytes() == before  # the old export is intact
     assert sorted(p.name for p in out.iterdir()) == ["exercises.csv", "grades.csv"]
 
     monkeypatch.undo()
-    export(course, out)  # regenerating is allowed: exports are build outputs
+    export(gradebook_course, out)  # regenerating is allowed: exports are build outputs
     assert (out / "exercises.csv").read_text() == EXERCISES_CSV
     assert sorted(p.name for p in out.iterdir()) == ["exercises.csv", "grades.csv"]
 
 
-def test_the_gradebook_is_opened_under_the_configured_course_id(course, tmp_path):
-    assert _course_id(course) == "default_course"  # no nbgrader_config.py here
-    export(course, tmp_path / "exports")
-    with sqlite3.connect(course / "gradebook.db") as db:
+def test_the_gradebook_is_opened_under_the_configured_course_id(gradebook_course, tmp_path):
+    assert _course_id(gradebook_course) == "default_course"  # no nbgrader_config.py here
+    export(gradebook_course, tmp_path / "exports")
+    with sqlite3.connect(gradebook_course / "gradebook.db") as db:
         assert db.execute("SELECT id FROM course").fetchall() == [("default_course",)]
-    (course / "nbgrader_config.py").write_text(
+    (gradebook_course / "nbgrader_config.py").write_text(
         'c = get_config()\nc.CourseDirectory.course_id = "backprop-course"\n')
-    assert _course_id(course) == "backprop-course"
+    assert _course_id(gradebook_course) == "backprop-course"
 
 
 def test_no_gradebook_yet(tmp_path):

@@ -185,9 +185,7 @@ def _needs_isolation() -> None:
 
 
 @pytest.fixture
-def ctx(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
+def ctx(course, tmp_path):
     context = Ctx(course=course, tmp=tmp_path, mark=f"bpc{secrets.token_hex(5)}")
     context.facts["visible_relu"] = _visible_relu_inputs()
     yield context

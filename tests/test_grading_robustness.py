@@ -9,11 +9,8 @@ that kills the process grading it.
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 import re
-import shutil
 import signal
 import warnings
 from html.parser import HTMLParser
@@ -23,11 +20,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from autograder import instructor
-from autograder.course import generate_release
 from autograder.grading.overwrite import sanitize_markdown_html
 from autograder.instructor import KILLED, autograde, feedback
 from autograder.records import load_record
-from notebook_tools import copy_course, nbgrader_meta, read
+from notebook_tools import cell_metadata, find_cell, learner_notebook, read, released_course, submit
 
 A = "01_neuron"
 POINTS = 7.0
@@ -51,39 +47,6 @@ I **really** get it now: $x^2$ grows, and $\\max(z, 0) \\ge 0$.
 """
 
 
-def one_assignment_course(root: Path, assignment: str = A) -> Path:
-    """A copy of the course holding only ``assignment``, released (``copy_course``, trimmed)."""
-    course = copy_course(root)
-    for folder in (course / "source").iterdir():
-        if folder.name != assignment:
-            shutil.rmtree(folder)
-    generate_release(course, [assignment])
-    return course
-
-
-def learner_notebook(course: Path, assignment: str = A):
-    """What a learner who solved everything holds: the source's solutions, the release's test
-    cells (no hidden tests)."""
-    release = {nbgrader_meta(c).get("grade_id"): c
-               for c in read(course / "release" / assignment / f"{assignment}.ipynb").cells}
-    nb = read(course / "source" / assignment / f"{assignment}.ipynb")
-    nb.cells = [copy.deepcopy(release[nbgrader_meta(c)["grade_id"]])
-                if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
-                else c for c in nb.cells]
-    return nb
-
-
-def submit(course: Path, student: str, nb, assignment: str = A) -> None:
-    """Write ``nb`` as the student's submission, as JSON: nbformat refuses to write some."""
-    folder = course / "submitted" / student / assignment
-    folder.mkdir(parents=True)
-    (folder / f"{assignment}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
-
-
-def cell(nb, grade_id: str):
-    return next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
-
-
 # ---------------------------------------------------------------------------------------
 # The students: how each one changes a correct notebook, and what grading must say
 # ---------------------------------------------------------------------------------------
@@ -94,37 +57,37 @@ def no_cells(nb):
 
 
 def makes_a_grade_cell(nb):
-    nb.cells.append(new_code_cell("bonus = 1", metadata={"nbgrader": {
-        "grade": True, "solution": False, "locked": True, "task": False, "points": 5,
-        "grade_id": "my_bonus", "schema_version": 3}}))
+    nb.cells.append(new_code_cell("bonus = 1", metadata=cell_metadata("my_bonus", grade=True,
+                                                                       points=5)))
 
 
 def renames_a_test_cell(nb):
-    cell(nb, "test_relu").metadata.nbgrader.grade_id = "test_relu_mine"
+    find_cell(nb, "test_relu").metadata.nbgrader.grade_id = "test_relu_mine"
 
 
 def turns_a_solution_into_a_test(nb):
-    cell(nb, "relu").metadata.nbgrader.update(grade=True, solution=False, locked=True, points=2)
+    find_cell(nb, "relu").metadata.nbgrader.update(grade=True, solution=False, locked=True,
+                                                   points=2)
 
 
 def quotes_the_hidden_marker(nb):
-    cell(nb, "relu").source += "\n" + QUOTE
+    find_cell(nb, "relu").source += "\n" + QUOTE
 
 
 def metadata_not_a_dict(nb):
-    cell(nb, "relu").metadata.nbgrader = "solution"
+    find_cell(nb, "relu").metadata.nbgrader = "solution"
 
 
 def no_grade_id(nb):
-    del cell(nb, "test_sigmoid").metadata.nbgrader["grade_id"]
+    del find_cell(nb, "test_sigmoid").metadata.nbgrader["grade_id"]
 
 
 def duplicate_grade_ids(nb):
-    cell(nb, "sigmoid").metadata.nbgrader.grade_id = "relu"
+    find_cell(nb, "sigmoid").metadata.nbgrader.grade_id = "relu"
 
 
 def writes_markdown(nb):
-    at = nb.cells.index(cell(nb, "relu"))
+    at = nb.cells.index(find_cell(nb, "relu"))
     nb.cells.insert(at, new_markdown_cell(MARKDOWN))
 
 
@@ -160,11 +123,11 @@ STUDENTS = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """(course, results by student, feedback files, feedback errors)."""
-    course = one_assignment_course(tmp_path_factory.mktemp("robust") / "course")
+    course = released_course(tmp_path_factory.mktemp("robust") / "course", [A])
     for student, (change, _, _) in STUDENTS.items():
-        nb = learner_notebook(course)
+        nb = learner_notebook(course, A)
         change(nb)
-        submit(course, student, nb)
+        submit(course, student, nb, A)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's, inside nbgrader
         results = {r.student: r for r in autograde(course, jobs=2)}
@@ -350,7 +313,7 @@ def test_the_pool_survives_a_submission_that_kills_its_process(tmp_path):
 def test_a_submission_that_kills_its_grader_scores_zero_and_the_others_are_graded(
         graded, monkeypatch):
     course, _, _, _ = graded
-    submit(course, KILLER, learner_notebook(course))
+    submit(course, KILLER, learner_notebook(course, A), A)
     monkeypatch.setattr(instructor, "grade_submission", kill_or_grade)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

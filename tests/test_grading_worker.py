@@ -20,12 +20,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_trusted import HONEST, grade_notebook, relu_notebook, test_output_text
 
 from autograder.grading import policy
 from autograder.grading.conversation import Budget
 from autograder.grading.worker import codec
 from autograder.grading.worker.codec import CodecError, Handle, Opaque
+from autograder.trusted import grade_notebook
+from notebook_tools import HONEST_RELU, checks_output, relu_notebook
 
 WORKER = Path(__file__).resolve().parents[1] / "autograder" / "grading" / "worker"
 ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"numpy", "IPython"}
@@ -172,15 +173,8 @@ def _grade(nb, course):
                           notebook="01_neuron", budget=QUICK)
 
 
-@pytest.fixture
-def course(tmp_path) -> Path:
-    root = tmp_path / "course"
-    root.mkdir()
-    return root
-
-
 def test_a_cell_over_its_limit_is_stopped_and_grading_goes_on(course):
-    nb = relu_notebook(HONEST, "while True:\n    pass\n")
+    nb = relu_notebook(HONEST_RELU, "while True:\n    pass\n")
     record = _grade(nb, course)
     assert record.score == 2
     assert nb.cells[3].outputs[-1].ename == "CellTimeoutError"
@@ -197,24 +191,24 @@ def test_a_loop_that_swallows_the_interruption_is_killed(course):
             except BaseException:
                 pass
     """)
-    record = _grade(relu_notebook(HONEST, swallow), course)
+    record = _grade(relu_notebook(HONEST_RELU, swallow), course)
     assert record.score == 0
     assert "timeout" in {a.reason for a in record.attention}
 
 
 def test_exit_status_0_before_the_checks_is_a_failure_with_its_reason(course):
-    nb = relu_notebook(HONEST, "import os\nos._exit(0)\n")
+    nb = relu_notebook(HONEST_RELU, "import os\nos._exit(0)\n")
     record = _grade(nb, course)
     assert record.score == 0
     [crash] = [a.detail for a in record.attention if a.reason == "crashed"]
     assert "exit status 0" in crash
-    assert "not graded" in test_output_text(nb)
-    assert "exit status 0" in test_output_text(nb)
+    assert "not graded" in checks_output(nb)
+    assert "exit status 0" in checks_output(nb)
 
 
 def test_a_stderr_flood_is_cut_and_marked(course):
     flood = "import os\nfor _ in range(20000):\n    os.write(2, b'x' * 1000)\n"
-    record = grade_notebook(relu_notebook(HONEST, flood), course_root=course,
+    record = grade_notebook(relu_notebook(HONEST_RELU, flood), course_root=course,
                             assignment="01_neuron", student="alice", notebook="01_neuron",
                             budget=Budget(cell_seconds=10, notebook_seconds=30,
                                           stderr_bytes=2**20))
@@ -223,7 +217,7 @@ def test_a_stderr_flood_is_cut_and_marked(course):
 
 
 def test_what_a_check_prints_never_reaches_the_notebook(course):
-    spy = HONEST + "_real = relu\ndef relu(Z):\n    print('SPY', Z)\n    return _real(Z)\n"
+    spy = HONEST_RELU + "_real = relu\ndef relu(Z):\n    print('SPY', Z)\n    return _real(Z)\n"
     nb = relu_notebook(spy)
     record = _grade(nb, course)
     assert record.score == 2
@@ -234,7 +228,7 @@ def test_sys_exit_in_the_graded_function_is_a_failed_case(course):
     nb = relu_notebook("def relu(Z):\n    raise SystemExit(0)\n")
     record = _grade(nb, course)
     assert record.score == 0
-    assert "exit()" in test_output_text(nb)
+    assert "exit()" in checks_output(nb)
 
 
 # ---------------------------------------------------------------------------------------
@@ -258,9 +252,9 @@ def test_autograde_refuses_a_machine_that_cannot_isolate_unless_allowed(tmp_path
 def test_the_isolation_in_force_is_in_the_record(course):
     from autograder.grading import isolation
 
-    record = _grade(relu_notebook(HONEST), course)
+    record = _grade(relu_notebook(HONEST_RELU), course)
     assert record.isolation == isolation.detect().describe()
-    unisolated = grade_notebook(relu_notebook(HONEST), course_root=course,
+    unisolated = grade_notebook(relu_notebook(HONEST_RELU), course_root=course,
                                 assignment="01_neuron", student="bob", notebook="01_neuron",
                                 budget=QUICK, isolate=False)
     assert unisolated.score == 2
@@ -268,7 +262,7 @@ def test_the_isolation_in_force_is_in_the_record(course):
 
 
 def test_narration_cells_that_need_the_reference_show_a_note_not_an_error(course):
-    nb = relu_notebook(HONEST)
+    nb = relu_notebook(HONEST_RELU)
     nb.cells.insert(2, nb.cells[1].copy())  # a locked cell of the course's own
     nb.cells[2].source = "print(refimpl.relu(np.zeros(2)))"
     nb.cells[2].metadata = {"nbgrader": {**nb.cells[1].metadata["nbgrader"],
@@ -281,7 +275,7 @@ def test_narration_cells_that_need_the_reference_show_a_note_not_an_error(course
 
 
 def test_cells_after_a_hidden_check_show_no_output(course):
-    nb = relu_notebook(HONEST)
+    nb = relu_notebook(HONEST_RELU)
     nb.cells.append(nb.cells[2].copy())
     nb.cells[-1].source, nb.cells[-1].metadata = "print('SEEN LATER')", {}
     _grade(nb, course)

@@ -1,56 +1,39 @@
 """Locked cells in submissions: stripped hidden tests are silent, real edits and deletions are
 restored by nbgrader and reported as needing attention."""
 
-import shutil
 import warnings
 
-import nbformat
 import pytest
 
-from autograder.course import COURSE_ROOT, generate_release
 from autograder.instructor import grade_submission
 from autograder.records import load_records
+from notebook_tools import find_cell, learner_notebook, released_course, submit
 
 pytestmark = pytest.mark.notebook
 
 ASSIGNMENT = "01_neuron"
 
 
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A correct student with the release's test cells, one who edits a test cell, one who
     deletes one; graded through nbgrader with the trusted grader."""
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(COURSE_ROOT / "nbgrader_config.py", course)
-    shutil.copytree(COURSE_ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
-    generate_release(course, [ASSIGNMENT])
-    release = {_grade_id(c): c for c in nbformat.read(
-        course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4).cells}
+    course = released_course(tmp_path_factory.mktemp("course"), [ASSIGNMENT])
 
-    def submit(student, change=lambda cells: cells):
-        nb = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-        # What a learner holds: the solution written, the test cells as released.
-        cells = [nbformat.from_dict(dict(release[_grade_id(c)]))
-                 if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-                 else c for c in nb.cells]
-        nb.cells = change(cells)
-        folder = course / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+    def submit_changed(student, change=lambda nb: None):
+        nb = learner_notebook(course, ASSIGNMENT)
+        change(nb)
+        submit(course, student, nb, ASSIGNMENT)
 
-    def edit_test(cells):
-        for cell in cells:
-            if _grade_id(cell) == "test_relu":
-                cell.source = "pass  # nothing to check here"
-        return cells
+    def edit_test(nb):
+        find_cell(nb, "test_relu").source = "pass  # nothing to check here"
 
-    submit("honest")
-    submit("editor", edit_test)
-    submit("deleter", lambda cells: [c for c in cells if _grade_id(c) != "test_sigmoid"])
+    def delete_test(nb):
+        nb.cells.remove(find_cell(nb, "test_sigmoid"))
+
+    submit_changed("honest")
+    submit_changed("editor", edit_test)
+    submit_changed("deleter", delete_test)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = {s: grade_submission(course, ASSIGNMENT, s)

@@ -22,7 +22,6 @@ from class_tools import (
     HARDCODED,
     SyntheticClass,
     build_inbox,
-    first_check,
     hidden_call_lines,
     hidden_reference_values,
     leaked,
@@ -34,7 +33,7 @@ from autograder.export import export
 from autograder.instructor import autograde, feedback
 from autograder.records import GradingRecord, load_record
 from autograder.report import build_report
-from notebook_tools import copy_course, exercises, read
+from notebook_tools import copy_course, exercises, find_cell, first_check, read
 
 pytestmark = pytest.mark.notebook
 
@@ -226,9 +225,7 @@ def test_reordered_test_above_its_solution_says_the_function_is_not_defined(grad
     assert cell.points == 0
     assert not any(c.passed for c in cell.checks)
     nb = _autograded(graded, "reordered", "01_neuron")
-    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
-                == "test_relu")
-    text = _cell_output_text(test)
+    text = _cell_output_text(find_cell(nb, "test_relu"))
     assert "got None" in text, text
     assert "Did you run the cell that defines it?" in text, text
 
@@ -317,9 +314,7 @@ def test_hidden_check_messages_carry_no_hidden_value(graded):
                 continue  # else the feedback shows the first failing check: a visible one
             nb = nb or _autograded(graded, student, assignment)
             check_name, options = first_check(source.cells[exercise.test_index].source)
-            messages = _cell_output_text(next(
-                c for c in nb.cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == f"test_{exercise.name}"))
+            messages = _cell_output_text(find_cell(nb, f"test_{exercise.name}"))
             assert "hidden case" in messages, messages
             for outcome in failing:
                 values = hidden_reference_values(check_name, options, record.seeds[outcome.key])

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell
-from test_grading_robustness import A, learner_notebook, one_assignment_course, submit
 
 from autograder import cli
 from autograder.instructor import LOCK_FILE, course_lock
+from notebook_tools import learner_notebook, released_course, submit
 
+A = "01_neuron"
 #: Holds the lock of the course ``argv[1]`` for the command ``argv[2]``, ``argv[3]`` seconds.
 HOLD = """
 import sys, time
@@ -49,10 +50,10 @@ def backprop_course(*argv: str) -> subprocess.Popen:
 
 
 @pytest.fixture
-def bare_course(tmp_path) -> Path:
+def bare_course(course) -> Path:
     """A course folder with one submission and nothing else (nothing here gets graded)."""
-    (tmp_path / "submitted" / "ada" / A).mkdir(parents=True)
-    return tmp_path
+    (course / "submitted" / "ada" / A).mkdir(parents=True)
+    return course
 
 
 def test_a_second_run_stops_at_once_and_names_the_first(bare_course, capsys):
@@ -103,11 +104,11 @@ def test_the_lock_file_of_the_course_is_not_committed():
 def test_two_autogrades_at_once_never_collide(tmp_path):
     """The first grades a slow submission; a second one stops, a feedback too, and a third one
     that may wait grades after it, with no gradebook error anywhere."""
-    course = one_assignment_course(tmp_path / "course")
-    submit(course, "honest", learner_notebook(course))
-    slow = learner_notebook(course)
+    course = released_course(tmp_path / "course", [A])
+    submit(course, "honest", learner_notebook(course, A), A)
+    slow = learner_notebook(course, A)
     slow.cells.insert(0, new_code_cell(f"import time\ntime.sleep({SLEEP})"))
-    submit(course, "slow", slow)
+    submit(course, "slow", slow, A)
     first = backprop_course("autograde", "--course", str(course), "--jobs", "1")
     deadline = time.monotonic() + 120
     while not (course / LOCK_FILE).exists() or str(first.pid) not in (

@@ -30,7 +30,8 @@ def test_a_second_lab_reuses_the_running_server(tmp_path):
                 with urllib.request.urlopen(url, timeout=2):
                     break
             except OSError:
-                assert time.monotonic() < deadline and first.poll() is None, "no first server"
+                assert time.monotonic() < deadline, "the first server did not answer"
+                assert first.poll() is None, "the first server stopped"
                 time.sleep(0.3)
         second = subprocess.run([*lab, f"--port={free_port()}"], capture_output=True,
                                 text=True, env=env, timeout=60)

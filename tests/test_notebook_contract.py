@@ -6,8 +6,6 @@ import pytest
 
 from notebook_tools import SOURCE_NOTEBOOKS, exercises, nbgrader_meta, notebook_id, read
 
-pytestmark = pytest.mark.skipif(not SOURCE_NOTEBOOKS, reason="no course notebooks yet")
-
 NOTEBOOKS = pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=notebook_id)
 
 

@@ -5,36 +5,27 @@ mistake of that exercise (a real wrong implementation), the notebook runs top to
 only that exercise's test cell may fail.
 """
 
-import ast
-
 import pytest
 
-import refimpl
 from autograder import check
-from notebook_tools import SOURCE_NOTEBOOKS, cell_errors, execute, exercises, notebook_id, read
+from notebook_tools import (
+    SOURCE_NOTEBOOKS,
+    cell_errors,
+    execute,
+    exercises,
+    first_check,
+    notebook_id,
+    read,
+)
 
-pytestmark = [
-    pytest.mark.notebook,
-    pytest.mark.skipif(not SOURCE_NOTEBOOKS, reason="no course notebooks yet"),
-]
-
-
-def check_call(test_source: str) -> tuple[str, dict]:
-    """The check name and options of a test cell's first (visible) check call."""
-    for line in test_source.splitlines():
-        if line.startswith("check."):
-            call = ast.parse(line).body[0].value
-            namespace = {"refimpl": refimpl}
-            options = {kw.arg: eval(ast.unparse(kw.value), namespace) for kw in call.keywords}
-            return call.func.attr, options
-    raise AssertionError(f"no check call in:\n{test_source}")
+pytestmark = pytest.mark.notebook
 
 
 def planted_cases():
     for path in SOURCE_NOTEBOOKS:
         nb = read(path)
         for exercise in exercises(nb):
-            name, options = check_call(nb.cells[exercise.test_index].source)
+            name, options = first_check(nb.cells[exercise.test_index].source)
             key = check.exercise(name, **options).key
             mistake = next(m for m in check.exercise(name, **options).mistakes if m.variant)
             yield pytest.param(path, exercise, key, mistake.slug,

@@ -4,25 +4,22 @@ import pytest
 
 from notebook_tools import (
     SOURCE_NOTEBOOKS,
-    build_release,
     cell_errors,
     execute,
     exercises,
     nbgrader_meta,
     notebook_id,
     read,
+    released_course,
 )
 
-pytestmark = [
-    pytest.mark.notebook,
-    pytest.mark.skipif(not SOURCE_NOTEBOOKS, reason="no course notebooks yet"),
-]
+pytestmark = pytest.mark.notebook
 NOTEBOOKS = pytest.mark.parametrize("source_path", SOURCE_NOTEBOOKS, ids=notebook_id)
 
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
-    return build_release(tmp_path_factory.mktemp("course"))
+    return released_course(tmp_path_factory.mktemp("course")) / "release"
 
 
 def released(release, source_path):

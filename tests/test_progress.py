@@ -3,14 +3,11 @@
 Small notebooks built with nbformat; each run starts one kernel (about a second).
 """
 
-import shutil
-
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder import cli
-from autograder.course import COURSE_ROOT, generate_release
 from autograder.progress import (
     FAILED,
     NOT_RUN,
@@ -21,25 +18,14 @@ from autograder.progress import (
     format_notebook,
     format_summary,
 )
+from notebook_tools import exercise_cells, find_cell, read, released_course, source_notebook
 
 STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
 
 
-def nbgrader(grade_id, **flags):
-    meta = {"grade": False, "solution": False, "locked": True, "task": False}
-    meta |= flags | {"grade_id": grade_id, "schema_version": 3}
-    return {"nbgrader": meta}
-
-
 def exercise(name, solution, test, points=1):
-    """A solution cell and its test cell, as nbgrader's cell contract has them."""
-    return [
-        new_code_cell(solution, metadata=nbgrader(name, solution=True, locked=False)),
-        new_code_cell(
-            f'"""Check {name}."""\n{test}',
-            metadata=nbgrader(f"test_{name}", grade=True, points=points),
-        ),
-    ]
+    """A solution cell and its test cell, which checks ``test``."""
+    return exercise_cells(name, solution, f'"""Check {name}."""\n{test}', points)
 
 
 def write(path, *cells):
@@ -199,19 +185,11 @@ def test_usage_errors_exit_2(argv, says, tmp_path, capsys):
 def test_the_real_first_notebook_through_check(tmp_path, capsys):
     """The student release of 01_neuron with the instructor's relu put in: relu passes, the
     other stubs are 'not started' in the check's own words."""
-    course = tmp_path / "course"
-    shutil.copytree(COURSE_ROOT / "source" / "01_neuron", course / "source" / "01_neuron")
-    shutil.copy2(COURSE_ROOT / "nbgrader_config.py", course)
-    [release] = generate_release(course, ["01_neuron"])
+    course = released_course(tmp_path / "course", ["01_neuron"])
     path = tmp_path / "ws" / "01_neuron.ipynb"
     path.parent.mkdir()
-
-    def solution_cell(nb, name):
-        return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == name)
-
-    source = nbformat.read(COURSE_ROOT / "source" / "01_neuron" / "01_neuron.ipynb", 4)
-    nb = nbformat.read(release / "01_neuron.ipynb", as_version=4)
-    solution_cell(nb, "relu").source = solution_cell(source, "relu").source
+    nb = read(course / "release" / "01_neuron" / "01_neuron.ipynb")
+    find_cell(nb, "relu").source = find_cell(source_notebook("01_neuron"), "relu").source
     nbformat.write(nb, path)
 
     assert cli.main(["check", f"--workspace={path.parent}", "01"]) == 1

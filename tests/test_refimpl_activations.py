@@ -19,6 +19,7 @@ from refimpl import (
     tanh,
     tanh_prime,
 )
+from refimpl.activations import sigmoid_into
 
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True)
 ALL_FUNCTIONS = [*ACTIVATIONS.values(), *DERIVATIVES.values()]
@@ -130,3 +131,22 @@ def test_get_activation_names_the_valid_choices(bad):
 def test_get_activation_rejects_other_things():
     with pytest.raises(ValueError, match=r"a name .* or a function"):
         get_activation(3)
+
+
+@SETTINGS
+@given(Z=finite_arrays)
+def test_sigmoid_into_gives_the_numbers_of_sigmoid_bit_for_bit(Z):
+    """refimpl.fast and refimpl.surface compute the sigmoid in place: the same numbers."""
+    expected = sigmoid(Z)
+    out, scratch = np.empty_like(Z), np.empty_like(Z)
+    assert sigmoid_into(Z, out, scratch) is out
+    assert out.tobytes() == expected.tobytes()
+    in_place = Z.copy()
+    sigmoid_into(in_place, in_place, scratch)  # out may be Z itself
+    assert in_place.tobytes() == expected.tobytes()
+
+
+def test_sigmoid_into_at_the_extremes_and_signed_zeros():
+    Z = np.array([-1e300, -745.0, -1.0, -0.0, 0.0, 1.0, 745.0, 1e300, np.inf, -np.inf])
+    out = sigmoid_into(Z, np.empty_like(Z), np.empty_like(Z))
+    assert out.tobytes() == sigmoid(Z).tobytes()

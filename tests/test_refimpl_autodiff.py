@@ -7,8 +7,10 @@ import warnings
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from refimpl_tools import neuron_chain_rule
 
 from refimpl import Value, neuron_loss_grads, numerical_derivative
+from refimpl.autodiff import trace_neuron_loss
 
 SETTINGS = settings(max_examples=200, deadline=None, derandomize=True)
 
@@ -269,3 +271,10 @@ def test_every_backward_is_called_once_after_all_its_parents(program):
     for node in calls:
         for child in node._prev:
             assert position[id(child)] > position[id(node)]
+
+
+def test_trace_uses_only_add_mul_sigmoid_and_backward():
+    got = trace_neuron_loss(Value, 0.5, -0.5, 2.0, 1.0)
+    e = neuron_chain_rule(0.5, -0.5, 2.0, 1.0)
+    for key, value in e.items():
+        assert got[key] == pytest.approx(value, rel=1e-12)

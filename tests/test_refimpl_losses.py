@@ -19,6 +19,7 @@ from refimpl import (
     sigmoid,
     validate_targets,
 )
+from refimpl._validation import LOSS_NAMES
 
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True)
 # multiples of 1/8: two unequal entries differ by enough that their square cannot underflow
@@ -28,6 +29,7 @@ columns = arrays(np.float64, st.tuples(st.integers(1, 6), st.just(1)), elements=
 
 def test_tables():
     assert set(LOSSES) == set(LOSS_GRADS) == {"mse", "bce"}
+    assert tuple(LOSSES) == LOSS_NAMES  # the names the argument checks accept, in this order
     assert (LOSSES["mse"], LOSS_GRADS["mse"]) == (mse, mse_grad)
     assert (LOSSES["bce"], LOSS_GRADS["bce"]) == (bce, bce_grad)
 

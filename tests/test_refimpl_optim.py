@@ -17,6 +17,7 @@ from refimpl import (
     study_sleep,
     train,
 )
+from refimpl.optim import grad_norm
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +235,14 @@ def test_train_checks_its_inputs(students):
         train(X, y, params, lr=0.1, epochs=1, output="identity")
     with pytest.raises(ValueError, match=r"X must have shape \(n, 3\)"):
         train(X, y, init_mlp([3, 1]), lr=0.1, epochs=1)
+
+
+def test_grad_norm_is_the_norm_of_all_gradients_as_one_vector():
+    grads = {"W1": np.array([[3.0, 0.0], [0.0, 0.0]]), "b1": np.array([4.0, 0.0]),
+             "W2": np.array([[12.0], [0.0]]), "b2": np.array([0.0])}
+    assert grad_norm(grads) == 13.0  # sqrt(9 + 16 + 144)
+    assert isinstance(grad_norm(grads), float)
+    rng = np.random.default_rng(0)
+    grads = {key: rng.normal(size=value.shape) for key, value in init_mlp([2, 5, 3, 1]).items()}
+    flat = np.concatenate([value.ravel() for value in grads.values()])
+    assert grad_norm(grads) == pytest.approx(np.linalg.norm(flat), rel=1e-14)

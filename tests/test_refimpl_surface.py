@@ -1,4 +1,5 @@
-"""refimpl.surface.loss_surface: equal to a slow loop, vectorised over the grid."""
+"""refimpl.surface: loss_surface equal to a slow loop, vectorised over the grid; the labels of
+the entries it takes; the loss at one point of a slice."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,9 @@ from hypothesis import strategies as st
 from refimpl_tools import perturbed_mlp
 
 import refimpl.activations
-from refimpl import init_231, loss_surface, mlp_loss
+from refimpl import init_231, loss_231, loss_surface, mlp_loss
+from refimpl.examples import example_network
+from refimpl.surface import parameter_entries, slice_function
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 CONFIGS = [  # (loss, hidden, output)
@@ -142,3 +145,19 @@ def test_loss_surface_checks_its_arguments():
         loss_surface(X, y.ravel(), params, ("W1", (0, 0)), ("b2", (0,)), grid, grid)
     with pytest.raises(ValueError, match="BCE needs probabilities"):
         loss_surface(X, y, params, ("W1", (0, 0)), ("b2", (0,)), grid, grid, output="identity")
+
+
+def test_parameter_entries_label_every_entry_as_loss_surface_takes_it():
+    entries = parameter_entries(init_231())
+    assert len(entries) == 13
+    assert list(entries)[:3] == ["W1[0, 0]", "W1[0, 1]", "W1[0, 2]"]
+    assert entries["W1[1, 0]"] == ("W1", (1, 0))
+    assert entries["b2[0]"] == ("b2", (0,))
+
+
+def test_the_slice_is_the_network_loss_with_two_entries_changed():
+    X, y, params = example_network()
+    f = slice_function(X, y, params["trained"], ("W1", (1, 0)), ("W2", (0, 0)))
+    changed = {key: value.copy() for key, value in params["trained"].items()}
+    changed["W1"][1, 0], changed["W2"][0, 0] = -1.5, 2.0
+    assert f(np.array([-1.5, 2.0])) == pytest.approx(loss_231(X, y, changed, "bce"))

@@ -9,19 +9,16 @@ import re
 import shutil
 
 import pytest
-from gradebook_tools import A1, A2, TAMPERED, built_course, course_copy, record
+from gradebook_tools import A1, A2, TAMPERED, record
 from rich.console import Console
 
 from autograder.course import CourseError
 from autograder.report import build_report, print_report, score_bins, to_html, to_markdown
 
-built = pytest.fixture(scope="module", name="built")(built_course)
-course = pytest.fixture(name="course")(course_copy)
-
 
 @pytest.fixture
-def report(course, tmp_path):
-    return build_report(course, A1, tmp_path / "reports")
+def report(gradebook_course, tmp_path):
+    return build_report(gradebook_course, A1, tmp_path / "reports")
 
 
 def test_scores_histogram_mean_and_median(report):
@@ -70,10 +67,10 @@ def test_attention_from_records_and_from_the_gradebook(report):
     assert f"submitted/erin/{A1}/{A1}.ipynb" in details["erin", "missing-notebook"]
 
 
-def test_a_missing_notebook_the_grader_reported_is_listed_once(course, tmp_path):
+def test_a_missing_notebook_the_grader_reported_is_listed_once(gradebook_course, tmp_path):
     record("erin", sigmoid=["sigmoid-tanh"],
-           attention=[("missing-notebook", "no file 01_neuron.ipynb")]).save(course)
-    report = build_report(course, A1, tmp_path / "reports")
+           attention=[("missing-notebook", "no file 01_neuron.ipynb")]).save(gradebook_course)
+    report = build_report(gradebook_course, A1, tmp_path / "reports")
     assert [(a.reason, a.detail, a.source) for a in report.attention if a.student == "erin"] \
         == [("missing-notebook", "no file 01_neuron.ipynb", "grader")]
 
@@ -123,25 +120,25 @@ def test_md_html_and_terminal_show_the_same_rows(report):
         "5 submissions (4 with a grader record), max score 5; mean 2.9, median 3.")
 
 
-def test_terminal_shows_markup_like_text_verbatim(course, tmp_path):
-    record("carol", attention=[("tampered", "cell [bold]x[/bold] edited")]).save(course)
-    report = build_report(course, A1, tmp_path / "reports")
+def test_terminal_shows_markup_like_text_verbatim(gradebook_course, tmp_path):
+    record("carol", attention=[("tampered", "cell [bold]x[/bold] edited")]).save(gradebook_course)
+    report = build_report(gradebook_course, A1, tmp_path / "reports")
     stream = io.StringIO()
     print_report(report, Console(file=stream, width=250, color_system=None))
     assert "cell [bold]x[/bold] edited" in stream.getvalue()
 
 
-def test_an_assignment_nobody_submitted(course, tmp_path):
-    shutil.rmtree(course / "grading")
-    report = build_report(course, A2, tmp_path / "reports")
+def test_an_assignment_nobody_submitted(gradebook_course, tmp_path):
+    shutil.rmtree(gradebook_course / "grading")
+    report = build_report(gradebook_course, A2, tmp_path / "reports")
     assert (report.scores, report.bin_counts) == ((3.0,), (0, 0, 0, 1))
     assert [(a.student, a.reason) for a in report.attention] == [
         ("alice", "missing-notebook"), ("alice", "no-record")]
 
 
-def test_unknown_assignment(course, tmp_path):
+def test_unknown_assignment(gradebook_course, tmp_path):
     with pytest.raises(CourseError, match=r"no assignment '09_attention'.*01_neuron, 02_forward"):
-        build_report(course, "09_attention", tmp_path / "reports")
+        build_report(gradebook_course, "09_attention", tmp_path / "reports")
 
 
 def test_no_gradebook_yet(tmp_path):

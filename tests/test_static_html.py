@@ -16,13 +16,16 @@ from html.parser import HTMLParser
 import pytest
 from nbconvert import HTMLExporter
 
-from browser_tools import EXPLORER_CALL
-from notebook_tools import SOURCE_NOTEBOOKS, cell_errors, execute, notebook_id, read
+from notebook_tools import (
+    SOURCE_NOTEBOOKS,
+    cell_errors,
+    execute,
+    explorer_cells,
+    notebook_id,
+    read,
+)
 
-pytestmark = [
-    pytest.mark.notebook,
-    pytest.mark.skipif(not SOURCE_NOTEBOOKS, reason="no course notebooks yet"),
-]
+pytestmark = pytest.mark.notebook
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 PNG_URI = "data:image/png;base64,"
@@ -56,7 +59,7 @@ class CellOutputs(HTMLParser):
             self.errors[self.cell] = self.errors.get(self.cell, 0) + 1
 
 
-def explorer_cells(nb) -> list[int]:
+def widget_cells(nb) -> list[int]:
     """Code cells that displayed a widget view (the explorers)."""
     return [
         index
@@ -68,12 +71,8 @@ def explorer_cells(nb) -> list[int]:
 
 @pytest.mark.parametrize("source_path", SOURCE_NOTEBOOKS, ids=notebook_id)
 def test_static_html_shows_every_explorer_as_a_png(source_path):
-    source = read(source_path)
-    calls = [
-        i for i, c in enumerate(source.cells)
-        if c.cell_type == "code" and EXPLORER_CALL.search(c.source)
-    ]
-    nb = execute(source, source_path.parent)
+    calls = explorer_cells(source_path)
+    nb = execute(read(source_path), source_path.parent)
     errors = cell_errors(nb)
     assert not errors, {index: f"{e['ename']}: {e['evalue'][:300]}" for index, e in errors.items()}
     nb.metadata.pop("widgets", None)  # saved as JupyterLab saves by default: no widget state
@@ -83,7 +82,7 @@ def test_static_html_shows_every_explorer_as_a_png(source_path):
     shown.feed(body)
     assert not shown.errors, f"cells (by id) with error output in the HTML: {shown.errors}"
 
-    explorers = explorer_cells(nb)
+    explorers = widget_cells(nb)
     assert explorers == calls, f"cells calling viz.*Explorer: {calls}; showing widgets: {explorers}"
     for index in explorers:
         cell_id = nb.cells[index].id

@@ -12,9 +12,8 @@ import stat
 import textwrap
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell
 from nbgrader.utils import is_grade, is_solution
 
 from autograder import check
@@ -22,68 +21,21 @@ from autograder.grading.conversation import Budget
 from autograder.grading.integrity import suspicious_lines
 from autograder.grading.seeds import course_secret, notebook_version, submission_seed
 from autograder.trusted import CheckCall, grade_notebook, parse_test_cell
+from notebook_tools import (
+    HONEST_RELU,
+    WRONG_RELU,
+    cell_metadata,
+    checks_output,
+    relu_notebook,
+    source_notebook,
+)
 
-COURSE_SOURCE = Path(__file__).resolve().parents[1] / "course" / "source"
 LIMITS = Budget(cell_seconds=10, notebook_seconds=60)
-
-SETUP = "import numpy as np\nimport refimpl\nfrom autograder import check\n"
-HONEST = "def relu(Z):\n    return np.maximum(np.asarray(Z, dtype=float), 0.0)\n"
-WRONG = "def relu(Z):\n    return np.minimum(np.asarray(Z, dtype=float), 0.0)\n"
-TEST_CELL = ('"""Check relu against the reference."""\n'
-             "check.relu(relu)\n"
-             "### BEGIN HIDDEN TESTS\n"
-             "check.relu(relu, hidden=True)\n"
-             "### END HIDDEN TESTS")
-
-
-def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool,
-          points: float | None = None) -> dict:
-    meta = {"grade": grade, "solution": solution, "locked": locked, "task": False,
-            "grade_id": grade_id, "schema_version": 3}
-    if points is not None:
-        meta["points"] = points
-    return {"nbgrader": meta}
-
-
-def relu_notebook(solution: str, *extra_cells: str) -> nbformat.NotebookNode:
-    """setup, the learner's relu (a solution cell), extra learner cells, the test cell."""
-    nb = new_notebook()
-    nb.cells = [
-        new_markdown_cell("# relu", metadata=_meta("intro", grade=False, solution=False,
-                                                   locked=True)),
-        new_code_cell(SETUP, metadata=_meta("setup", grade=False, solution=False,
-                                            locked=True)),
-        new_code_cell(textwrap.dedent(solution),
-                      metadata=_meta("relu", grade=False, solution=True, locked=False)),
-        *[new_code_cell(textwrap.dedent(src)) for src in extra_cells],
-        new_code_cell(TEST_CELL, metadata=_meta("test_relu", grade=True, solution=False,
-                                                locked=True, points=2)),
-    ]
-    return nb
 
 
 def grade(nb, course: Path, student: str = "alice"):
     return grade_notebook(nb, course_root=course, assignment="01_neuron", student=student,
                           notebook="01_neuron", budget=LIMITS)
-
-
-def test_output_text(nb) -> str:
-    cell = nb.cells[-1]
-    parts = []
-    for out in cell.outputs:
-        parts.append(out.get("text", "") if out.output_type == "stream"
-                     else "\n".join(out.get("traceback", [])))
-    return "\n".join(parts)
-
-
-test_output_text.__test__ = False  # a helper, not a test
-
-
-@pytest.fixture
-def course(tmp_path) -> Path:
-    root = tmp_path / "course"
-    root.mkdir()
-    return root
 
 
 # ---------------------------------------------------------------------------------------
@@ -104,7 +56,7 @@ EXPECTED_EXERCISES = {
 
 @pytest.mark.parametrize("assignment", sorted(EXPECTED_EXERCISES))
 def test_every_source_test_cell_parses(assignment):
-    nb = nbformat.read(COURSE_SOURCE / assignment / f"{assignment}.ipynb", as_version=4)
+    nb = source_notebook(assignment)
     found = set()
     test_cells = [c for c in nb.cells
                   if c.cell_type == "code" and is_grade(c) and not is_solution(c)]
@@ -189,9 +141,9 @@ def test_course_secret_is_created_once_owner_only(course):
 
 
 def test_an_honest_relu_gets_full_points(course):
-    nb = relu_notebook(HONEST)
+    nb = relu_notebook(HONEST_RELU)
     record = grade(nb, course)
-    assert record.score == record.max_score == 2, test_output_text(nb)
+    assert record.score == record.max_score == 2, checks_output(nb)
     assert not [a for a in record.attention if a.reason != "suspicious-code"]
     assert record.attention == []
     assert [c.passed for c in record.cells[0].checks] == [True, True]
@@ -199,7 +151,7 @@ def test_an_honest_relu_gets_full_points(course):
 
 
 def test_a_wrong_relu_gets_zero_with_its_named_mistake(course):
-    nb = relu_notebook(WRONG)
+    nb = relu_notebook(WRONG_RELU)
     record = grade(nb, course)
     assert record.score == 0
     assert nb.cells[-1].outputs[-1].output_type == "error"
@@ -207,7 +159,7 @@ def test_a_wrong_relu_gets_zero_with_its_named_mistake(course):
 
 
 def test_a_relu_that_prints_and_warns_gets_full_points_without_stderr(course):
-    solution = HONEST + textwrap.dedent("""
+    solution = HONEST_RELU + textwrap.dedent("""
     import sys, warnings
     _relu = relu
     def relu(Z):
@@ -219,7 +171,7 @@ def test_a_relu_that_prints_and_warns_gets_full_points_without_stderr(course):
     """)
     nb = relu_notebook(solution)
     record = grade(nb, course)
-    assert record.score == 2, test_output_text(nb)
+    assert record.score == 2, checks_output(nb)
     assert all(out.get("name") != "stderr" for out in nb.cells[-1].outputs)
     solution_outputs = nb.cells[2].outputs
     assert [o.name for o in solution_outputs if o.output_type == "stream"] == ["stderr"]
@@ -227,23 +179,23 @@ def test_a_relu_that_prints_and_warns_gets_full_points_without_stderr(course):
 
 CHEATS = {
     "a-replace-check-helper": (
-        WRONG, "import autograder.check as c\nc.relu = lambda *a, **k: None\n"
+        WRONG_RELU, "import autograder.check as c\nc.relu = lambda *a, **k: None\n"
                "check.relu = lambda *a, **k: None\n"),
     "a-patch-run-check": (
-        WRONG, "import autograder.engine as e\nfrom autograder.engine import CheckResult\n"
+        WRONG_RELU, "import autograder.engine as e\nfrom autograder.engine import CheckResult\n"
                "e.run_check = lambda name, *a, **k: CheckResult(name, True, 'ok')\n"
                "import autograder.check\n"
                "autograder.check.run_check = e.run_check\n"),
     "a-patch-exercise-grade": (
-        WRONG, "import autograder.check as c\n"
+        WRONG_RELU, "import autograder.check as c\n"
                "c.Exercise.grade = lambda self, *a, **k: None\n"
                "c.Exercise.observe = lambda self, fn, cases: "
                "c.run_learner('relu', refimpl.relu, refimpl.relu, cases)\n"),
     "b-pre-run-cell-hook": (
-        WRONG, "def skip(info):\n    raise SystemExit\n"
+        WRONG_RELU, "def skip(info):\n    raise SystemExit\n"
                "get_ipython().events.register('pre_run_cell', skip)\n"),
     "b-input-transformer": (
-        WRONG, "get_ipython().input_transformers_post.append(lambda lines: [])\n"),
+        WRONG_RELU, "get_ipython().input_transformers_post.append(lambda lines: [])\n"),
     "c-read-test-source": (
         "import inspect\n"
         "def relu(Z):\n"
@@ -260,14 +212,14 @@ def test_in_band_cheats_score_zero(course, cheat):
     solution, extra = cheat
     nb = relu_notebook(solution, *([extra] if extra else []))
     record = grade(nb, course)
-    assert record.score == 0, test_output_text(nb)
+    assert record.score == 0, checks_output(nb)
     assert record.cells[0].points == 0
     assert nb.cells[-1].outputs
     assert nb.cells[-1].outputs[-1].output_type == "error"
 
 
 def test_the_hooks_of_a_cheat_do_not_hide_an_honest_answer(course):
-    nb = relu_notebook(HONEST, "get_ipython().input_transformers_post.append(lambda l: [])")
+    nb = relu_notebook(HONEST_RELU, "get_ipython().input_transformers_post.append(lambda l: [])")
     assert grade(nb, course).score == 2
 
 
@@ -278,7 +230,7 @@ def test_the_reference_itself_scores_zero_and_is_flagged(course):
     reasons = [a.reason for a in record.attention]
     assert "reference-used" in reasons
     assert "suspicious-code" in reasons
-    assert "[uses-reference]" in test_output_text(nb)
+    assert "[uses-reference]" in checks_output(nb)
     assert {c.stage for c in record.cells[0].checks} == {"reference-used"}
 
 
@@ -296,7 +248,7 @@ def test_the_hidden_tests_cannot_be_read_from_the_worker(course):
            "texts = [o for o in getattr(gc, 'get_' + 'objects')() if isinstance(o, (str, dict))]\n"
            "print(sum(('BEGIN ' + 'HIDDEN') in str(t) or ('hidden=' + 'True') in str(t)\n"
            "          for t in texts))\n")
-    nb = relu_notebook(HONEST, spy)
+    nb = relu_notebook(HONEST_RELU, spy)
     grade(nb, course)
     spy_output = "".join(o.get("text", "") for o in nb.cells[3].outputs)
     assert spy_output.strip() == "0", spy_output
@@ -308,7 +260,7 @@ def test_the_hidden_tests_cannot_be_read_from_the_worker(course):
 
 
 def test_grading_is_reproducible_and_records_the_hidden_seeds(course):
-    first_nb, second_nb = relu_notebook(WRONG), relu_notebook(WRONG)
+    first_nb, second_nb = relu_notebook(WRONG_RELU), relu_notebook(WRONG_RELU)
     version = notebook_version(first_nb)
     first = grade(first_nb, course)
     first.save(course)
@@ -321,18 +273,18 @@ def test_grading_is_reproducible_and_records_the_hidden_seeds(course):
     assert second.cells == first.cells
     assert [o.get("traceback") for o in first_nb.cells[-1].outputs] == \
         [o.get("traceback") for o in second_nb.cells[-1].outputs]
-    bob = grade(relu_notebook(WRONG), course, student="bob")
+    bob = grade(relu_notebook(WRONG_RELU), course, student="bob")
     assert bob.seeds["relu"] != first.seeds["relu"]
-    changed = grade(relu_notebook(WRONG.replace("0.0", "0.00")), course)
+    changed = grade(relu_notebook(WRONG_RELU.replace("0.0", "0.00")), course)
     assert changed.seeds["relu"] != first.seeds["relu"]  # a new version: new hidden cases
 
 
 def test_stored_seeds_win_over_the_secret_for_the_same_version_only(course):
-    record = grade(relu_notebook(HONEST), course)
+    record = grade(relu_notebook(HONEST_RELU), course)
     record.seeds["relu"] = 424242
     record.save(course)
-    assert grade(relu_notebook(HONEST), course).seeds == {"relu": 424242}
-    assert grade(relu_notebook(HONEST + "\n"), course).seeds != {"relu": 424242}
+    assert grade(relu_notebook(HONEST_RELU), course).seeds == {"relu": 424242}
+    assert grade(relu_notebook(HONEST_RELU + "\n"), course).seeds != {"relu": 424242}
 
 
 def test_suspicious_lines():
@@ -346,7 +298,7 @@ def test_suspicious_lines():
     assert len(found) == 2
     assert all(d.startswith("cell 3, line") for d in found)
     # the locked setup and test cells are not the learner's
-    assert suspicious_lines(relu_notebook(HONEST), {"relu"}) == []
+    assert suspicious_lines(relu_notebook(HONEST_RELU), {"relu"}) == []
     # with sigmoid graded too, its reference is flagged as well
     assert len(suspicious_lines(nb, {"relu", "sigmoid"})) == 3
     # a fresh copy of a whole refimpl module, run from its file
@@ -367,7 +319,7 @@ channel.outbound.write(frame({"kind": "probe", "index": 3, "position": 0, "attem
 
 
 def test_an_answer_written_to_the_grading_channel_stops_grading_and_is_flagged(course):
-    nb = relu_notebook(WRONG + FORGED_ANSWER)
+    nb = relu_notebook(WRONG_RELU + FORGED_ANSWER)
     record = grade(nb, course)
     assert record.score == 0
     details = [a.detail for a in record.attention if a.reason == "tampered"]
@@ -395,9 +347,9 @@ def dense_forward(inputs, weights, bias):
 def _graded_dense_forward(course, message: str, result: str):
     """The grading record of a notebook with relu and this copy of dense_forward."""
     solution = _COPIED_DENSE_FORWARD.format(message=message, result=result)
-    nb = relu_notebook(HONEST, solution)
-    nb.cells.append(new_code_cell("check.dense_forward(dense_forward)", metadata=_meta(
-        "test_dense_forward", grade=True, solution=False, locked=True, points=3)))
+    nb = relu_notebook(HONEST_RELU, solution)
+    nb.cells.append(new_code_cell("check.dense_forward(dense_forward)", metadata=cell_metadata(
+        "test_dense_forward", grade=True, points=3)))
     return grade(nb, course)
 
 

@@ -1,24 +1,15 @@
-"""The gradient-cost measurement and figure of notebook 08: honest counts, finite timings, a
-backprop that beats central differences, and a figure that draws without a warning."""
+"""The gradient-cost figure of notebook 08: it draws the measurements (or made-up ones) without a
+warning. (The measurement itself: ``test_refimpl_gradient_costs.py``.)"""
 
-import io
-
-import matplotlib.image
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-import refimpl
+from refimpl import viz
+from refimpl.gradient_costs import measure_gradient_costs
 from refimpl.viz._core import figure_png
-from refimpl.viz.cost import (
-    gradient_cost_figure,
-    layer_sizes,
-    measure_gradient_costs,
-    median_seconds,
-    parameter_count,
-)
-
-KEYS = {"width", "P", "finite_differences", "backprop", "forward", "loss"}
+from refimpl.viz.cost import gradient_cost_figure
+from viz_tools import pixels
 
 
 @pytest.fixture(scope="module")
@@ -26,46 +17,9 @@ def costs():
     return measure_gradient_costs(widths=(2, 8, 16), repeats=2)
 
 
-@pytest.mark.parametrize("width", [1, 2, 5, 64])
-def test_the_parameter_count_is_that_of_init_mlp(width):
-    params = refimpl.init_mlp(layer_sizes(width))
-    assert parameter_count(layer_sizes(width)) == sum(value.size for value in params.values())
-    assert parameter_count([2, 3, 1]) == 13  # the 2-3-1 network of the course
-
-
-def test_the_measurements_are_positive_and_finite(costs):
-    assert set(costs) == KEYS
-    np.testing.assert_array_equal(costs["width"], [2, 8, 16])
-    np.testing.assert_array_equal(costs["P"], [parameter_count(layer_sizes(w)) for w in (2, 8, 16)])
-    for key in KEYS - {"width", "P"}:
-        assert costs[key].shape == (3,)
-        assert np.all(np.isfinite(costs[key]))
-        assert np.all(costs[key] > 0)
-
-
-@pytest.mark.parametrize("width", [2, 8])
-def test_central_differences_evaluate_the_loss_exactly_2p_times(width):
-    """The claim the timings illustrate, counted instead of timed (timings are not tests)."""
-    sizes = layer_sizes(width)
-    params = refimpl.init_mlp(sizes, seed=0)
-    X, y = refimpl.study_sleep(n=20, seed=0)
-    calls = []
-
-    def loss(p):
-        calls.append(1)
-        return refimpl.mlp_loss(X, y, p)
-
-    refimpl.numerical_gradients(loss, params)
-    assert len(calls) == 2 * parameter_count(sizes)
-
-
-def test_median_seconds_stops_at_the_budget():
-    calls = []
-    median_seconds(lambda: calls.append(1), repeats=50, budget=0.0)
-    assert len(calls) == 1  # one run, then the budget is spent
-    calls.clear()
-    median_seconds(lambda: calls.append(1), repeats=3, number=4)
-    assert len(calls) == 12
+def test_the_notebook_measures_through_viz():
+    """Notebook 08 calls ``viz.measure_gradient_costs``: the refimpl function, exported by viz."""
+    assert viz.measure_gradient_costs is measure_gradient_costs
 
 
 def test_the_figure_draws_the_measurements(costs):
@@ -78,7 +32,7 @@ def test_the_figure_draws_the_measurements(costs):
     np.testing.assert_allclose(measured_fd.get_ydata(), costs["finite_differences"] * 1e3)
     np.testing.assert_allclose(measured_bp.get_ydata(), costs["backprop"] * 1e3)
     assert any("faster" in text.get_text() for text in ax.texts)
-    image = matplotlib.image.imread(io.BytesIO(figure_png(fig)), format="png")
+    image = pixels(figure_png(fig))
     assert image.shape[0] > 200
 
 

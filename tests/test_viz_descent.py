@@ -1,32 +1,21 @@
 """The gradient-descent explorer and the h-error figure of notebook 04: every slider setting draws
 finite values without a warning, divergence is shown, the learner's functions are used when
-they work, and a fallback note appears when they do not."""
+they work, and a switched-back surface pastes its kept still layer. (Fallbacks and frames:
+``test_viz_explorers.py``.)"""
 
-import io
 import itertools
 
-import matplotlib.image
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
 import refimpl
-from refimpl.viz.descent import (
-    DescentExplorer,
-    bowl,
-    derivative_error_figure,
-    divergence_step,
-    slice_function,
-)
-from refimpl.viz.surface import example_network
-from viz_tools import count_full_renders
+from refimpl.examples import bowl
+from refimpl.viz.descent import DescentExplorer, derivative_error_figure
+from viz_tools import count_full_renders, crashing, pixels, stub
 
 
-def pixels(png: bytes) -> np.ndarray:
-    return matplotlib.image.imread(io.BytesIO(png), format="png")
-
-
-# The learner's functions: right, a stub, broken (wrong shape) and crashing.
+# The learner's functions, right (a stub and a crashing one: viz_tools).
 def learner_gradient_descent(f, grad_f, x0, lr, steps):
     x = np.array(x0, dtype=np.float64)
     path, losses = [x.copy()], [f(x)]
@@ -52,23 +41,6 @@ def learner_numerical_gradient(f, x, h):
 
 def learner_numerical_derivative(f, x, h):
     return (f(x + h) - f(x - h)) / (2 * h)
-
-
-def stub(*args):
-    raise NotImplementedError()
-
-
-def broken_gradient_descent(f, grad_f, x0, lr, steps):
-    path, losses = learner_gradient_descent(f, grad_f, x0, lr, steps)
-    return path[1:], losses[1:]  # forgets the starting point
-
-
-def broken_numerical_gradient(f, x, h):
-    return np.zeros(x.size + 1)
-
-
-def crashing(*args):
-    return args[99]
 
 
 @pytest.fixture(scope="module")
@@ -126,14 +98,6 @@ def test_the_bowl_path_is_reference_gradient_descent(explorer):
     np.testing.assert_allclose(drawn["path"], exact[0], rtol=1e-6, atol=1e-8)
 
 
-def test_the_slice_is_the_network_loss_with_two_entries_changed():
-    X, y, params = example_network()
-    f = slice_function(X, y, params["trained"], ("W1", (1, 0)), ("W2", (0, 0)))
-    changed = {key: value.copy() for key, value in params["trained"].items()}
-    changed["W1"][1, 0], changed["W2"][0, 0] = -1.5, 2.0
-    assert f(np.array([-1.5, 2.0])) == pytest.approx(refimpl.loss_231(X, y, changed, "bce"))
-
-
 def test_switching_the_surface_sets_its_ranges(explorer):
     explorer.update(surface="bowl")
     bowl_max = explorer.controls["lr"].max
@@ -153,52 +117,6 @@ def test_the_learner_functions_are_used_when_they_work_even_when_the_run_diverge
         assert "Using your <code>numerical_gradient</code>" in explorer.note.value
     explorer.update(surface="slice", lr=100.0)
     assert "Using your <code>gradient_descent</code>" in explorer.note.value
-
-
-@pytest.mark.parametrize(
-    ("gradient_descent", "numerical_gradient", "words"),
-    [
-        (stub, stub, "not implemented yet"),
-        (broken_gradient_descent, broken_numerical_gradient, "unlike the reference"),
-        (crashing, crashing, "raised"),
-    ],
-)
-def test_the_fallback_note_appears_for_a_stub_or_a_broken_function(
-    gradient_descent, numerical_gradient, words
-):
-    explorer = DescentExplorer(gradient_descent, numerical_gradient)
-    drawn = explorer.update(lr=0.05)
-    assert explorer.note.value.count(words) == 2
-    assert "reference" in explorer.note.value
-    assert np.all(np.isfinite(drawn["path"]))
-
-
-def test_divergence_step_follows_the_training_rule():
-    assert divergence_step(np.array([1.0, 0.5, 0.1])) is None
-    assert divergence_step(np.array([1.0, 10.0, 2e3, 5.0])) == 2
-    assert divergence_step(np.array([1.0, np.inf, np.nan])) == 1
-    assert divergence_step(np.array([np.nan, 1.0])) == 0
-
-
-def test_moving_a_slider_changes_the_frame(explorer):
-    explorer.update(surface="bowl", lr=0.02, steps=40, start_a=-4.0, start_b=2.0)
-    before = explorer.image.value
-    explorer.update(lr=0.05)
-    assert explorer.image.value != before
-    explorer.update(steps=10)
-    assert explorer.image.value != before
-
-
-@pytest.mark.parametrize("surface", ["bowl", "slice"])
-def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer, surface):
-    """The still parts are drawn once and reused: no trace of an earlier frame may remain."""
-    explorer.update(surface=surface)
-    values = {name: explorer.controls[name].value for name in ("lr", "steps")}
-    explorer.update(lr=explorer.controls["lr"].value * 3, steps=100)  # a different frame first
-    explorer.update(**values)
-    fresh = DescentExplorer(surface=surface)
-    fresh.update(**values)
-    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))
 
 
 @pytest.mark.parametrize(

@@ -1,39 +1,19 @@
 """The gradient-arrows explorer of notebook 06: every control draws, a right backward pass passes
-its gradient check and covers the numerical arrow, the shortcut with MSE does not, fallbacks show.
+its gradient check and covers the numerical arrow, the shortcut with MSE does not, a classic
+mistake fails only where it enters, and a learner's backward that changes its inputs spoils
+nothing. (Fallbacks, frames and a == b: ``test_viz_explorers.py``.)
 """
 
-import io
 import itertools
 
-import matplotlib.image
 import numpy as np
 import pytest
+from refimpl_tools import mutating_backward_231
 
 import refimpl
-from refimpl.viz.gradients import (
-    DEFAULT_PAIR,
-    SPAN,
-    TOLERANCE,
-    GradientArrowsExplorer,
-    slice_gradients,
-)
-from refimpl.viz.surface import example_network
+from refimpl.examples import example_network
+from refimpl.viz.gradients import DEFAULT_PAIR, SPAN, TOLERANCE, GradientArrowsExplorer
 from viz_tools import assert_finite
-
-
-def stub_backward(X, y, params, cache):
-    raise NotImplementedError()
-
-
-def backward_without_b2(X, y, params, cache):
-    grads = refimpl.backward_231(X, y, params, cache, loss="mse")
-    del grads["b2"]
-    return grads
-
-
-def backward_with_a_transposed_dW1(X, y, params, cache):
-    grads = refimpl.backward_231(X, y, params, cache, loss="mse")
-    return {**grads, "W1": grads["W1"].T}  # (3, 2) instead of (2, 3)
 
 
 def backward_mse(X, y, params, cache):
@@ -56,19 +36,6 @@ def backward_without_relu_prime(X, y, params, cache):
         "W2": cache["A1"].T @ dZ2,
         "b2": dZ2.sum(axis=0),
     }
-
-
-def mutating_backward(X, y, params, cache):
-    """Right, but it changes its inputs in place after using them."""
-    grads = refimpl.backward_231(X, y, params, cache, loss="mse")
-    params["W1"][:] = 0.0
-    cache["Z1"][:] = 0.0
-    X[:] = 0.0
-    return grads
-
-
-def pixels(png: bytes) -> np.ndarray:
-    return matplotlib.image.imread(io.BytesIO(png), format="png")
 
 
 @pytest.fixture(scope="module")
@@ -151,46 +118,13 @@ def test_a_classic_mistake_fails_only_where_it_enters():
     assert "Using your <code>backward_231_mse</code>" in explorer.note.value
 
 
-@pytest.mark.parametrize(
-    ("learner", "words"),
-    [
-        (stub_backward, "not implemented yet"),
-        (backward_without_b2, "unlike the reference"),
-        (backward_with_a_transposed_dW1, "unlike the reference"),
-    ],
-)
-def test_the_fallback_note_appears_for_a_stub_or_a_broken_backward(learner, words):
-    explorer = GradientArrowsExplorer(backward_231_mse=learner, backward_231_bce=learner, grid=21)
-    for backward in ("mse", "bce"):
-        drawn = explorer.update(backward=backward, loss=backward)
-        assert words in explorer.note.value
-        assert f"backward_231_{backward}" in explorer.note.value
-        assert "reference" in explorer.note.value
-        assert np.all(drawn["errors"] <= TOLERANCE)  # the reference is drawn
-
-
-def test_without_learner_functions_the_references_are_used():
-    explorer = GradientArrowsExplorer(grid=21)
-    explorer.update()
-    assert "Using the reference <code>backward_231_mse</code>" in explorer.note.value
-
-
 def test_a_learner_function_that_changes_its_inputs_spoils_nothing():
-    explorer = GradientArrowsExplorer(backward_231_mse=mutating_backward, grid=21)
+    explorer = GradientArrowsExplorer(backward_231_mse=mutating_backward_231, grid=21)
     explorer.update(da=1.0)
     _, _, params = example_network()
     np.testing.assert_array_equal(explorer.params["initial"]["W1"], params["initial"]["W1"])
     drawn = explorer.update(da=0.5)
     assert np.all(drawn["errors"] <= TOLERANCE)
-
-
-def test_the_same_parameter_twice_says_so_instead_of_failing(coarse):
-    drawn = coarse.update(a="b1[0]", b="b1[0]")
-    assert drawn == {}
-    assert "two different parameters" in coarse.message.get_text()
-    drawn = coarse.update(b="b2[0]")
-    assert_finite(drawn, "after the message")
-    assert not coarse.message.get_visible()
 
 
 def test_given_data_and_params_are_used():
@@ -204,36 +138,3 @@ def test_given_data_and_params_are_used():
     _, cache = refimpl.forward_231(X, params)
     grads = refimpl.backward_231(X, y, params, cache, loss="mse")
     np.testing.assert_allclose(drawn["analytic"], [-grads["W2"][0, 0], -grads["b2"][0]])
-
-
-def test_slice_gradients_leaves_the_params_alone():
-    X, y, params = example_network()
-    before = {key: value.copy() for key, value in params["initial"].items()}
-    analytic, numerical = slice_gradients(mutating_backward, X, y, params["initial"], "mse")
-    for key, value in before.items():
-        np.testing.assert_array_equal(params["initial"][key], value)
-        assert refimpl.relative_error(analytic[key], numerical[key]) > 0.0
-
-
-def test_moving_a_control_changes_the_frame(explorer):
-    explorer.update(
-        a=DEFAULT_PAIR[0], b=DEFAULT_PAIR[1], da=-0.5, db=1.0, loss="mse", backward="mse"
-    )
-    before = explorer.image.value
-    explorer.update(da=1.0)
-    after_slider = explorer.image.value
-    assert after_slider != before
-    explorer.update(backward="bce")
-    assert explorer.image.value != after_slider
-    explorer.update(b="W2[1, 0]")
-    assert explorer.image.value != after_slider
-
-
-def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer):
-    """The still parts are drawn once and reused: no trace of an earlier frame may remain."""
-    values = {"a": "W1[1, 0]", "b": "b1[2]", "da": 1.5, "db": -2.0, "loss": "bce"}
-    explorer.update(a="W2[0, 0]", b="W1[0, 0]", da=-3.0, db=3.0, loss="mse", at="trained")
-    explorer.update(**values, at="initial", backward="mse")
-    fresh = GradientArrowsExplorer(backward_mse, backward_bce, **values)
-    fresh.update()
-    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))

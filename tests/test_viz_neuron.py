@@ -1,28 +1,17 @@
-"""The neuron explorer of notebook 01: every slider setting draws, fallbacks show, frames move."""
+"""The neuron explorer of notebook 01: every slider setting draws, the switch line is where z is
+0, a learner's neuron that overflows or changes its input spoils nothing, and the static figures
+draw. (Fallbacks and frames: ``test_viz_explorers.py``.)"""
 
-import io
 import itertools
 
-import matplotlib.image
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.transforms import Bbox
 
 import refimpl
-from refimpl.viz.neuron import NeuronExplorer, activation_figure, glossary, switch_line
-
-
-def stub_neuron(X, w, b, activation):
-    raise NotImplementedError()
-
-
-def broken_neuron(X, w, b, activation):
-    return activation(X @ w + b).reshape(-1, 1)  # (n, 1) instead of (n,)
-
-
-def crashing_neuron(X, w, b, activation):
-    return X @ w.T @ b  # a shape bug that raises
+from refimpl.viz._geometry import switch_line
+from refimpl.viz.neuron import NeuronExplorer, activation_figure, glossary
 
 
 def naive_neuron(X, w, b, activation):
@@ -34,10 +23,6 @@ def naive_neuron(X, w, b, activation):
 def mutating_neuron(X, w, b, activation):
     X[:] = 0.0  # changes its input in place
     return activation(X @ w + b)
-
-
-def pixels(png: bytes) -> np.ndarray:
-    return matplotlib.image.imread(io.BytesIO(png), format="png")
 
 
 @pytest.fixture(scope="module")
@@ -83,52 +68,10 @@ def test_zero_weights_draw_no_line_and_say_so(explorer):
     assert "w = 0" in explorer.readout.get_text()
 
 
-def test_the_learner_function_is_used_when_it_is_right():
-    explorer = NeuronExplorer(neuron=refimpl.neuron)
-    explorer.update(w1=0.5)
-    assert "Using your <code>neuron</code>" in explorer.note.value
-
-
-@pytest.mark.parametrize(
-    ("learner", "words"),
-    [
-        (stub_neuron, "not implemented yet"),
-        (broken_neuron, "unlike the reference"),
-        (crashing_neuron, "raised"),
-    ],
-)
-def test_the_fallback_note_appears_for_a_stub_or_a_broken_neuron(learner, words):
-    explorer = NeuronExplorer(neuron=learner)
-    drawn = explorer.update(w1=2.0)
-    assert words in explorer.note.value
-    assert "reference" in explorer.note.value
-    assert np.all(np.isfinite(drawn["output"]))
-
-
 def test_an_overflowing_learner_function_warns_nothing():
     explorer = NeuronExplorer(neuron=naive_neuron)  # pytest turns warnings into errors
     explorer.update(w1=3.0, w2=3.0, b=-30.0)
     assert "Using your <code>neuron</code>" in explorer.note.value
-
-
-def test_moving_a_slider_changes_the_frame(explorer):
-    explorer.update(w1=1.0, w2=1.0, b=-10.0, activation="sigmoid")
-    before = explorer.image.value
-    explorer.update(w1=1.5)
-    assert explorer.image.value != before
-    explorer.update(activation="relu")
-    assert explorer.image.value != before
-
-
-@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
-def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer, activation):
-    """The still parts are drawn once and reused: no trace of an earlier frame may remain."""
-    values = {"w1": -0.7, "w2": 1.9, "b": -6.5, "activation": activation}
-    explorer.update(w1=2.9, w2=-2.5, b=20.0, activation=activation)
-    explorer.update(**values)
-    fresh = NeuronExplorer(**values)
-    fresh.update()
-    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))
 
 
 def test_the_widget_has_the_controls_the_note_and_the_frame(explorer):

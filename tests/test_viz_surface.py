@@ -3,29 +3,16 @@ the slice shows non-convexity, and a reused still layer leaves no trace of earli
 it rendered again when a setting seen before comes back).
 
 The explorer calls no learner function (the surface comes from ``refimpl.loss_surface``), so it
-has no fallback note to test.
+has no fallback note to test. (Frames and a == b: ``test_viz_explorers.py``.)
 """
 
-import io
-
-import matplotlib.image
 import numpy as np
 import pytest
 
 import refimpl
-from refimpl.viz.surface import (
-    DEFAULT_PAIR,
-    LossSurfaceExplorer,
-    bends_down,
-    chunked_loss_surface,
-    example_network,
-    parameter_entries,
-)
-from viz_tools import assert_finite, count_full_renders
-
-
-def pixels(png: bytes) -> np.ndarray:
-    return matplotlib.image.imread(io.BytesIO(png), format="png")
+from refimpl.examples import example_network
+from refimpl.viz.surface import DEFAULT_PAIR, LossSurfaceExplorer
+from viz_tools import assert_finite, count_full_renders, pixels
 
 
 @pytest.fixture(scope="module")
@@ -87,38 +74,11 @@ def test_the_surface_is_refimpl_loss_surface_of_the_chosen_pair(explorer):
     )
 
 
-def test_chunks_give_the_same_surface_as_one_call():
-    X, y, params = example_network()
-    a, b = ("W1", (1, 0)), ("b1", (2,))
-    values_a, values_b = np.linspace(-3, 1, 37), np.linspace(-2, 2, 41)
-    np.testing.assert_array_equal(
-        chunked_loss_surface(X, y, params["trained"], a, b, values_a, values_b, "bce"),
-        refimpl.loss_surface(X, y, params["trained"], a, b, values_a, values_b, loss="bce"),
-    )
-
-
 @pytest.mark.parametrize("loss", ["mse", "bce"])
 def test_the_default_slice_shows_that_the_surface_is_not_convex(explorer, loss):
     drawn = explorer.update(a=DEFAULT_PAIR[0], b=DEFAULT_PAIR[1], loss=loss, at="trained", span=6.0)
     assert drawn["bends_down"]
     assert explorer.fig.get_suptitle().startswith("2-D slice of a 13-dimensional loss surface")
-
-
-def test_bends_down_finds_only_downward_curvature():
-    x = np.linspace(-2, 2, 81)
-    assert not bends_down(x**2).any()
-    assert not bends_down(np.abs(x)).any()
-    assert bends_down(np.minimum(x**2, 1.0)).any()  # a valley that flattens into a plateau
-    assert not bends_down(np.ones(5)).any()
-
-
-def test_the_same_parameter_twice_says_so_instead_of_failing(explorer):
-    drawn = explorer.update(a="W2[0, 0]", b="W2[0, 0]", view="contours")
-    assert drawn == {}
-    assert "two different parameters" in explorer.message.get_text()
-    drawn = explorer.update(b="b2[0]")
-    assert_finite(drawn, "after the message")
-    assert not explorer.message.get_visible()
 
 
 def test_given_params_are_used_and_the_network_toggle_offers_them():
@@ -130,37 +90,6 @@ def test_given_params_are_used_and_the_network_toggle_offers_them():
     drawn = explorer.update(loss="bce")
     middle = explorer.grid // 2
     assert drawn["surface"][middle, middle] == pytest.approx(refimpl.loss_231(X, y, params, "bce"))
-
-
-def test_example_network_hands_out_copies():
-    _, _, first = example_network()
-    first["trained"]["W1"][:] = 0.0
-    _, _, second = example_network()
-    assert np.any(second["trained"]["W1"] != 0.0)
-    assert set(parameter_entries(second["trained"])) >= set(DEFAULT_PAIR)
-
-
-def test_moving_a_control_changes_the_frame(explorer):
-    explorer.update(a=DEFAULT_PAIR[0], b=DEFAULT_PAIR[1], loss="bce", span=6.0, view="contours")
-    before = explorer.image.value
-    explorer.update(span=4.0)
-    after_span = explorer.image.value
-    assert after_span != before
-    explorer.update(b="b1[1]")
-    assert explorer.image.value != after_span
-    explorer.update(loss="mse")
-    assert explorer.image.value != after_span
-
-
-@pytest.mark.parametrize("view", ["contours", "3-D"])
-def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer, view):
-    """The still parts are drawn once and reused: no trace of an earlier frame may remain."""
-    values = {"a": "W1[1, 1]", "b": "W2[2, 0]", "span": 3.0, "loss": "mse", "at": "trained"}
-    explorer.update(a="b1[0]", b="W1[0, 0]", span=3.0, loss="bce", at="initial", view=view)
-    explorer.update(**values, view=view)
-    fresh = LossSurfaceExplorer(**{key: values[key] for key in ("a", "b", "span", "loss")})
-    fresh.update(view=view)
-    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))
 
 
 @pytest.fixture

@@ -1,16 +1,15 @@
-"""The training explorer of notebook 07: every control draws finite values, runs are the reference
-runs and are trained once, dead units, symmetry and divergence show, fallbacks appear, and still
-parts are rendered once per width."""
+"""The training explorer of notebook 07: every control draws finite values, runs are trained once,
+dead units, symmetry and divergence show, and still parts are rendered once per width. (The runs
+themselves: ``test_refimpl_examples.py``; fallbacks and frames: ``test_viz_explorers.py``.)"""
 
-import io
 import itertools
 
-import matplotlib.image
 import numpy as np
 import pytest
 
-import refimpl
-import refimpl.viz.training as training
+import refimpl.examples
+from refimpl.diagnostics import identical_units
+from refimpl.examples import training_run
 from refimpl.viz.training import (
     EPOCHS,
     INIT_OPTIONS,
@@ -18,35 +17,10 @@ from refimpl.viz.training import (
     SEEDS,
     WIDTHS,
     TrainingExplorer,
-    dead_units,
-    identical_units,
-    initial_params,
-    training_data,
-    training_run,
 )
-from viz_tools import count_full_renders
+from viz_tools import count_full_renders, pixels
 
 INITS = [value for _, value in INIT_OPTIONS]
-
-
-def pixels(png: bytes) -> np.ndarray:
-    return matplotlib.image.imread(io.BytesIO(png), format="png")
-
-
-def learner_accuracy(labels, y):
-    return float(np.mean(labels == y))
-
-
-def stub_accuracy(labels, y):
-    raise NotImplementedError()
-
-
-def accuracy_as_percent_array(labels, y):
-    return np.mean(labels == y, axis=0) * 100  # an array of shape (1,), not a float
-
-
-def crashing_accuracy(labels, y):
-    return labels[len(labels)]  # IndexError
 
 
 @pytest.fixture(scope="module")
@@ -104,27 +78,6 @@ def test_the_controls_offer_the_stated_options(explorer):
     assert list(stops) == sorted(set(stops))
 
 
-def test_a_run_is_the_reference_run_on_the_standardized_split():
-    data = training_data()
-    X, y = refimpl.study_sleep()
-    X_train, _, y_train, y_test = refimpl.train_test_split(X, y, test_fraction=0.25, seed=0)
-    np.testing.assert_array_equal(data.X_train, X_train)
-    np.testing.assert_array_equal(data.y_test, y_test)
-    np.testing.assert_allclose(data.X_train_std.mean(axis=0), 0.0, atol=1e-12)
-    trained, history = refimpl.train(
-        data.X_train_std, y_train, refimpl.init_231(seed=1), lr=1.0, epochs=EPOCHS
-    )
-    run = training_run(1.0, 3, "he", 1)
-    assert run.epochs_recorded == EPOCHS + 1
-    np.testing.assert_allclose(run.losses[:-1], history.losses)
-    np.testing.assert_allclose(run.grad_norms[:-1], history.grad_norms)
-    for key, value in trained.items():
-        np.testing.assert_allclose(run.params(EPOCHS)[key], value)
-    assert run.losses[-1] == pytest.approx(
-        refimpl.loss_231(data.X_train_std, y_train, trained, "bce")
-    )
-
-
 def test_the_trained_network_fits_and_its_gradient_norm_falls(explorer):
     drawn = explorer.update(lr=1.0, width=3, init="he", seed=1, epoch=EPOCHS)
     train_right, test_right = drawn["accuracy"]
@@ -140,28 +93,12 @@ def test_the_epoch_slider_only_redraws(explorer, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("the epoch slider must not train again")
 
-    monkeypatch.setattr(training, "train", no_training)
+    monkeypatch.setattr(refimpl.examples, "train", no_training)  # what training_run calls
     frames = set()
     for epoch in explorer.controls["epoch"].options[::4]:
         explorer.update(epoch=epoch)
         frames.add(explorer.image.value)
     assert len(frames) > 5  # the frames differ
-
-
-def test_moving_the_epoch_slider_changes_the_frame(explorer):
-    explorer.update(lr=1.0, width=3, init="he", seed=1, epoch=10)
-    before = explorer.image.value
-    explorer.update(epoch=100)
-    assert explorer.image.value != before
-
-
-def test_a_redrawn_frame_equals_a_fresh_full_drawing(explorer):
-    """The still parts are kept between frames: no trace of an earlier frame or run may remain."""
-    explorer.update(lr=10.0, width=16, init="normal", seed=2, epoch=5)
-    explorer.update(lr=1.0, width=3, init="he", seed=1, epoch=40)
-    fresh = TrainingExplorer(lr=1.0, width=3, init="he", seed=1, epoch=40)
-    fresh.update()
-    np.testing.assert_array_equal(pixels(explorer.image.value), pixels(fresh.image.value))
 
 
 def test_a_new_run_or_a_width_seen_before_renders_no_still_parts(explorer, monkeypatch):
@@ -199,14 +136,6 @@ def test_a_symmetric_start_keeps_the_hidden_units_identical(explorer):
     assert not np.allclose(run.params(EPOCHS)["W1"], run.params(0)["W1"])  # yet they learned
 
 
-def test_zero_initialisation_learns_only_the_output_bias():
-    run = training_run(1.0, 3, "zeros", 1)
-    end = run.params(EPOCHS)
-    for key in ("W1", "b1", "W2"):
-        np.testing.assert_array_equal(end[key], 0.0)
-    assert end["b2"][0] != 0.0
-
-
 def test_a_diverging_run_raises_the_alarm(explorer):
     drawn = explorer.update(lr=100.0, width=3, init="he", seed=1, epoch=EPOCHS)
     assert explorer.alarm.get_visible()
@@ -216,37 +145,3 @@ def test_a_diverging_run_raises_the_alarm(explorer):
     assert len(drawn["losses"]) < 10
     explorer.update(lr=1.0)
     assert not explorer.alarm.get_visible()
-
-
-def test_the_learner_accuracy_is_used_when_it_is_right():
-    explorer = TrainingExplorer(accuracy=learner_accuracy)
-    explorer.update(epoch=100)
-    assert "Using your <code>accuracy</code>" in explorer.note.value
-    assert "only redraws" in explorer.note.value
-
-
-@pytest.mark.parametrize(
-    ("learner", "words"),
-    [
-        (stub_accuracy, "not implemented yet"),
-        (accuracy_as_percent_array, "unlike the reference"),
-        (crashing_accuracy, "raised IndexError"),
-    ],
-)
-def test_the_fallback_note_appears_for_a_stub_or_a_broken_accuracy(learner, words):
-    explorer = TrainingExplorer(accuracy=learner)
-    drawn = explorer.update(epoch=100)
-    assert words in explorer.note.value
-    assert "reference" in explorer.note.value
-    assert np.all(np.isfinite(drawn["accuracy"]))
-    assert np.all(drawn["accuracy"] <= 1.0)
-
-
-def test_dead_units_and_identical_units_helpers():
-    Z1 = np.array([[-1.0, 0.0, 2.0], [-0.5, 0.0, -1.0]])
-    np.testing.assert_array_equal(dead_units(Z1), [True, True, False])
-    same = initial_params(4, "same", seed=0)
-    assert identical_units(same)
-    assert all(np.all(value == 0.5) for value in same.values())
-    assert not identical_units(initial_params(4, "he", seed=0))
-    assert not identical_units(initial_params(1, "same", seed=0))  # one unit: nothing to compare

@@ -24,12 +24,7 @@ from autograder.workspace import (
     read_manifest,
     workspace_notebooks,
 )
-
-
-def nbgrader(grade_id, **flags):
-    meta = {"grade": False, "solution": False, "locked": True, "task": False}
-    meta |= flags | {"grade_id": grade_id, "schema_version": 3}
-    return {"nbgrader": meta}
+from notebook_tools import cell_metadata, exercise_cells, find_cell
 
 
 def write_course(course, exercises=(("00_demo", "double", 2), ("01_more", "triple", 3))):
@@ -44,12 +39,9 @@ def write_course(course, exercises=(("00_demo", "double", 2), ("01_more", "tripl
         )
         nb = new_notebook(
             cells=[
-                new_markdown_cell(f"# {assignment}, Version 1", metadata=nbgrader(f"{name}_intro")),
-                new_code_cell(solution, metadata=nbgrader(name, solution=True, locked=False)),
-                new_code_cell(
-                    f'"""Check."""\nassert {name}(2) == {2 * factor}',
-                    metadata=nbgrader(f"test_{name}", grade=True, points=1),
-                ),
+                new_markdown_cell(f"# {assignment}, Version 1",
+                                  metadata=cell_metadata(f"{name}_intro")),
+                *exercise_cells(name, solution, f'"""Check."""\nassert {name}(2) == {2 * factor}'),
             ]
         )
         nbformat.write(nb, course / "source" / assignment / f"{assignment}.ipynb")
@@ -78,8 +70,7 @@ def v2(v1):
 
 def edit_cell(path, grade_id, source):
     nb = nbformat.read(path, as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    cell.source = source
+    find_cell(nb, grade_id).source = source
     nbformat.write(nb, path)
 
 
@@ -140,9 +131,8 @@ def test_first_delivery_adds_student_versions_and_a_second_run_builds_nothing(
     assert everything(workspace) == before
 
 
-def test_a_course_without_notebooks_delivers_nothing(tmp_path):
-    (tmp_path / "course").mkdir()
-    delivery = deliver(tmp_path / "ws", tmp_path / "course")
+def test_a_course_without_notebooks_delivers_nothing(course, tmp_path):
+    delivery = deliver(tmp_path / "ws", course)
     assert delivery.added == delivery.kept == delivery.messages == []
     assert (tmp_path / "ws").is_dir()
 

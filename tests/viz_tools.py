@@ -1,7 +1,25 @@
 """Helpers shared by the widget tests."""
 
+import io
+
+import matplotlib.image
 import numpy as np
 from matplotlib.figure import Figure
+
+
+def pixels(png: bytes) -> np.ndarray:
+    """A PNG frame as an array of pixels (rows, columns, RGBA), to compare two frames."""
+    return matplotlib.image.imread(io.BytesIO(png), format="png")
+
+
+def stub(*args):
+    """A learner's function still to be written (any signature)."""
+    raise NotImplementedError()
+
+
+def crashing(*args):
+    """A learner's function with a bug that raises (IndexError, whatever the arguments)."""
+    return args[99]
 
 
 def assert_finite(drawn, values):

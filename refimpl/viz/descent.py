@@ -3,8 +3,9 @@
 :class:`DescentExplorer` runs the learner's ``gradient_descent`` with the learner's
 ``numerical_gradient`` as the gradient, on a stretched quadratic bowl or on a 2-D slice of the
 example network's loss (the slice of notebook 03), and draws the path over the contours beside
-the loss per step. :func:`derivative_error_figure` plots how the error of a numerical derivative
-changes with the step h.
+the loss per step, up to where it diverged (``refimpl.diagnostics.divergence_step``).
+:func:`derivative_error_figure` plots how the error of a numerical derivative changes with the
+step h.
 """
 
 from __future__ import annotations
@@ -15,22 +16,19 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.collections import LineCollection
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import LogLocator
 
+from refimpl.diagnostics import divergence_step
+from refimpl.examples import EXAMPLE_PAIR, bowl, example_network
 from refimpl.gradcheck import numerical_derivative as reference_numerical_derivative
 from refimpl.gradcheck import numerical_gradient as reference_numerical_gradient
 from refimpl.optim import DIVERGENCE_FACTOR
 from refimpl.optim import gradient_descent as reference_gradient_descent
+from refimpl.surface import loss_surface, parameter_entries, slice_function
 from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
-from refimpl.viz.surface import (
-    DEFAULT_PAIR,
-    chunked_loss_surface,
-    contour_segments,
-    example_network,
-    parameter_entries,
-)
+from refimpl.viz._geometry import contour_segments
+from refimpl.viz._style import CONTOUR_LEVELS, log_loss_map
 
 #: The step of the numerical gradient (the course's default h).
 H = 1e-5
@@ -42,7 +40,6 @@ FREEZE_BOUND = 1e6
 DRAW_BOUND = 1e4
 #: The background map: grid points per axis.
 GRID_POINTS = 101
-CONTOUR_LEVELS = 14
 PATH_COLOUR = "#ff3b30"
 
 
@@ -63,47 +60,11 @@ class Landscape:
     mark_label: str
 
 
-def bowl(w: np.ndarray) -> float:
-    """The stretched bowl ``f(w) = w1**2 + 10 w2**2`` (minimum 0 at w = (0, 0))."""
-    return float(w[0] ** 2 + 10.0 * w[1] ** 2)
-
-
-def slice_function(X, y, params, param_a, param_b) -> Callable[[np.ndarray], float]:
-    """The BCE of the 2-3-1 network as a function of two of its entries, the others fixed.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n, 2)
-    y : ndarray, shape (n, 1)
-    params : dict
-        W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,).
-    param_a, param_b : tuple (str, tuple of int)
-        The two entries, e.g. ``("W1", (1, 0))``.
-
-    Returns
-    -------
-    f : callable
-        ``f(x)`` for x of shape (2,): the loss with ``param_a = x[0]`` and ``param_b = x[1]``.
-        The same number as ``refimpl.loss_231(X, y, params, loss="bce")`` with those two
-        entries set, written out for speed (gradient descent calls it thousands of times).
-    """
-    work = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
-    (name_a, index_a), (name_b, index_b) = param_a, param_b
-
-    def f(x: np.ndarray) -> float:
-        work[name_a][index_a], work[name_b][index_b] = x[0], x[1]
-        A1 = np.maximum(X @ work["W1"] + work["b1"], 0.0)  # (n, 3) relu
-        Z2 = A1 @ work["W2"] + work["b2"]  # (n, 1) logits
-        return float(np.mean(np.logaddexp(0.0, Z2) - y * Z2))  # BCE from the logits
-
-    return f
-
-
 def _landscapes() -> dict[str, Landscape]:
     X, y, params = example_network()
     trained = params["trained"]
     entries = parameter_entries(trained)
-    pa, pb = entries[DEFAULT_PAIR[0]], entries[DEFAULT_PAIR[1]]
+    pa, pb = entries[EXAMPLE_PAIR[0]], entries[EXAMPLE_PAIR[1]]
     ca, cb = float(trained[pa[0]][pa[1]]), float(trained[pb[0]][pb[1]])
     return {
         "bowl": Landscape(
@@ -120,10 +81,10 @@ def _landscapes() -> dict[str, Landscape]:
             mark_label="the minimum",
         ),
         "slice": Landscape(
-            title=f"BCE over {DEFAULT_PAIR[0]} and {DEFAULT_PAIR[1]}, the other 11 fixed",
+            title=f"BCE over {EXAMPLE_PAIR[0]} and {EXAMPLE_PAIR[1]}, the other 11 fixed",
             f=slice_function(X, y, trained, pa, pb),
             box=(round(ca) - 6.0, round(ca) + 6.0, round(cb) - 6.0, round(cb) + 6.0),
-            labels=DEFAULT_PAIR,
+            labels=EXAMPLE_PAIR,
             lr_range=(-1.0, 2.0),
             lr=3.0,
             start=(round(ca) - 5.0, round(cb) + 4.0),
@@ -133,17 +94,6 @@ def _landscapes() -> dict[str, Landscape]:
             mark_label="the trained network",
         ),
     }
-
-
-def divergence_step(losses: np.ndarray) -> int | None:
-    """The first step whose loss is not finite or exceeds DIVERGENCE_FACTOR times the first loss.
-
-    The same rule as ``refimpl.train``; None when the run did not diverge.
-    """
-    with np.errstate(all="ignore"):
-        bad = ~np.isfinite(losses) | (losses > DIVERGENCE_FACTOR * abs(losses[0]))
-    bad[0] = not np.isfinite(losses[0])
-    return int(np.argmax(bad)) if bad.any() else None
 
 
 class DescentExplorer(Explorer):
@@ -257,8 +207,8 @@ class DescentExplorer(Explorer):
             if surface == "slice":
                 X, y, params = example_network()
                 entries = parameter_entries(params["trained"])
-                pa, pb = entries[DEFAULT_PAIR[0]], entries[DEFAULT_PAIR[1]]
-                F = chunked_loss_surface(X, y, params["trained"], pa, pb, xs, ys, "bce").T
+                pa, pb = entries[EXAMPLE_PAIR[0]], entries[EXAMPLE_PAIR[1]]
+                F = loss_surface(X, y, params["trained"], pa, pb, xs, ys, "bce").T
             else:
                 F = xs[np.newaxis, :] ** 2 + 10.0 * ys[:, np.newaxis] ** 2
             self._maps[surface] = (xs, ys, F)
@@ -269,20 +219,9 @@ class DescentExplorer(Explorer):
         self.path_ax = fig.add_axes((0.06, 0.13, 0.38, 0.72))
         colour_ax = fig.add_axes((0.45, 0.13, 0.012, 0.72))
         self.loss_ax = fig.add_axes((0.59, 0.13, 0.39, 0.72))
-        self.norm = LogNorm(vmin=0.1, vmax=1.0)
-        self.heat = self.path_ax.imshow(
-            np.ones((2, 2)),
-            origin="lower",
-            aspect="auto",
-            cmap="viridis",
-            norm=self.norm,
-            interpolation="bilinear",
-            alpha=0.9,
+        self.heat, self.norm, self.colorbar = log_loss_map(
+            self.path_ax, colour_ax, locator=LogLocator(subs=(1.0, 3.0)), aspect="auto", alpha=0.9
         )
-        self.colorbar = fig.colorbar(self.heat, cax=colour_ax)
-        self.colorbar.locator = LogLocator(subs=(1.0, 3.0))
-        self.colorbar.formatter = FuncFormatter(lambda value, _: f"{value:g}")
-        colour_ax.yaxis.set_minor_formatter(NullFormatter())
         self.colorbar.set_label("f (log colour scale)", fontsize=10.5)
         self.contours = LineCollection([], colors="white", linewidths=0.6, alpha=0.7)
         self.path_ax.add_collection(self.contours)

@@ -3,10 +3,11 @@
 Two of the 2-3-1 network's 13 parameters vary over a grid (``refimpl.loss_surface``), the other
 11 stay fixed: the contours of that slice. At a point chosen with sliders the explorer runs a
 backward pass (the learner's ``backward_231_mse`` or ``backward_231_bce``, with the reference
-as fallback) and ``refimpl.numerical_gradients``, and draws both negative gradients, restricted
-to the two parameters, as arrows: a right gradient points straight downhill, across the
-contours, and covers the numerical arrow; a wrong one points elsewhere. Beside the map, the
-gradient check of all 13 parameters at that point: one relative error per entry.
+as fallback) and ``refimpl.numerical_gradients`` (``refimpl.diagnostics.slice_gradients``), and
+draws both negative gradients, restricted to the two parameters, as arrows: a right gradient
+points straight downhill, across the contours, and covers the numerical arrow; a wrong one
+points elsewhere. Beside the map, the gradient check of all 13 parameters at that point: one
+relative error per entry.
 """
 
 from __future__ import annotations
@@ -17,21 +18,17 @@ from functools import partial
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.collections import LineCollection
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from refimpl.gradcheck import numerical_gradients, relative_error
-from refimpl.network import backward_231, forward_231, loss_231
-from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
-from refimpl.viz.surface import (
-    chunked_loss_surface,
-    contour_segments,
-    parameter_entries,
-    slice_networks,
-)
+from refimpl.diagnostics import entry_errors, slice_gradients
+from refimpl.network import backward_231
+from refimpl.surface import loss_surface, parameter_entries
+from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction, slice_networks
+from refimpl.viz._geometry import contour_segments
+from refimpl.viz._style import CONTOUR_LEVELS, LOSS_NAMES, colour_ticks, log_loss_map
 
 #: The default slice: the sleep weights of hidden units 1 and 2 of the network at its
 #: initialisation. There the shortcut (y_hat - y) / n, used with MSE, points far from downhill.
@@ -40,9 +37,7 @@ DEFAULT_POINT = (-0.5, 1.0)
 #: Each parameter of the slice varies over its value +- SPAN.
 SPAN = 3.0
 GRID_POINTS = 51
-CONTOUR_LEVELS = 14
-#: The central-difference step and the tolerance of a gradient check (refimpl.grad_check's).
-H = 1e-5
+#: The tolerance of a gradient check (refimpl.grad_check's).
 TOLERANCE = 1e-7
 #: Relative errors are drawn on a log axis from ERROR_FLOOR (a perfect match) to 1.
 ERROR_FLOOR = 1e-12
@@ -50,7 +45,6 @@ ERROR_FLOOR = 1e-12
 ARROW_FRACTION = 0.5
 #: Below this length (both gradients, in the slice) the point is flat: no direction to draw.
 FLAT = 1e-10
-LOSS_NAMES = {"mse": "MSE", "bce": "BCE"}
 READOUT_ROWS = (
     "numerical −gradient",
     "analytic −gradient",
@@ -126,52 +120,6 @@ class _hidden:
     def __exit__(self, *exc):
         for artist, visible in zip(self.artists, self.shown, strict=True):
             artist.set_visible(visible)
-
-
-def slice_gradients(
-    backward: Callable,
-    X: np.ndarray,
-    y: np.ndarray,
-    params: Mapping[str, np.ndarray],
-    loss: str,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The analytic gradients of a backward pass and the numerical gradients of the loss.
-
-    Parameters
-    ----------
-    backward : callable
-        ``backward(X, y, params, cache) -> grads`` (the learner's, or a reference).
-    X : ndarray, shape (n, 2)
-    y : ndarray, shape (n, 1)
-    params : dict
-        W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,).
-    loss : {"mse", "bce"}
-        The loss the numerical gradients differentiate.
-
-    Returns
-    -------
-    analytic, numerical : dict of ndarray
-        The same keys and shapes as params.
-    """
-    _, cache = forward_231(X, params)
-    copies = {key: value.copy() for key, value in params.items()}  # a learner may change them
-    analytic = backward(X.copy(), y.copy(), copies, {k: v.copy() for k, v in cache.items()})
-    numerical = numerical_gradients(lambda p: loss_231(X, y, p, loss=loss), params, H)
-    return analytic, numerical
-
-
-def entry_errors(
-    analytic: Mapping[str, np.ndarray], numerical: Mapping[str, np.ndarray], labels
-) -> np.ndarray:
-    """The relative error of every entry, ``|a - n| / max(|a| + |n|, 1e-8)``, in label order."""
-    return np.array(
-        [
-            relative_error(
-                np.asarray(analytic[name], dtype=np.float64)[index], numerical[name][index]
-            )
-            for name, index in labels.values()
-        ]
-    )
 
 
 class GradientArrowsExplorer(Explorer):
@@ -284,20 +232,16 @@ class GradientArrowsExplorer(Explorer):
         colour_ax = fig.add_axes((0.35, 0.16, 0.011, 0.62))
         bars = self.bar_ax = fig.add_axes((0.505, 0.15, 0.48, 0.31))
 
-        self.norm = LogNorm(vmin=0.1, vmax=1.0)
-        self.heat = ax.imshow(
-            np.ones((2, 2)),
-            origin="lower",
-            extent=(-SPAN, SPAN, -SPAN, SPAN),
+        # a few round ticks, set per slice (fewer labels: a new slice draws faster)
+        self.heat, self.norm, self.colorbar = log_loss_map(
+            ax,
+            colour_ax,
+            locator=FixedLocator([]),
+            formatter=".3g",
             cmap=MAP_CMAP,
-            norm=self.norm,
-            interpolation="bilinear",
+            extent=(-SPAN, SPAN, -SPAN, SPAN),
             alpha=MAP_ALPHA,
         )
-        self.colorbar = fig.colorbar(self.heat, cax=colour_ax)
-        # a few round ticks, set per slice (fewer labels: a new slice draws faster)
-        self.colorbar.locator = FixedLocator([])
-        self.colorbar.formatter = FuncFormatter(lambda value, _: f"{value:.3g}")
         self.colorbar.minorlocator = NullLocator()
         colour_ax.tick_params(labelsize=9.5)
         self.colour_label = colour_ax.set_ylabel("", fontsize=10.5)
@@ -426,9 +370,7 @@ class GradientArrowsExplorer(Explorer):
             offsets = np.linspace(-SPAN, SPAN, self.grid)
             values_a = float(params[na][ia]) + offsets
             values_b = float(params[nb][ib]) + offsets
-            S = chunked_loss_surface(
-                self.X, self.y, params, (na, ia), (nb, ib), values_a, values_b, loss
-            )
+            S = loss_surface(self.X, self.y, params, (na, ia), (nb, ib), values_a, values_b, loss)
             low, high = float(S.min()), float(S.max())
             high = max(high, low * 1.001)
             levels = np.geomspace(low, high, CONTOUR_LEVELS + 2)[1:-1]
@@ -548,15 +490,6 @@ def _readout(down_analytic: np.ndarray, down_numerical: np.ndarray) -> list[str]
     angle = float(np.degrees(np.arccos(cosine)))
     verdict = "goes downhill" if cosine > 0 else "goes UPHILL"
     return [*lines, f"{angle:.0f}°: the analytic arrow {verdict}", f"{size_a / size_n:#.3g}"]
-
-
-def colour_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
-    """About ``count`` ticks between low and high (> 0), evenly spaced on a log scale and
-    rounded to 2 significant digits (kept inside [low, high])."""
-    ticks = np.geomspace(low, high, count)
-    digits = 1 - np.floor(np.log10(ticks)).astype(int)  # 2 significant digits
-    rounded = np.array([round(t, int(d)) for t, d in zip(ticks, digits, strict=True)])
-    return np.unique(rounded[(rounded >= low) & (rounded <= high)])
 
 
 def _num(value: float) -> str:

@@ -4,7 +4,7 @@ The graph computes ``L = (a - y)**2`` with ``a = sigmoid(z)`` and ``z = w x + b`
 pass writes a value on every node (blue); the backward pass writes a local derivative on every
 edge (grey) and the gradient ``dL/d(node)`` on every node (red): the product of the local
 derivatives along the path from L. The numbers come from a small autodiff class, the learner's
-``Value`` while it works, else ``refimpl.Value``. Beside the graph, L as a function of one leaf,
+``Value`` while it works, else ``refimpl.Value`` (``refimpl.autodiff.trace_neuron_loss``). Beside the graph, L as a function of one leaf,
 with the tangent whose slope is that leaf's gradient.
 """
 
@@ -21,6 +21,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from refimpl.activations import sigmoid
 from refimpl.autodiff import Value as ReferenceValue
+from refimpl.autodiff import trace_neuron_loss
 from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction, figure_png
 
 VALUE_COLOUR = "#1f5fbf"  # forward: values on the nodes
@@ -79,42 +80,6 @@ CHAIN = {
 #: Points of the L(leaf) curve on the right.
 CURVE_POINTS = 241
 TANGENT_HALF_WIDTH = 0.9  # the tangent is drawn this far either side of the point
-
-
-def trace_neuron_loss(Value: Callable, w: float, b: float, x: float, y: float) -> dict[str, float]:
-    """Build ``L = (sigmoid(w x + b) - y)**2`` with an autodiff class and run its backward pass.
-
-    Only ``+``, ``*``, ``.sigmoid()`` and ``.backward()`` are used: ``a - y`` is ``a + (-y)`` and
-    the square is ``d * d`` (d is used twice: its two gradient contributions add up).
-
-    Parameters
-    ----------
-    Value : class
-        ``Value(number)`` with ``.data``, ``.grad``, ``+``, ``*``, ``.sigmoid()``, ``.backward()``.
-    w, b, x, y : float
-
-    Returns
-    -------
-    trace : dict of float
-        Values ``"z"``, ``"a"``, ``"L"`` and gradients ``"dw"``, ``"db"``, ``"dx"``, ``"dz"``,
-        ``"da"`` (dL/d of each node).
-    """
-    W, B, X = Value(float(w)), Value(float(b)), Value(float(x))
-    z = W * X + B
-    a = z.sigmoid()
-    d = a + Value(-float(y))
-    L = d * d
-    L.backward()
-    return {
-        "z": float(z.data),
-        "a": float(a.data),
-        "L": float(L.data),
-        "dw": float(W.grad),
-        "db": float(B.grad),
-        "dx": float(X.grad),
-        "dz": float(z.grad),
-        "da": float(a.grad),
-    }
 
 
 def _fmt(value: float) -> str:

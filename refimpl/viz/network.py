@@ -9,7 +9,6 @@ predicted probability over the whole study/sleep plane, with the student marked.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 
 import ipywidgets as widgets
@@ -18,25 +17,22 @@ from matplotlib import colormaps
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
-from refimpl.data import FEATURE_NAMES, standardize, study_sleep
+from refimpl.data import FEATURE_NAMES, study_sleep
+from refimpl.examples import trained_params_231
 from refimpl.network import forward_231 as reference_forward_231
-from refimpl.network import init_231
-from refimpl.optim import train
 from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
-from refimpl.viz.neuron import (
+from refimpl.viz._geometry import plane_grid
+from refimpl.viz._style import (
     FAIL_STYLE,
+    NEGATIVE,
     PASS_STYLE,
+    POSITIVE,
+    PROBABILITY_CMAP,
     SLEPT_RANGE,
     STUDIED_RANGE,
     pass_fail_handles,
-    plane_grid,
 )
 
-#: The trained network of notebook 02: 99 % of the students of study_sleep() right.
-TRAINING = {"seed": 2, "lr": 1.0, "epochs": 2000}
-
-POSITIVE, NEGATIVE = "#1f77b4", "#ff7f0e"  # edge colours: blue w > 0, orange w < 0
-PROBABILITY_CMAP = colormaps["RdBu"]  # fail (red) .. pass (blue), as in the neuron explorer
 ACTIVE_CMAP = colormaps["Oranges"]  # hidden units: pale when off, orange when firing
 
 # Diagram layout (data units of an equal-aspect axes): inputs, hidden units, output.
@@ -49,39 +45,6 @@ DIAGRAM_LIMITS = {"xlim": (-1.75, 5.55), "ylim": (-1.05, 3.55)}
 DIAGRAM_RECT = (0.0, 0.0, 0.56, 1.0)
 PLANE_RECT = (0.605, 0.2, 0.3, 0.7)
 COLORBAR_RECT = (0.915, 0.2, 0.012, 0.7)
-
-
-@functools.cache
-def _trained(seed: int, lr: float, epochs: int) -> tuple[dict, str]:
-    X, y = study_sleep()
-    X_std, mean, std = standardize(X)
-    params, history = train(X_std, y, init_231(seed=seed), lr=lr, epochs=epochs)
-    W1, b1 = params["W1"], params["b1"]
-    # (X - mean) / std @ W1 + b1  ==  X @ (W1 / std[:, None]) + (b1 - (mean / std) @ W1):
-    # the standardization folded into layer 1, so the params take hours directly.
-    hours = {"W1": W1 / std[:, None], "b1": b1 - (mean / std) @ W1}
-    return {**params, **hours}, history.message
-
-
-def trained_params_231(
-    seed: int = TRAINING["seed"], lr: float = TRAINING["lr"], epochs: int = TRAINING["epochs"]
-) -> tuple[dict[str, np.ndarray], str]:
-    """Parameters of a 2-3-1 network trained on ``study_sleep()``, for inputs in hours.
-
-    Trains with ``refimpl.train`` (full-batch gradient descent, BCE) from ``init_231(seed)`` on
-    standardized inputs (training is much faster on them), then folds the standardization into
-    the first layer, ``W1 / std`` and ``b1 - (mean / std) @ W1``, so that the returned params take
-    raw hours. Takes about 0.2 s the first time; later calls reuse the result.
-
-    Returns
-    -------
-    params : dict
-        W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,) (fresh copies: change them freely).
-    message : str
-        The training summary (``history.message``).
-    """
-    params, message = _trained(int(seed), float(lr), int(epochs))
-    return {key: value.copy() for key, value in params.items()}, message
 
 
 def _fmt(value: float) -> str:
@@ -100,7 +63,7 @@ class NetworkExplorer(Explorer):
         the reference is used and a note says so.
     params : dict, optional
         W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,) for inputs in hours; by default the trained
-        network of :func:`trained_params_231`.
+        network of ``refimpl.examples.trained_params_231``.
     X, y : ndarray, optional
         The students drawn on the map (``study_sleep()`` by default).
     studied, slept : float

@@ -23,15 +23,9 @@ from refimpl.activations import relu, sigmoid
 from refimpl.data import FEATURE_NAMES, study_sleep
 from refimpl.neuron import neuron as reference_neuron
 from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
+from refimpl.viz._geometry import plane_grid, switch_line
+from refimpl.viz._style import FAIL_STYLE, PASS_STYLE, READOUT_BOX, SLEPT_RANGE, STUDIED_RANGE
 
-# The former name of BlitFigure, kept while other modules move to it.
-LayeredFigure = BlitFigure
-
-#: The part of the plane shown, in hours: studied 0-10, slept 3-10 (the data's range), padded.
-STUDIED_RANGE = (-0.5, 10.5)
-SLEPT_RANGE = (2.5, 10.5)
-#: Grid points per axis of the heat map (fine enough at the explorer's resolution).
-GRID_POINTS = (166, 121)
 ACTIVATION_FUNCTIONS = {"sigmoid": sigmoid, "relu": relu}
 #: One fixed colour scale per activation, so that the colour bar stays put while sliders move.
 COLOUR_SCALES = {
@@ -48,59 +42,6 @@ COLOUR_SCALES = {
 }
 #: Length of the arrow that shows the direction of w, in hours.
 ARROW_LENGTH = 1.6
-
-PASS_STYLE = {"marker": "o", "s": 28, "facecolor": "white", "edgecolor": "black", "linewidth": 0.9}
-FAIL_STYLE = {"marker": "x", "s": 26, "color": "black", "linewidth": 1.3}
-
-
-def pass_fail_handles() -> list[Line2D]:
-    """Legend entries for students drawn with PASS_STYLE and FAIL_STYLE."""
-    return [
-        Line2D([], [], linestyle="", marker="o", markerfacecolor="white", markeredgecolor="black",
-               label="passed"),
-        Line2D([], [], linestyle="", marker="x", color="black", label="failed"),
-    ]
-
-
-def plane_grid(
-    studied_range: tuple[float, float] = STUDIED_RANGE,
-    slept_range: tuple[float, float] = SLEPT_RANGE,
-    points: tuple[int, int] = GRID_POINTS,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every grid point of the (studied, slept) plane as one row of X.
-
-    Returns
-    -------
-    X_grid : ndarray, shape (points[1] * points[0], 2)
-        Rows ``[hours studied, hours slept]``, slept varying slowest (image row order).
-    image_shape : tuple (points[1], points[0])
-        The shape that turns a per-row result back into an image.
-    """
-    studied = np.linspace(*studied_range, points[0])
-    slept = np.linspace(*slept_range, points[1])
-    S, T = np.meshgrid(studied, slept)  # (rows = slept, columns = studied)
-    return np.column_stack([S.ravel(), T.ravel()]), S.shape
-
-
-def switch_line(w1: float, w2: float, b: float) -> np.ndarray:
-    """Two points of the line ``w1 * studied + w2 * slept + b = 0`` spanning the shown plane.
-
-    Returns
-    -------
-    points : ndarray, shape (2, 2)
-        Rows (studied, slept); empty (0, 2) when ``w1 = w2 = 0`` (no line: z is constant).
-        Solved for the coordinate with the larger weight, so the numbers stay finite.
-    """
-    if w1 == 0.0 and w2 == 0.0:
-        return np.empty((0, 2))
-    if abs(w2) >= abs(w1):
-        studied = np.array(STUDIED_RANGE)
-        slept = -(w1 * studied + b) / w2
-    else:
-        slept = np.array(SLEPT_RANGE)
-        studied = -(w2 * slept + b) / w1
-    # far outside the axes it is clipped anyway; bounded numbers keep the renderer exact
-    return np.clip(np.column_stack([studied, slept]), -1e4, 1e4)
 
 
 class NeuronExplorer(Explorer):
@@ -199,7 +140,7 @@ class NeuronExplorer(Explorer):
             transform=ax.transAxes,
             fontsize=10,
             va="bottom",
-            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85},
+            bbox=READOUT_BOX,
         )
         ax.set(
             xlim=STUDIED_RANGE,

@@ -3,49 +3,32 @@
 The 2-3-1 network has 13 parameters, so its loss is a surface over a 13-dimensional space. The
 explorer cuts a 2-D slice through it: two chosen entries vary over a grid around their current
 values, the other 11 stay fixed, and ``refimpl.loss_surface`` computes the whole grid at once.
-Beside the map, the two 1-D cuts through the marked point show where the surface bends downward,
-which a convex surface never does.
+Beside the map, the two 1-D cuts through the marked point show where the surface bends downward
+(``refimpl.diagnostics.bends_down``), which a convex surface never does.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 
-import contourpy
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.collections import LineCollection
-from matplotlib.colors import LogNorm
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
-from refimpl.data import standardize, study_sleep
-from refimpl.network import init_231
-from refimpl.optim import train
-from refimpl.surface import loss_surface
-from refimpl.viz._core import DPI, BlitFigure, Explorer
+from refimpl.diagnostics import bends_down
+from refimpl.examples import EXAMPLE_PAIR
+from refimpl.surface import loss_surface, parameter_entries
+from refimpl.viz._core import DPI, BlitFigure, Explorer, slice_networks
+from refimpl.viz._geometry import contour_segments
+from refimpl.viz._style import CONTOUR_LEVELS, LOSS_NAMES, READOUT_BOX, log_loss_map
 
-#: The example network of notebooks 03 and 04: the 2-3-1 network trained with full-batch gradient
-#: descent (BCE) on the standardized study_sleep data. This seed trains to 99 % accuracy, and its
-#: slice over W1[1, 0] and W2[0, 0] shows a curved valley beside a flat plateau.
-EXAMPLE_SEED = 2
-EXAMPLE_LR = 0.5
-EXAMPLE_EPOCHS = 500
 #: The default slice: the weight from "hours slept" into hidden unit 0, and its output weight.
-DEFAULT_PAIR = ("W1[1, 0]", "W2[0, 0]")
-LOSS_NAMES = {"mse": "MSE", "bce": "BCE"}
+DEFAULT_PAIR = EXAMPLE_PAIR
 #: Grid points per axis (odd, so that the marked values are grid points).
 GRID_POINTS = 81
-#: loss_surface holds arrays of (grid points, n, d): a chunk of this many grid points keeps
-#: them in the CPU cache, which is about 1.5 times faster than the whole grid in one call.
-CHUNK_POINTS = 1000
-#: A 1-D cut "bends down" where its second difference is below -BEND_TOL times its range:
-#: far above rounding noise, small enough to catch every visible bend.
-BEND_TOL = 1e-4
 #: The log colour scale needs a positive loss; an exact 0 (fully saturated MSE) is floored here.
 LOSS_FLOOR = 1e-12
-#: Contour lines per map (spaced evenly on the log colour scale).
-CONTOUR_LEVELS = 14
 #: The 3-D view draws every STRIDE_3D-th grid point (a coarser mesh renders much faster).
 STRIDE_3D = 3
 #: Elevation and azimuth of the 3-D view (degrees): looking down the valley of the default slice.
@@ -54,106 +37,6 @@ VIEW_3D = (40.0, -60.0)
 CUT_COLOURS = ("#2fb4ff", "#ff9a1f")  # bright enough to read on the dark valleys
 BEND_STYLE = {"color": "tab:red", "linewidth": 6.0, "alpha": 0.35, "solid_capstyle": "butt"}
 MARK_STYLE = {"marker": "*", "markersize": 15, "color": "tab:red", "markeredgecolor": "white"}
-BOX_STYLE = {"boxstyle": "round", "facecolor": "white", "alpha": 0.85}
-
-
-@functools.cache
-def _example() -> tuple[np.ndarray, ...]:
-    X, y = study_sleep()
-    X, _, _ = standardize(X)
-    initial = init_231(seed=EXAMPLE_SEED)
-    trained, _ = train(X, y, initial, lr=EXAMPLE_LR, epochs=EXAMPLE_EPOCHS, loss="bce")
-    return X, y, initial, trained
-
-
-def example_network() -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, np.ndarray]]]:
-    """The study/sleep data and the example 2-3-1 network, before and after training.
-
-    Returns
-    -------
-    X : ndarray, shape (200, 2)
-        ``refimpl.study_sleep()`` inputs, standardized (each column mean 0, sd 1).
-    y : ndarray, shape (200, 1)
-    params : dict
-        ``{"trained": params, "initial": params}``: the 2-3-1 params after ``EXAMPLE_EPOCHS``
-        epochs of gradient descent (BCE, lr ``EXAMPLE_LR``) and at their He initialisation.
-    """
-    X, y, initial, trained = _example()
-    copies = {
-        name: {key: value.copy() for key, value in params.items()}
-        for name, params in (("trained", trained), ("initial", initial))
-    }
-    return X.copy(), y.copy(), copies
-
-
-def slice_networks(
-    X: np.ndarray | None,
-    y: np.ndarray | None,
-    params: Mapping[str, np.ndarray] | None,
-    order: tuple[str, ...] = ("trained", "initial"),
-) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, np.ndarray]], list[tuple[str, str]]]:
-    """The data and the networks an explorer slices, with the options of its network toggle.
-
-    Without ``params``: the example network (``example_network``), trained and at
-    initialisation, offered in ``order``. With ``params``: that one network, named "given".
-    ``X`` and ``y`` default to the example data.
-    """
-    example_X, example_y, example_params = example_network()
-    X = example_X if X is None else np.asarray(X, dtype=np.float64)
-    y = example_y if y is None else np.asarray(y, dtype=np.float64)
-    if params is None:
-        labels = {"trained": "trained", "initial": "at initialisation"}
-        return X, y, example_params, [(labels[name], name) for name in order]
-    given = {key: np.asarray(value, dtype=np.float64) for key, value in params.items()}
-    return X, y, {"given": given}, [("given", "given")]
-
-
-def parameter_entries(params: Mapping[str, np.ndarray]) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """Every entry of a params dict by its label: ``{"W1[0, 1]": ("W1", (0, 1)), ...}``."""
-    return {
-        f"{name}[{', '.join(map(str, index))}]": (name, index)
-        for name, value in params.items()
-        for index in np.ndindex(np.shape(value))
-    }
-
-
-def chunked_loss_surface(X, y, params, param_a, param_b, values_a, values_b, loss="bce"):
-    """``refimpl.loss_surface``, computed a few rows of the grid at a time (same result, faster)."""
-    rows = max(1, CHUNK_POINTS // len(values_b))
-    return np.vstack(
-        [
-            loss_surface(X, y, params, param_a, param_b, values_a[i : i + rows], values_b, loss)
-            for i in range(0, len(values_a), rows)
-        ]
-    )
-
-
-def contour_segments(x: np.ndarray, y: np.ndarray, Z: np.ndarray, levels) -> list[np.ndarray]:
-    """Contour lines of ``Z`` (rows along y, columns along x) as a list of (k, 2) point arrays.
-
-    One LineCollection fed with these is much cheaper to redraw than a new ``contour()`` set.
-    """
-    generator = contourpy.contour_generator(x, y, Z)
-    return [line for level in levels for line in generator.lines(level)]
-
-
-def bends_down(cut: np.ndarray) -> np.ndarray:
-    """True where a 1-D cut of the loss curves downward (negative second difference).
-
-    Parameters
-    ----------
-    cut : ndarray, shape (G,)
-
-    Returns
-    -------
-    mask : ndarray of bool, shape (G,)
-        True at the interior points where ``cut[i-1] - 2 cut[i] + cut[i+1] < -BEND_TOL * range``.
-    """
-    mask = np.zeros(cut.shape, dtype=bool)
-    spread = float(np.ptp(cut))
-    if cut.size >= 3 and spread > 0:
-        mask[1:-1] = (cut[:-2] - 2.0 * cut[1:-1] + cut[2:]) < -BEND_TOL * spread
-    return mask
 
 
 class LossSurfaceExplorer(Explorer):
@@ -248,29 +131,20 @@ class LossSurfaceExplorer(Explorer):
             axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))  # short labels
         ax.set_xlabel("change in parameter a", fontsize=11)
         ax.set_ylabel("change in parameter b", fontsize=11)
-        self.norm = LogNorm(vmin=0.1, vmax=1.0)
-        self.heat = ax.imshow(
-            np.ones((2, 2)),
-            origin="lower",
-            aspect="auto",
-            cmap="viridis",
-            norm=self.norm,
-            interpolation="bilinear",
+        # a few labelled ticks: 1, 2 and 5 per decade
+        self.heat, self.norm, self.colorbar = log_loss_map(
+            ax, colour_ax, locator=LogLocator(subs=(1.0, 2.0, 5.0)), aspect="auto"
         )
-        self.colorbar = fig.colorbar(self.heat, cax=colour_ax)
         # Axis labels are figure texts: they never change, so they stay in the still layer.
         fig.text(0.525, 0.48, "loss (log colour scale)", rotation=90, va="center", fontsize=11)
         fig.text(0.57, 0.48, "loss", rotation=90, va="center", fontsize=11)
-        self.colorbar.locator = LogLocator(subs=(1.0, 2.0, 5.0))  # a few labelled ticks
-        self.colorbar.formatter = FuncFormatter(lambda value, _: f"{value:g}")
-        colour_ax.yaxis.set_minor_formatter(NullFormatter())
         self.contours = LineCollection([], colors="white", linewidths=0.6, alpha=0.8)
         ax.add_collection(self.contours)
         (self.cut_a_line,) = ax.plot([], [], "--", color=CUT_COLOURS[0], linewidth=1.6)
         (self.cut_b_line,) = ax.plot([], [], "--", color=CUT_COLOURS[1], linewidth=1.6)
         (self.mark,) = ax.plot([0.0], [0.0], linestyle="", **MARK_STYLE)
         self.mark_text = ax.text(
-            0.02, 0.02, "", transform=ax.transAxes, fontsize=10, va="bottom", bbox=BOX_STYLE
+            0.02, 0.02, "", transform=ax.transAxes, fontsize=10, va="bottom", bbox=READOUT_BOX
         )
         # A plain text above the axes, not ax.title: matplotlib places a hidden title wrongly, and
         # this one is hidden while the still layer is rendered.
@@ -285,7 +159,7 @@ class LossSurfaceExplorer(Explorer):
             ha="center",
             va="center",
             fontsize=12,
-            bbox=BOX_STYLE,
+            bbox=READOUT_BOX,
         )
         self.surface = None
         (self.surface_mark,) = self.surface_ax.plot([], [], [], linestyle="", **MARK_STYLE)
@@ -335,7 +209,7 @@ class LossSurfaceExplorer(Explorer):
         if key not in self._cache:
             if len(self._cache) > 32:
                 self._cache.clear()
-            S = chunked_loss_surface(self.X, self.y, params, pa, pb, values_a, values_b, loss)
+            S = loss_surface(self.X, self.y, params, pa, pb, values_a, values_b, loss)
             self._cache[key] = np.maximum(S, LOSS_FLOOR)  # log colours need a positive loss
         return self._cache[key]
 

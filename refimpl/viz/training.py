@@ -2,10 +2,11 @@
 
 :class:`TrainingExplorer` trains an MLP ``[2, width, 1]`` (the 2-3-1 network for width 3) on the
 standardized study/sleep data with ``refimpl.train(record_params=True)``, once per choice of
-learning rate, hidden width, initialisation and seed, and keeps the run. The epoch slider then
-only redraws: the loss and the gradient norm with a marker at that epoch, the network's
-``y_hat`` over the plane of hours with its 0.5 boundary, and, for every hidden unit, the share of
-students it fires for (a dead unit fires for none).
+learning rate, hidden width, initialisation and seed, and keeps the run
+(``refimpl.examples.training_run``). The epoch slider then only redraws: the loss and the
+gradient norm with a marker at that epoch, the network's ``y_hat`` over the plane of hours with
+its 0.5 boundary, and, for every hidden unit, the share of students it fires for (a dead unit
+fires for none: ``refimpl.diagnostics.dead_units``).
 
 Compute and render (measured on an idle 2-core machine): a new run of 2000 epochs on the 150
 training students takes about 0.2 s of compute, once per choice of learning rate, width,
@@ -17,11 +18,8 @@ kept: moving the epoch slider, or going back to a run seen before, takes about 2
 
 from __future__ import annotations
 
-import functools
 import html
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import ipywidgets as widgets
 import numpy as np
@@ -30,27 +28,26 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from refimpl.data import FEATURE_NAMES, standardize, study_sleep, train_test_split
+from refimpl.data import FEATURE_NAMES, standardize
+from refimpl.diagnostics import dead_units, identical_units
+from refimpl.examples import RUN_EPOCHS, SAME_VALUE, Run, training_data, training_run
 from refimpl.losses import accuracy as reference_accuracy
-from refimpl.mlp import init_mlp, mlp_backward, mlp_forward, mlp_loss
-from refimpl.optim import train
+from refimpl.mlp import mlp_forward
 from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
-from refimpl.viz.network import NEGATIVE, POSITIVE, PROBABILITY_CMAP
-from refimpl.viz.neuron import (
+from refimpl.viz._geometry import clip_to_plane, contour_segments, plane_grid, switch_line
+from refimpl.viz._style import (
     FAIL_STYLE,
+    NEGATIVE,
     PASS_STYLE,
+    POSITIVE,
+    PROBABILITY_CMAP,
     SLEPT_RANGE,
     STUDIED_RANGE,
     pass_fail_handles,
-    plane_grid,
-    switch_line,
 )
-from refimpl.viz.surface import contour_segments
 
-#: The split of notebook 07: ``train_test_split(*study_sleep(), **SPLIT)``, 150 + 50 students.
-SPLIT = {"test_fraction": 0.25, "seed": 0}
-#: Epochs of every run; the slider scrubs through them.
-EPOCHS = 2000
+#: Epochs of every run (``refimpl.examples.training_run``); the slider scrubs through them.
+EPOCHS = RUN_EPOCHS
 LEARNING_RATES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 WIDTHS = (1, 2, 3, 4, 8, 16)
 SEEDS = tuple(range(6))
@@ -59,9 +56,8 @@ INIT_OPTIONS = (
     ("He: random, scaled (default)", "he"),
     ("normal: random, unscaled", "normal"),
     ("zeros: every parameter 0", "zeros"),
-    ("same: every parameter 0.5", "same"),
+    (f"same: every parameter {SAME_VALUE:g}", "same"),
 )
-SAME_VALUE = 0.5
 #: The epochs the slider stops at: 0, then 1-1.2-1.5-2-2.5-3-4-5-6-8 per decade, up to EPOCHS.
 EPOCH_STOPS = tuple(
     sorted(
@@ -90,142 +86,6 @@ DEAD_MARK = {
 UNIT_LINE_COLOUR = "gold"  # hidden units' switch lines, visible on red, white and blue
 #: Points per drawn curve (log-spaced epochs; the curves' x axis is logarithmic after 1).
 CURVE_POINTS = 400
-#: Runs kept (each holds its params for every epoch: about 2 MB for width 16).
-CACHED_RUNS = 48
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """The students of notebook 07, split and standardized with the training set's mean and std."""
-
-    X_train: np.ndarray  # (150, 2) hours
-    X_test: np.ndarray  # (50, 2) hours
-    y_train: np.ndarray  # (150, 1)
-    y_test: np.ndarray  # (50, 1)
-    X_train_std: np.ndarray
-    X_test_std: np.ndarray
-    mean: np.ndarray  # (2,)
-    std: np.ndarray  # (2,)
-
-
-@functools.cache
-def training_data() -> TrainingData:
-    """The split of notebook 07: ``train_test_split(*study_sleep(), **SPLIT)``, standardized."""
-    X, y = study_sleep()
-    X_train, X_test, y_train, y_test = train_test_split(X, y, **SPLIT)
-    X_train_std, mean, std = standardize(X_train)
-    X_test_std, _, _ = standardize(X_test, mean, std)
-    return TrainingData(X_train, X_test, y_train, y_test, X_train_std, X_test_std, mean, std)
-
-
-def initial_params(width: int, init: str, seed: int) -> dict[str, np.ndarray]:
-    """Starting params of the MLP ``[2, width, 1]``.
-
-    ``init`` is one of ``refimpl.INITS`` ("he", "normal", "zeros"), or "same": every weight and
-    bias ``SAME_VALUE``, so that all hidden units start identical (and stay so).
-    """
-    if init == "same":
-        return {k: np.full_like(v, SAME_VALUE) for k, v in init_mlp([2, width, 1]).items()}
-    return init_mlp([2, width, 1], seed=seed, init=init)
-
-
-@dataclass(frozen=True)
-class Run:
-    """One training run, recorded epoch by epoch.
-
-    Attributes
-    ----------
-    trace : dict of ndarray
-        ``trace["W1"][k]`` is W1 after k steps, for k = 0 .. epochs_recorded - 1 (shape
-        (epochs_recorded, 2, width)); likewise b1, W2, b2.
-    losses, grad_norms : ndarray, shape (epochs_recorded,)
-        The BCE on the training students and the norm of the whole gradient after k steps.
-    status, message : str
-        ``history.status`` and ``history.message`` of ``refimpl.train``.
-    seconds : float
-        How long the training took.
-    """
-
-    trace: dict[str, np.ndarray]
-    losses: np.ndarray
-    grad_norms: np.ndarray
-    status: str
-    message: str
-    seconds: float
-
-    @property
-    def epochs_recorded(self) -> int:
-        return len(self.losses)
-
-    def params(self, epoch: int) -> dict[str, np.ndarray]:
-        """The params after ``epoch`` steps (the last recorded ones for a later epoch)."""
-        k = min(int(epoch), self.epochs_recorded - 1)
-        return {key: value[k] for key, value in self.trace.items()}
-
-
-@functools.lru_cache(maxsize=CACHED_RUNS)
-def training_run(lr: float, width: int, init: str, seed: int) -> Run:
-    """Train ``[2, width, 1]`` for EPOCHS epochs on the training students, recording every epoch.
-
-    A completed run has EPOCHS + 1 recorded epochs (0 .. EPOCHS: the trained params are appended,
-    with their loss and gradient norm); a diverged one stops at its last finite params.
-    """
-    data = training_data()
-    start = time.perf_counter()
-    trained, history = train(
-        data.X_train_std,
-        data.y_train,
-        initial_params(width, init, seed),
-        lr=lr,
-        epochs=EPOCHS,
-        loss="bce",
-        record_params=True,
-    )
-    trace = history.params_trace or []
-    losses, grad_norms = list(history.losses), list(history.grad_norms)
-    if history.status == "completed":  # the end point too: the params after the last step
-        _, cache = mlp_forward(data.X_train_std, trained)
-        grads = mlp_backward(data.X_train_std, data.y_train, trained, cache)
-        trace = [*trace, trained]
-        losses.append(mlp_loss(data.X_train_std, data.y_train, trained))
-        grad_norms.append(float(np.sqrt(sum(np.sum(g**2) for g in grads.values()))))
-    if not trace:  # diverged before the first step: show the start
-        trace = [initial_params(width, init, seed)]
-        losses, grad_norms = [np.nan], [np.nan]
-    stacked = {key: np.stack([p[key] for p in trace]) for key in trace[0]}
-    return Run(
-        trace=stacked,
-        losses=np.array(losses, dtype=np.float64),
-        grad_norms=np.array(grad_norms, dtype=np.float64),
-        status=history.status,
-        message=history.message,
-        seconds=time.perf_counter() - start,
-    )
-
-
-def dead_units(Z1: np.ndarray) -> np.ndarray:
-    """True for each hidden unit whose pre-activation is <= 0 for every student.
-
-    Such a ReLU unit outputs 0 and has slope relu'(z) = 0 for everyone: no gradient reaches its
-    weights, so it never comes back.
-
-    Parameters
-    ----------
-    Z1 : ndarray, shape (n, width)
-
-    Returns
-    -------
-    dead : ndarray of bool, shape (width,)
-    """
-    return np.all(Z1 <= 0.0, axis=0)
-
-
-def identical_units(params: dict[str, np.ndarray]) -> bool:
-    """True when every hidden unit has the same weights in, bias and weight out (and width > 1)."""
-    W1, b1, W2 = params["W1"], params["b1"], params["W2"]
-    if W1.shape[1] < 2:
-        return False
-    return bool(np.all(W1[:, :1] == W1) and np.all(b1[0] == b1) and np.all(W2[:1, :] == W2))
 
 
 def curve_epochs(count: int, points: int = CURVE_POINTS) -> np.ndarray:
@@ -645,36 +505,3 @@ class TrainingExplorer(Explorer):
                 if line.size:
                     lines.append(line)
         return lines
-
-
-def clip_to_plane(segment: np.ndarray) -> np.ndarray:
-    """The part of a segment inside the plane shown (Liang-Barsky clipping).
-
-    A dashed line far longer than the axes costs Agg a dash per few pixels of its whole length;
-    clipped, a unit's line costs the same whatever its weights.
-
-    Parameters
-    ----------
-    segment : ndarray, shape (2, 2) or (0, 2)
-        Two points (studied, slept).
-
-    Returns
-    -------
-    clipped : ndarray, shape (2, 2), or (0, 2) when the segment misses the plane
-    """
-    if segment.shape[0] != 2:
-        return np.empty((0, 2))
-    start, direction = segment[0], segment[1] - segment[0]
-    low, high = 0.0, 1.0
-    for axis, (lo, hi) in enumerate((STUDIED_RANGE, SLEPT_RANGE)):
-        if direction[axis] == 0.0:
-            if not lo <= start[axis] <= hi:
-                return np.empty((0, 2))
-            continue
-        t0, t1 = sorted(
-            ((lo - start[axis]) / direction[axis], (hi - start[axis]) / direction[axis])
-        )
-        low, high = max(low, t0), min(high, t1)
-    if low >= high:
-        return np.empty((0, 2))
-    return np.array([start + low * direction, start + high * direction])

@@ -1,0 +1,102 @@
+"""The look that the explorers share: ranges, palette, legends, and log-scale loss maps.
+
+Every explorer imports what it shares with another one from here (never from another
+explorer), so that a colour or a range is changed in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colorbar import Colorbar
+from matplotlib.colors import LogNorm
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, Locator, NullFormatter
+
+# -- ranges ----------------------------------------------------------------------------------
+
+#: The part of the study/sleep plane shown, in hours: studied 0-10, slept 3-10 (the data's
+#: range), padded.
+STUDIED_RANGE = (-0.5, 10.5)
+SLEPT_RANGE = (2.5, 10.5)
+
+# -- palette ---------------------------------------------------------------------------------
+
+POSITIVE, NEGATIVE = "#1f77b4", "#ff7f0e"  # weights: blue w > 0, orange w < 0
+PROBABILITY_CMAP = colormaps["RdBu"]  # fail (red) .. pass (blue), as in the neuron explorer
+#: Students on the plane: a passed one is a white dot, a failed one a black cross.
+PASS_STYLE = {"marker": "o", "s": 28, "facecolor": "white", "edgecolor": "black", "linewidth": 0.9}
+FAIL_STYLE = {"marker": "x", "s": 26, "color": "black", "linewidth": 1.3}
+#: A box that keeps a text readable over a map.
+READOUT_BOX = {"boxstyle": "round", "facecolor": "white", "alpha": 0.85}
+
+# -- words -----------------------------------------------------------------------------------
+
+LOSS_NAMES = {"mse": "MSE", "bce": "BCE"}
+
+# -- legends ---------------------------------------------------------------------------------
+
+
+def pass_fail_handles() -> list[Line2D]:
+    """Legend entries for students drawn with PASS_STYLE and FAIL_STYLE."""
+    return [
+        Line2D([], [], linestyle="", marker="o", markerfacecolor="white", markeredgecolor="black",
+               label="passed"),
+        Line2D([], [], linestyle="", marker="x", color="black", label="failed"),
+    ]
+
+
+# -- loss maps on a log colour scale -----------------------------------------------------------
+
+#: Contour lines per loss map (spaced evenly on the log colour scale).
+CONTOUR_LEVELS = 14
+
+
+def log_loss_map(
+    ax, colour_ax, *, locator: Locator, formatter: str = "g", cmap: str = "viridis", **imshow: Any
+) -> tuple[AxesImage, LogNorm, Colorbar]:
+    """An empty heat map on a log colour scale, with its colour bar in ``colour_ax``.
+
+    Each frame sets the data (``heat.set_data``) and the range (``heat.set_clim``; the colour
+    bar follows). The colour bar's ticks come from ``locator``, labelled with
+    ``format(value, formatter)``; minor ticks get no label.
+
+    Parameters
+    ----------
+    ax, colour_ax : matplotlib.axes.Axes
+        The map's axes and the colour bar's.
+    locator : matplotlib.ticker.Locator
+        The colour bar's major ticks.
+    formatter : str
+        A format spec for their labels.
+    cmap : str
+    **imshow
+        More arguments of ``ax.imshow`` (extent, aspect, alpha).
+
+    Returns
+    -------
+    heat : AxesImage
+    norm : LogNorm
+    colorbar : Colorbar
+    """
+    norm = LogNorm(vmin=0.1, vmax=1.0)  # a placeholder range: every frame sets its own
+    heat = ax.imshow(
+        np.ones((2, 2)), origin="lower", cmap=cmap, norm=norm, interpolation="bilinear", **imshow
+    )
+    colorbar = ax.figure.colorbar(heat, cax=colour_ax)
+    colorbar.locator = locator
+    colorbar.formatter = FuncFormatter(lambda value, _: format(value, formatter))
+    colour_ax.yaxis.set_minor_formatter(NullFormatter())
+    return heat, norm, colorbar
+
+
+def colour_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
+    """About ``count`` ticks between low and high (> 0), evenly spaced on a log scale and
+    rounded to 2 significant digits (kept inside [low, high])."""
+    ticks = np.geomspace(low, high, count)
+    digits = 1 - np.floor(np.log10(ticks)).astype(int)  # 2 significant digits
+    rounded = np.array([round(t, int(d)) for t, d in zip(ticks, digits, strict=True)])
+    return np.unique(rounded[(rounded >= low) & (rounded <= high)])
