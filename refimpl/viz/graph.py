@@ -4,8 +4,9 @@ The graph computes ``L = (a - y)**2`` with ``a = sigmoid(z)`` and ``z = w x + b`
 pass writes a value on every node (blue); the backward pass writes a local derivative on every
 edge (grey) and the gradient ``dL/d(node)`` on every node (red): the product of the local
 derivatives along the path from L. The numbers come from a small autodiff class, the learner's
-``Value`` while it works, else ``refimpl.Value`` (``refimpl.autodiff.trace_neuron_loss``). Beside the graph, L as a function of one leaf,
-with the tangent whose slope is that leaf's gradient.
+``Value`` while it works, else ``refimpl.Value`` (``refimpl.autodiff.trace_neuron_loss``).
+Beside the graph, L as a function of one leaf, with the tangent whose slope is that leaf's
+gradient.
 """
 
 from __future__ import annotations
