@@ -387,9 +387,10 @@ ONE = [
     Case("backward-mse-via-private-mlp-backward", "1-other-name", N06,
          (replace("backward_231_mse", """
           def backward_231_mse(X, y, params, cache):
-              mlp = refimpl.mlp
-              _, f_h_prime, _, f_o_prime = mlp._activations("relu", "sigmoid", "mse")
-              return mlp._backward(X, y, params, cache, 2, "mse", "sigmoid", f_h_prime, f_o_prime)
+              _, f_h_prime, _, f_o_prime = refimpl._validation.resolve_activations(
+                  "relu", "sigmoid", "mse")
+              return refimpl.mlp.backward_unchecked(X, y, params, cache, 2, "mse", "sigmoid",
+                                                    f_h_prime, f_o_prime)
           """),), MSE0, cheat_works="backward_231_mse"),
     Case("backward-mse-gradients-leaked-by-train", "1-other-name", N06,
          (replace("backward_231_mse", """
