@@ -281,3 +281,17 @@ def test_cells_after_a_hidden_check_show_no_output(course):
     _grade(nb, course)
     assert "SEEN LATER" not in str(nb.cells[-1].outputs)
     assert "ran after a hidden check" in nb.cells[-1].outputs[0].text
+
+
+def test_a_reference_call_that_would_flood_the_grader_s_memory_is_a_memory_error(course):
+    """A reference function runs in the grader's process on the learner's arguments, with
+    bounded memory and time: the learner's code gets the MemoryError, the grader goes on."""
+    nb = relu_notebook(HONEST_RELU)
+    nb.cells.insert(3, nb.cells[2].copy())
+    nb.cells[3].metadata = {}
+    nb.cells[3].source = ("try:\n    refimpl.init_mlp([40000, 40000])\n"
+                          "except MemoryError as error:\n    print('refused:', type(error))\n")
+    record = _grade(nb, course)
+    assert record.score == 2
+    assert "refused: <class 'MemoryError'>" in nb.cells[3].outputs[0].text
+    assert record.attention == []

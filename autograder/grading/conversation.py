@@ -20,6 +20,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import resource
 import selectors
 import signal
 import sys
@@ -216,6 +217,36 @@ def _call_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+#: Memory a reference function run for the worker may add to the grader's process.
+CALL_MEMORY_BYTES = 2 * 2**30
+
+
+@contextlib.contextmanager
+def _memory_headroom(extra: int) -> Iterator[None]:
+    """Limit the grader's address space to what it uses now plus ``extra`` while a reference
+    function runs on the worker's arguments (``init_mlp([40000, 40000])`` is then a
+    MemoryError, not a grader that runs out of memory)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    try:
+        with open("/proc/self/statm") as stream:
+            used = int(stream.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):  # not Linux: no limit
+        yield
+        return
+    limit = used + extra
+    if soft != resource.RLIM_INFINITY:
+        limit = min(limit, soft)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def _serve(message: dict, rules: policy.Policy, handles: _Handles, names: set[str],
            seconds: float) -> dict:
     """The answer to one ``call`` of the worker."""
@@ -256,12 +287,13 @@ def _serve(message: dict, rules: policy.Policy, handles: _Handles, names: set[st
             or not all(isinstance(k, str) for k in kwargs):
         return refuse("TypeError", "malformed call")
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"), _call_limit(seconds):
+        with warnings.catch_warnings(), np.errstate(all="ignore"), _call_limit(seconds), \
+                _memory_headroom(CALL_MEMORY_BYTES):
             warnings.simplefilter("ignore")
             value = function(*args, **kwargs)
-    except Exception as error:
-        kind = type(error).__name__ if getattr(builtins, type(error).__name__, None) \
-            is type(error) else "RuntimeError"
+    except Exception as error:  # as the nearest built-in exception (MemoryError, ValueError)
+        kind = next(cls.__name__ for cls in type(error).__mro__
+                    if getattr(builtins, cls.__name__, None) is cls)
         return refuse(kind, str(error)[:2000])
     return {"op": "return", "id": number, "value": handles.mint(codec.to_plain(value))}
 
