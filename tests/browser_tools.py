@@ -158,6 +158,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop(process: subprocess.Popen) -> bytes:
+    """Terminate a server started by a test (kill it after 20 s); its output."""
+    process.terminate()
+    try:
+        return process.communicate(timeout=20)[0] or b""
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0] or b""
+
+
 @dataclass
 class LabServer:
     """A JupyterLab server with its own Jupyter folders, serving ``root``."""

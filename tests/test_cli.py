@@ -15,7 +15,7 @@ from autograder import cli
 from autograder import workspace as ws_module
 from autograder.course import CourseError
 from autograder.workspace import Release, release_key
-from browser_tools import free_port
+from browser_tools import free_port, stop
 from notebook_tools import copy_course
 
 
@@ -167,12 +167,7 @@ def test_lab_starts_jupyterlab_in_the_workspace(tmp_path):
         assert validated["success"], validated
         assert "NotImplementedError" in json.dumps(validated["value"])
     finally:
-        server.terminate()
-        try:
-            server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
+        stop(server)
 
 
 def test_release_generates_the_student_version(tmp_path, capsys):

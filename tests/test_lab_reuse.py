@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-from browser_tools import free_port
+from browser_tools import free_port, stop
 
 
 def test_a_second_lab_reuses_the_running_server(tmp_path):
@@ -40,9 +40,4 @@ def test_a_second_lab_reuses_the_running_server(tmp_path):
         assert f":{port}/lab?token={token}" in second.stdout
         assert first.poll() is None
     finally:
-        first.terminate()
-        try:
-            first.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            first.kill()
-            first.communicate()
+        stop(first)
