@@ -1524,8 +1524,8 @@ def _conclude(result: CheckResult) -> CheckFailed | None:
     The check function itself raises it (``raise failure from None``), so that a notebook
     shows one short frame of the autograder and no internal traceback.
     """
-    if result.passed:
-        print(result.message)
+    if result.passed:  # green in a notebook; plain text in scripts and logs
+        print(f"\x1b[32m{result.message}\x1b[0m" if in_learner_kernel() else result.message)
         return None
     return CheckFailed(result)
 

@@ -169,6 +169,12 @@ class CheckFailed(AssertionError):
         super().__init__(result.message)
         self.result = result
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook, JupyterLab's Validate) shows: the teaching message alone,
+        its first line marked in red and with a cross, and no traceback of the checks' code."""
+        lines = self.result.message.splitlines() or [""]
+        return [f"\x1b[1;31m✘ {lines[0]}\x1b[0m", *lines[1:]]
+
 
 # ---------------------------------------------------------------------------------------
 # Output specifications: what the function must return
