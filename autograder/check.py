@@ -167,13 +167,6 @@ def in_learner_kernel() -> bool:
     return ipython is not None and ipython.get_ipython() is not None
 
 
-def _code_objects(obj: Any) -> list[Any]:
-    """The code objects of a function, or of a class's methods and properties."""
-    members = list(vars(obj).values()) if isinstance(obj, type) else [obj]
-    codes = [getattr(getattr(m, "fget", m), "__code__", None) for m in members]
-    return [code for code in codes if code is not None]
-
-
 @contextmanager
 def _reference_watch(exercise: Exercise, learner_fn: Any) -> Iterator[list[str]]:
     """The reference functions the learner's object is, or calls, that the trusted grader
@@ -187,8 +180,8 @@ def _reference_watch(exercise: Exercise, learner_fn: Any) -> Iterator[list[str]]
     given = set(exercise.uses) | set(policy.SHIPPED.get(exercise.name, {}))
     watched = {code: name for name in policy.reference_names() if name not in given
                and exercise.name in policy.ANSWERS.get(name, {exercise.name})
-               for code in _code_objects(getattr(refimpl, name))}
-    used += [watched[code] for code in _code_objects(inner) if code in watched][:1]
+               for code in policy.code_objects(getattr(refimpl, name))}
+    used += [watched[code] for code in policy.code_objects(inner) if code in watched][:1]
 
     def on_call(frame, event, arg) -> None:
         if event == "call" and not used and frame.f_code in watched:

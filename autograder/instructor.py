@@ -203,15 +203,9 @@ def autograde(course_root: Path, names: Iterable[str] | None = None,
     learner's code (``isolation.detect()``), raise :class:`UnisolatedMachine` unless
     ``allow_unisolated``.
     """
-    machine = isolation.detect()
-    if not machine.namespaces:
+    if (why := isolation.refusal()) is not None:
         if not allow_unisolated:
-            raise UnisolatedMachine(
-                f"this machine cannot isolate the learner's code while grading "
-                f"({machine.describe()}): a submission could read the course folder and other "
-                "submissions, or harm the grader. Install bubblewrap and allow unprivileged "
-                "user namespaces (README, Trusted grading), or grade anyway with "
-                "--allow-unisolated.")
+            raise UnisolatedMachine(why)
         os.environ[isolation.ALLOW_UNISOLATED_ENV] = "1"  # for the grading processes
     course_root = Path(course_root).resolve()
     todo = submissions(course_root, names, students)

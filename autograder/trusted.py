@@ -349,11 +349,8 @@ class TrustedExecute(NbGraderPreprocessor):
             raise ValueError("TrustedExecute.course_root is not set (see nbgrader_config.py)")
         course_root = Path(self.course_root)
         allowed = self.allow_unisolated or os.environ.get(isolation.ALLOW_UNISOLATED_ENV) == "1"
-        if self.isolate and not isolation.detect().namespaces and not allowed:
-            raise UnisolatedGrading(
-                f"this machine cannot isolate the grading worker ({isolation.detect().describe()})"
-                "; install bubblewrap and allow user namespaces, or grade anyway with "
-                "--allow-unisolated")
+        if self.isolate and not allowed and (why := isolation.refusal()) is not None:
+            raise UnisolatedGrading(why)
         sandbox = isolation.Limits(memory_bytes=self.memory_limit_mb * 2**20,
                                    processes=self.processes,
                                    cpu_seconds=self.notebook_timeout + 60)

@@ -21,6 +21,7 @@ from nbformat import NotebookNode
 from nbgrader.utils import is_solution
 
 import refimpl
+from autograder.grading import policy
 from autograder.records import Attention
 
 __all__ = ["copies_of_the_reference", "suspicious_lines"]
@@ -125,10 +126,7 @@ def _reference_signatures(exercises: set[str]) -> dict[str, set[tuple]]:
     found: dict[str, set[tuple]] = {}
     for name in exercises:
         reference = getattr(refimpl, name, None)
-        members = (vars(reference).values() if isinstance(reference, type) else [reference])
-        codes = {getattr(getattr(m, "fget", m), "__code__", None) for m in members}
-        codes.discard(None)
-        found[name] = {_signature(code) for code in codes}
+        found[name] = {_signature(code) for code in policy.code_objects(reference)}
     return found
 
 

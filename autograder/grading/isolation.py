@@ -178,6 +178,17 @@ def detect() -> Isolation:
     return _machine().isolation
 
 
+def refusal() -> str | None:
+    """Why grading must not run here without ``--allow-unisolated`` (None: it may)."""
+    machine = detect()
+    if machine.namespaces:
+        return None
+    return (f"this machine cannot isolate the learner's code while grading "
+            f"({machine.describe()}): a submission could read the course folder and other "
+            "submissions, or harm the grader. Install bubblewrap and allow unprivileged user "
+            "namespaces (README, Trusted grading), or grade anyway with --allow-unisolated.")
+
+
 @functools.cache
 def _machine() -> _Machine:
     bwrap = shutil.which("bwrap") or ("/usr/bin/bwrap" if os.access("/usr/bin/bwrap", os.X_OK)

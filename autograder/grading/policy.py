@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import refimpl
 from autograder.grading.worker.codec import Handle
 
-__all__ = ["ANSWERS", "SHIPPED", "Policy", "reference_constants", "reference_names"]
+__all__ = ["ANSWERS", "SHIPPED", "Policy", "code_objects", "reference_constants",
+           "reference_names"]
 
 _FORWARD = frozenset({"relu", "sigmoid", "neuron", "dense_forward", "forward_231", "predict",
                       "mlp_forward"})
@@ -82,6 +83,14 @@ ANSWERS: dict[str, frozenset[str]] = {
 SHIPPED: dict[str, dict[str, tuple[object, ...]]] = {
     "value_neuron_loss": {"Value": (refimpl.autodiff._sigmoid, refimpl.Value)},
 }
+
+
+def code_objects(obj: object) -> list[object]:
+    """The code objects of a function, or of a class's methods and properties: what a
+    reference function runs, to recognise it (or a copy of it) in a learner's code."""
+    members = list(vars(obj).values()) if isinstance(obj, type) else [obj]
+    codes = [getattr(getattr(m, "fget", m), "__code__", None) for m in members]
+    return [code for code in codes if code is not None]
 
 
 def reference_names() -> list[str]:
