@@ -1,4 +1,4 @@
-"""Teaching checks for the backprop course: compare a learner's function with ``refimpl``.
+"""Teaching checks and grading for the backprop course.
 
 In a notebook::
 
@@ -7,30 +7,29 @@ In a notebook::
     check.backward_231(backward_231, loss="bce")
     check.relu(relu, hidden=True)         # seeded-random hidden cases, no expected values shown
 
-Modules
--------
-check      one function per exercise (``check.evaluate`` returns the result without raising)
-engine     the generic comparison of a learner's function with the reference
-catalogue  the known mistakes, by exercise, each with a wrong variant and a hint
-autodiff   runs a learner's ``Value`` class on small expression programs
-seeding    seeds of the hidden cases
-formatting message text
-course     the nbgrader course: config, release through nbgrader's Python API
-workspace  the learner's workspace: delivery and updates that never overwrite their work
-progress   ``backprop-course check``: run notebooks headless, tabulate every exercise
-cli        the ``backprop-course`` command line
+The folders, one job each (arrows: who imports whom)::
+
+    check.py      what a notebook calls: check.NAME(fn), one per exercise      -> exercises, checks
+    exercises/    one module per notebook: references, cases, tolerances, mistakes -> checks
+    checks/       the engine: run a learner's function, compare, explain       -> grading.worker
+    grading/      trusted grading: the sandboxed worker, the policy, seeds, records
+    instructor/   collect, autograde, feedback, export, report               -> grading, course
+    learner/      the workspace that updates never overwrite; ``backprop-course check``
+    course.py     the nbgrader course: config, release (nbgrader's Python API)
+    files.py      atomic file writes
+    cli.py        the ``backprop-course`` command line                -> instructor, learner
 """
 
-from autograder.engine import Case, CheckFailed, CheckResult, Mistake, run_check
-from autograder.seeding import resolve_seed
+from autograder.checks.engine import Case, CheckFailed, CheckResult, Mistake, run_check
+from autograder.checks.seeding import resolve_seed
 
 __all__ = ["Case", "CheckFailed", "CheckResult", "Mistake", "check", "resolve_seed", "run_check"]
 
 
 def __getattr__(name: str):
     # `autograder.check` imports refimpl: load it on first use, not with the package.
-    if name in ("check", "catalogue"):
+    if name == "check":
         import importlib
 
-        return importlib.import_module(f"autograder.{name}")
+        return importlib.import_module("autograder.check")
     raise AttributeError(f"module 'autograder' has no attribute {name!r}")

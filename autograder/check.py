@@ -17,17 +17,14 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 import refimpl
-from autograder import formatting as fmt
-from autograder.autodiff import random_program, run_program, run_value_neuron_loss
-from autograder.catalogue import mistakes_for
-from autograder.engine import (
-    ARRAY,
+from autograder.checks import formatting as fmt
+from autograder.checks.engine import (
     SCALAR,
     Case,
     CheckFailed,
@@ -35,16 +32,15 @@ from autograder.engine import (
     DictOf,
     Leaf,
     LearnerProblem,
-    LearnerRun,
-    Mistake,
-    Spec,
     TupleOf,
     run_check,
     run_learner,
 )
+from autograder.checks.exercise import Exercise
+from autograder.exercises import catalogue
+from autograder.exercises.catalogue import mistakes_for
+from autograder.exercises.value_programs import random_program, run_program, run_value_neuron_loss
 from autograder.grading import policy
-from autograder.grading.worker import drivers
-from autograder.seeding import resolve_seed
 
 __all__ = [
     "CONFIGURATIONS",
@@ -80,84 +76,23 @@ __all__ = [
 
 N_HIDDEN = 20  # hidden cases per check
 
-# Default tolerance: float64 implementations of the same formula agree to ~1e-15 relative.
-RTOL, ATOL = 1e-7, 1e-10
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """Everything one check needs: the reference, the cases, the output and the tolerance."""
-
-    name: str
-    key: str  # catalogue and seed key, e.g. "backward_231_mse"
-    title: str  # the name in messages, e.g. "backward_231 (loss='mse')"
-    reference: Callable[..., Any]
-    visible: Callable[[], list[Case]]
-    hidden: Callable[[np.random.Generator], list[Case]]
-    output: Spec = ARRAY
-    rtol: float = RTOL
-    atol: float = ATOL
-    diagnose: Callable[[list[str], list[str]], str | None] | None = None
-    input_hints: Mapping[str, str] = field(default_factory=dict)
-    part_order: Callable[[str], Any] | None = None
-    uses: tuple[str, ...] = ()  # earlier exercises the solution may call (graded on their own)
-    # How the learner's object (and every mistake's variant) is called on a case, for
-    # exercises that are not plain functions (a class, a result that must be driven further):
-    # a name of autograder.grading.worker.drivers.DRIVERS, with its context.
-    driver: str | None = None
-    driver_context: Callable[[], dict[str, Any]] = dict
-    # Properties of a returned result that need the reference (engine.apply_postcheck).
-    postcheck: Callable[[Any, Case], None] | None = None
-    # NumPy floating-point errors that fail a case even when the values are right.
-    forbid_fp_errors: tuple[str, ...] = ()
-
-    @property
-    def mistakes(self) -> tuple[Mistake, ...]:
-        return mistakes_for(self.key)
-
-    def adapt(self, obj: Any) -> Any:
-        """``obj`` (the learner's or a mistake's) as this exercise calls it on a case."""
-        return drivers.adapt(self.driver, obj, **self.driver_context())
-
-    def cases(self, hidden: bool = False, seed: int | None = None) -> list[Case]:
-        cases = (self.hidden(np.random.default_rng(resolve_seed(self.key, seed))) if hidden
-                 else self.visible())
-        if self.forbid_fp_errors:
-            cases = [replace(case, forbid_fp_errors=self.forbid_fp_errors) for case in cases]
-        return cases
-
-    def run(self, learner_fn: Any, *, hidden: bool = False, seed: int | None = None) -> CheckResult:
-        __tracebackhide__ = True
-        cases = self.cases(hidden, seed)
-        with _reference_watch(self, learner_fn) as used:
-            learner = self.observe(learner_fn, cases)
-        result = self.grade(learner, cases, hidden=hidden, learner_fn=learner_fn)
-        if not used:
-            return result
-        return CheckResult(self.name, False, (
-            f"{self.title}: your {learner.fn_name} calls the reference implementation "
-            f"refimpl.{used[0]}. That works here, but when the notebook is graded the "
-            "reference is not available to this exercise, so this check would score 0 there. "
-            "Write it yourself. [uses-reference]"), n_cases=len(cases), hidden=hidden,
-            stage="reference-used")
-
-    def observe(self, learner_fn: Any, cases: list[Case]) -> LearnerRun:
-        """Run the learner's object on ``cases`` (where the learner's code lives)."""
-        __tracebackhide__ = True
-        with _earlier_exercises_from_reference(learner_fn, self.uses):
-            return run_learner(self.name, learner_fn, self.reference, cases, title=self.title,
-                               adapt=self.adapt, postcheck=self.postcheck)
-
-    def grade(self, learner: LearnerRun, cases: list[Case], *, hidden: bool,
-              learner_fn: Any = None) -> CheckResult:
-        """Compare what the learner's object did on ``cases`` with the reference."""
-        __tracebackhide__ = True
-        return run_check(self.name, learner_fn, self.reference, cases,
-                         output=self.output, mistakes=self.mistakes, hidden=hidden,
-                         rtol=self.rtol, atol=self.atol, title=self.title,
-                         diagnose=self.diagnose, input_hints=self.input_hints,
-                         part_order=self.part_order, adapt=self.adapt,
-                         postcheck=self.postcheck, learner=learner)
+def run(exercise: Exercise, learner_fn: Any, *, hidden: bool = False,
+        seed: int | None = None) -> CheckResult:
+    """Check ``learner_fn`` on ``exercise``'s cases here, in the learner's process."""
+    __tracebackhide__ = True
+    cases = exercise.cases(hidden, seed)
+    with (_reference_watch(exercise, learner_fn) as used,
+          _earlier_exercises_from_reference(learner_fn, exercise.uses)):
+        learner = run_learner(exercise, learner_fn, cases)
+    result = run_check(exercise, cases, learner_fn=learner_fn, hidden=hidden, learner=learner)
+    if not used:
+        return result
+    return CheckResult(exercise.name, False, (
+        f"{exercise.title}: your {learner.fn_name} calls the reference implementation "
+        f"refimpl.{used[0]}. That works here, but when the notebook is graded the "
+        "reference is not available to this exercise, so this check would score 0 there. "
+        "Write it yourself. [uses-reference]"), n_cases=len(cases), hidden=hidden,
+        stage="reference-used")
 
 
 def in_learner_kernel() -> bool:
@@ -174,7 +109,7 @@ def _reference_watch(exercise: Exercise, learner_fn: Any) -> Iterator[list[str]]
     there. Advice in the learner's own kernel; the grader does not rely on it."""
     used: list[str] = []
     inner = getattr(learner_fn, "func", learner_fn)
-    if not in_learner_kernel() or getattr(inner, "__module__", None) == "autograder.catalogue":
+    if not in_learner_kernel() or getattr(inner, "__module__", None) == catalogue.__name__:
         yield used  # scripts and tests check the reference itself; a planted mistake
         return
     given = set(exercise.uses) | set(policy.SHIPPED.get(exercise.name, {}))
@@ -868,7 +803,7 @@ def _neuron_loss_grads_hidden(rng: np.random.Generator) -> list[Case]:
 
 
 # Programs of the Value check: the operations a + b, a - b, a * b, a ** 2, .relu(),
-# .sigmoid() on Values only (see autograder/autodiff.py).
+# .sigmoid() on Values only (see autograder/exercises/value_programs.py).
 _VALUE_PROGRAMS = (
     ("out = a * b + c", {"a": 2.0, "b": -3.0, "c": 10.0}, "out = a * b + c"),
     ("out = a * a + a * b", {"a": 3.0, "b": -2.0},
@@ -1260,7 +1195,8 @@ def exercise(name: str, **options: Any) -> Exercise:
     """The ``Exercise`` behind ``check.NAME(..., **options)`` (its cases, reference, ...)."""
     if name not in EXERCISES:
         raise ValueError(f"unknown exercise {name!r}; the exercises are {', '.join(EXERCISES)}")
-    return EXERCISES[name](**options)
+    spec = EXERCISES[name](**options)
+    return replace(spec, mistakes=mistakes_for(spec.key))
 
 
 def _relu_exercise() -> Exercise:
@@ -1508,7 +1444,7 @@ def evaluate(name: str, learner_fn: Any, *, hidden: bool = False, seed: int | No
              **options: Any) -> CheckResult:
     """Run the check ``name`` and return its ``CheckResult`` (no printing, no raising)."""
     __tracebackhide__ = True
-    return exercise(name, **options).run(learner_fn, hidden=hidden, seed=seed)
+    return run(exercise(name, **options), learner_fn, hidden=hidden, seed=seed)
 
 
 def _conclude(result: CheckResult) -> CheckFailed | None:

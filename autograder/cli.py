@@ -38,7 +38,7 @@ def jupyterlab_argv(workspace: Path, extra: list[str]) -> list[str]:
 
 def update_workspace(workspace: Path, course_root: Path | None = None) -> bool:
     """Deliver or update the student notebooks and say what happened; False if that failed."""
-    from autograder.workspace import deliver
+    from autograder.learner.workspace import deliver
 
     try:
         delivery = deliver(workspace, course_root or COURSE_ROOT)
@@ -100,7 +100,7 @@ def resolve_notebooks(workspace: Path, names: list[str]) -> list[Path]:
     """Paths for ``check``'s arguments: a path, a name in the workspace (with or without
     ``.ipynb``) or the start of names (``02``; ``0``: every notebook whose name starts so).
     Raises ValueError naming what is available."""
-    from autograder.workspace import workspace_notebooks
+    from autograder.learner.workspace import workspace_notebooks
 
     available = workspace_notebooks(workspace)
     found: list[Path] = []
@@ -117,8 +117,8 @@ def resolve_notebooks(workspace: Path, names: list[str]) -> list[Path]:
 
 
 def cmd_check(args: argparse.Namespace, extra: list[str]) -> int:
-    from autograder import progress
-    from autograder.workspace import workspace_notebooks
+    from autograder.learner import progress
+    from autograder.learner.workspace import workspace_notebooks
 
     workspace = args.workspace.expanduser().resolve()
     try:
@@ -174,7 +174,7 @@ def _course_step(step):
 
 
 def cmd_collect(args: argparse.Namespace, extra: list[str]) -> int:
-    from autograder.collect import collect
+    from autograder.instructor.collect import collect
 
     def step() -> int:
         result = collect(args.course, args.source, assignment=args.assignment,
@@ -192,7 +192,7 @@ def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from autograder.grading import isolation
-    from autograder.instructor import autograde, submissions
+    from autograder.instructor.workflow import autograde, submissions
 
     todo = submissions(args.course, args.assignments or None, args.student or None)
     if not todo:
@@ -233,7 +233,7 @@ def cmd_autograde(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace, extra: list[str]) -> int:
-    from autograder.instructor import feedback
+    from autograder.instructor.workflow import feedback
 
     def step() -> int:
         files, errors = feedback(args.course, args.assignments or None, args.student or None,
@@ -250,7 +250,7 @@ def cmd_feedback(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_export(args: argparse.Namespace, extra: list[str]) -> int:
-    from autograder.export import export
+    from autograder.instructor.export import export
 
     def step() -> int:
         for line in export(args.course, args.out or args.course / "exports").lines():
@@ -261,8 +261,8 @@ def cmd_export(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_report(args: argparse.Namespace, extra: list[str]) -> int:
-    from autograder.instructor import submissions
-    from autograder.report import build_report, print_report
+    from autograder.instructor.report import build_report, print_report
+    from autograder.instructor.workflow import submissions
 
     def step() -> int:
         names = args.assignments or sorted({a for _, a in submissions(args.course)})
@@ -313,7 +313,7 @@ def positive_seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autograder.progress import CELL_TIMEOUT, NOTEBOOK_TIMEOUT
+    from autograder.learner.progress import CELL_TIMEOUT, NOTEBOOK_TIMEOUT
 
     parser = argparse.ArgumentParser(
         prog="backprop-course",

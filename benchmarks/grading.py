@@ -31,7 +31,7 @@ SPEEDUP_TARGET = Target(">=", 2.5, "x")
 def _plant(source: Path, variant, function: str) -> str:
     import nbformat
 
-    from autograder.catalogue import planted_source
+    from autograder.exercises.catalogue import planted_source
 
     nb = nbformat.read(source, as_version=4)
     for cell in nb.cells:
@@ -46,7 +46,7 @@ def build_class(course: Path, quick: bool) -> int:
     """Release a copy of the course in ``course`` and write its submissions; their number."""
     from autograder import check
     from autograder.course import assignments, generate_release
-    from autograder.trusted import parse_test_cell
+    from autograder.grading.trusted import parse_test_cell
 
     course.mkdir(parents=True)
     shutil.copy(ROOT / "course" / "nbgrader_config.py", course)
@@ -81,7 +81,7 @@ def grade_stock(course: Path) -> None:
     from traitlets.config import Config
 
     from autograder.course import nbgrader_api
-    from autograder.instructor import submissions
+    from autograder.instructor.workflow import submissions
 
     overrides = Config()
     traits = Autograde.class_traits()
@@ -99,8 +99,8 @@ def grade_stock(course: Path) -> None:
 
 def grade_trusted(course: Path, jobs: int) -> float:
     """Grade with the trusted grader; the mean sandbox execution time per submission."""
-    from autograder.instructor import autograde
-    from autograder.records import load_records
+    from autograder.grading.records import load_records
+    from autograder.instructor.workflow import autograde
 
     results = autograde(course, jobs=jobs)
     failed = [r for r in results if r.error]

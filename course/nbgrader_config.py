@@ -24,7 +24,7 @@ from autograder.grading.overwrite import (
     SanitizedHTMLExporter,
     SourceClearHiddenTests,
 )
-from autograder.trusted import TrustedExecute
+from autograder.grading.trusted import TrustedExecute
 
 c = get_config()  # noqa: F821  (nbgrader injects get_config)
 course_root = os.path.dirname(os.path.abspath(__file__))
@@ -39,7 +39,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A learner who deletes a graded cell gets it back (else it silently becomes "needs manual grade").
 c.OverwriteCells.add_missing_cells = True
 
-# Trusted grading (autograder/trusted.py): the learner's code runs in a sandbox, the checks
+# Trusted grading (autograder/grading/trusted.py): the learner's code runs in a sandbox, the checks
 # compare its results with the reference in the grader's process. nbgrader's own steps stay.
 # The learner controls a submission's metadata too. GuardedDeduplicateIds and
 # GuardedOverwriteCells (autograder/grading/overwrite.py): every cell the source knows gets its

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import check
-from autograder.catalogue import planted_source
+from autograder.exercises.catalogue import planted_source
 from notebook_tools import Exercise, exercises, find_cell, first_check, read
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
@@ -86,7 +86,7 @@ def plant(nb, exercise: Exercise, key: str, slug: str):
     """The notebook with a catalogued mistake's variant typed in after the solution, as a
     learner would write it: its source and the catalogue's helpers it uses (the grading
     worker has no catalogue to import)."""
-    from autograder.catalogue import mistakes_for
+    from autograder.exercises.catalogue import mistakes_for
 
     variant = next(m for m in mistakes_for(key) if m.slug == slug).variant
     nb = copy.deepcopy(nb)
@@ -232,7 +232,7 @@ def cheat(release_nb):
 
 def hardcoded(nb, names: tuple[str, ...] = HARDCODED):
     """Each named solution replaced by a table of its visible cases' answers."""
-    from autograder.engine import observe
+    from autograder.checks.engine import observe
 
     nb = copy.deepcopy(nb)
     for name in names:
@@ -339,7 +339,7 @@ def numeric_leaves(value) -> list[float]:
 
 def hidden_reference_values(check_name: str, options: dict, seed: int) -> list[float]:
     """The reference's outputs on a student's hidden cases (the values that must not leak)."""
-    from autograder.engine import observe
+    from autograder.checks.engine import observe
 
     spec = check.exercise(check_name, **options)
     values = []

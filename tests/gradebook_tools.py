@@ -26,7 +26,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_markdown_cell, new_notebook
 
-from autograder.records import Attention, CellGrade, CheckOutcome, GradingRecord
+from autograder.grading.records import Attention, CellGrade, CheckOutcome, GradingRecord
 from notebook_tools import cell_metadata, exercise_cells
 
 A1, A2 = "01_neuron", "02_forward"

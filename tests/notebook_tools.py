@@ -142,7 +142,7 @@ def exercises(nb) -> list[Exercise]:
 
 def first_check(test_source: str) -> tuple[str, dict]:
     """Check name and options of a test cell's first (visible) check call."""
-    from autograder.trusted import parse_test_cell
+    from autograder.grading.trusted import parse_test_cell
 
     call = parse_test_cell(test_source)[0]
     return call.exercise, dict(call.options)

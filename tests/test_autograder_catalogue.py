@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from autograder import CheckFailed, check
-from autograder.catalogue import CATALOGUE, mistakes_for
-from autograder.engine import observe, same_behaviour
+from autograder.checks.engine import observe, same_behaviour
+from autograder.exercises.catalogue import CATALOGUE, mistakes_for
 
 CONFIGS = check.CONFIGURATIONS  # catalogue key -> (check name, options)
 
@@ -86,7 +86,7 @@ def test_planted_mistake_is_caught_and_named(key, mistake, hidden):
 
 @pytest.mark.parametrize("key", sorted(CONFIGS))
 def test_reference_matches_no_mistake(key):
-    result = _exercise(key).run(_exercise(key).reference)
+    result = check.run(_exercise(key), _exercise(key).reference)
     assert result.passed
     assert result.mistake is None
     assert result.stage is None

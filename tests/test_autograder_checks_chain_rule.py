@@ -16,8 +16,8 @@ from check_tools import failure, passes
 
 import refimpl
 from autograder import check
-from autograder.autodiff import INTERFACE, random_program, run_program
-from autograder.catalogue import mistakes_for
+from autograder.exercises.catalogue import mistakes_for
+from autograder.exercises.value_programs import INTERFACE, random_program, run_program
 
 
 def neuron_loss_grads(w, b, x, y):

@@ -1,13 +1,34 @@
-"""Features of the check engine (autograder.engine) that any check can use: forbidden
+"""Features of the check engine (autograder.checks.engine) that any check can use: forbidden
 floating-point errors, ``adapt``, a ``LearnerProblem`` shown at its stage, and mistakes matched
 on results that lack keys."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 import refimpl
-from autograder.engine import Case, DictOf, LearnerProblem, Mistake, run_check
+from autograder.checks.engine import Case, DictOf, LearnerProblem, Mistake, run_check
+from autograder.checks.exercise import Exercise
+
+
+@dataclass(frozen=True)
+class Adapted(Exercise):
+    """An exercise that calls the learner's object through a test's own adapter."""
+
+    adapter: Callable[[Any], Callable[..., Any]] = lambda obj: obj
+
+    def adapt(self, obj: Any) -> Any:
+        return self.adapter(obj)
+
+
+def spec(name, reference, **fields) -> Exercise:
+    """An exercise whose cases each test gives ``run_check`` itself."""
+    kind = Adapted if "adapter" in fields else Exercise
+    return kind(name, name, name, reference, visible=list, hidden=lambda rng: [], **fields)
 
 
 def test_forbidden_fp_errors_are_a_case_option_of_any_check():
@@ -15,9 +36,9 @@ def test_forbidden_fp_errors_are_a_case_option_of_any_check():
         return np.maximum(Z, 0.0) + (np.exp(Z) < 0)  # right values, overflow for z = 1000
 
     cases = [Case((np.array([1.0, 1000.0]),), label="big")]
-    assert run_check("relu", exp_relu, refimpl.relu, cases).passed
+    assert run_check(spec("relu", refimpl.relu), cases, learner_fn=exp_relu).passed
     strict = [Case((np.array([1.0, 1000.0]),), label="big", forbid_fp_errors=("overflow",))]
-    result = run_check("relu", exp_relu, refimpl.relu, strict)
+    result = run_check(spec("relu", refimpl.relu), strict, learner_fn=exp_relu)
     assert result.stage == "fp-error"
     assert "NumPy reported an overflow" in result.message
 
@@ -42,8 +63,10 @@ def test_adapt_applies_to_the_learner_and_to_variants_alike():
 
     cases = [Case((np.array([1.0, -2.0]),), label="x")]
     mistakes = [Mistake("triples", "three times x", "Twice, not three times.", Tripler)]
-    assert run_check("double", Doubler, reference, cases, adapt=adapt).passed
-    result = run_check("double", Tripler, reference, cases, mistakes=mistakes, adapt=adapt)
+    assert run_check(spec("double", reference, adapter=adapt), cases,
+                     learner_fn=Doubler).passed
+    result = run_check(spec("double", reference, mistakes=tuple(mistakes), adapter=adapt),
+                       cases, learner_fn=Tripler)
     assert result.mistake == "triples"
 
 
@@ -61,7 +84,7 @@ def test_learner_problem_is_shown_as_it_is_at_its_stage():
         return call
 
     cases = [Case((np.array([1.0]),), label="x")]
-    result = run_check("demo", learner, lambda x: x, cases, adapt=adapt)
+    result = run_check(spec("demo", lambda x: x, adapter=adapt), cases, learner_fn=learner)
     assert result.stage == "interface"
     assert "A clear sentence about the learner's object." in result.message
     assert "Your function raised" not in result.message
@@ -76,6 +99,6 @@ def test_results_that_lack_the_same_keys_can_match_a_mistake():
 
     cases = [Case((np.array([1.0]),), label="x")]
     mistakes = [Mistake("no-b", "b is missing", "Return b too.", lacks_b)]
-    result = run_check("demo", lacks_b, reference, cases, output=DictOf("out"),
-                       mistakes=mistakes)
+    result = run_check(spec("demo", reference, output=DictOf("out"), mistakes=tuple(mistakes)),
+                       cases, learner_fn=lacks_b)
     assert (result.stage, result.mistake) == ("type", "no-b")

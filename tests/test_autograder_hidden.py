@@ -14,10 +14,9 @@ import re
 import numpy as np
 import pytest
 
-import refimpl
 from autograder import check
-from autograder.catalogue import CATALOGUE
-from autograder.engine import Leaf, TupleOf, observe
+from autograder.checks.engine import Leaf, TupleOf, observe, run_check
+from autograder.exercises.catalogue import CATALOGUE
 
 CONFIGS = check.CONFIGURATIONS
 
@@ -89,7 +88,7 @@ def test_hidden_messages_contain_no_expected_number(key):
             forbidden |= _formats(float(v))
     static = [ex.title] + [text for m in ex.mistakes for text in (m.hint, m.name)]
     for label, learner in _wrong_learners(ex).items():
-        result = ex.run(learner, hidden=True, seed=SEED)
+        result = check.run(ex, learner, hidden=True, seed=SEED)
         assert not result.passed, label
         message = result.message
         for text in sorted(static, key=len, reverse=True):
@@ -121,9 +120,7 @@ def test_visible_message_shows_expected_and_returned_values():
 
 def test_large_arrays_are_summarised_in_visible_messages():
     cases = [check.Case((np.linspace(-3, 3, 100).reshape(50, 2),), label="big")]
-    from autograder import run_check
-
-    result = run_check("relu", lambda Z: np.minimum(Z, 0), refimpl.relu, cases)
+    result = run_check(check.exercise("relu"), cases, learner_fn=lambda Z: np.minimum(Z, 0))
     assert "an array of shape (50, 2): min" in result.message
 
 

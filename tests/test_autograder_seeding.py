@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from autograder import check
-from autograder.seeding import SEED_ENV_VAR, resolve_seed
+from autograder.checks.seeding import SEED_ENV_VAR, resolve_seed
 
 
 def test_explicit_seed_wins(monkeypatch):
@@ -28,7 +28,7 @@ def test_default_is_stable_per_exercise_and_differs_between_exercises(monkeypatc
 def test_default_does_not_depend_on_the_process(monkeypatch):
     """hashlib, not the salted built-in hash(): a fresh interpreter gives the same seed."""
     monkeypatch.delenv(SEED_ENV_VAR, raising=False)
-    code = "from autograder.seeding import resolve_seed; print(resolve_seed('mse'))"
+    code = "from autograder.checks.seeding import resolve_seed; print(resolve_seed('mse'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={"PYTHONHASHSEED": "123"}).stdout
     assert int(out) == resolve_seed("mse")

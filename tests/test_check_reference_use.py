@@ -11,7 +11,7 @@ import pytest
 
 import refimpl
 from autograder import check
-from autograder.catalogue import mistakes_for
+from autograder.exercises.catalogue import mistakes_for
 from refimpl import relu as imported_relu
 
 

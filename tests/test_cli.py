@@ -12,9 +12,9 @@ import pytest
 from nbformat.v4 import new_markdown_cell, new_notebook
 
 from autograder import cli
-from autograder import workspace as ws_module
 from autograder.course import CourseError
-from autograder.workspace import Release, release_key
+from autograder.learner import workspace as ws_module
+from autograder.learner.workspace import Release, release_key
 from browser_tools import free_port, stop
 from notebook_tools import copy_course
 

@@ -16,9 +16,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import collect as collect_module
-from autograder.collect import STUDENT_ID, CollectError, collect, parse_flat_name
 from autograder.course import CourseError
+from autograder.instructor import collect as collect_module
+from autograder.instructor.collect import STUDENT_ID, CollectError, collect, parse_flat_name
 
 NOTEBOOKS = ["01_neuron.ipynb", "02_forward.ipynb"]
 #: 2026-11-29 18:00:00 UTC, the time every written submission file gets.

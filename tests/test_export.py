@@ -11,7 +11,7 @@ import pytest
 from nbgrader.plugins.export import CsvExportPlugin
 
 from autograder.course import CourseError
-from autograder.export import _course_id, export
+from autograder.instructor.export import _course_id, export
 
 EXERCISES_CSV = """\
 student_id,assignment,test_relu,test_sigmoid,written,test_forward,score,max_score,needs_manual_grade

@@ -2,7 +2,7 @@
 
 Every case (``tests/grading_corpus.py``) is a real source notebook of the course, the honest
 baseline that scores full marks, with one solution cell replaced or a learner cell inserted,
-graded by ``autograder.trusted.grade_notebook`` as a student's submission. The design under
+graded by ``autograder.grading.trusted.grade_notebook`` as a student's submission. The design under
 test (issue 12, DESIGN.md "Grading trust model"): the learner can run any Python in the
 worker, at any time, and read or replace anything there; the grade is still right because
 
@@ -83,7 +83,7 @@ import refimpl
 from autograder import check
 from autograder.grading import isolation
 from autograder.grading.conversation import Budget
-from autograder.trusted import grade_notebook
+from autograder.grading.trusted import grade_notebook
 
 CELL_SECONDS = 20.0
 NOTEBOOK_SECONDS = 120.0
@@ -286,8 +286,8 @@ def test_the_cheat_is_real(case):
     name, options = _CHECKS[case.cheat_works]
     exercise = check.exercise(name, **options)
     target = namespace[case.cheat_works]
-    assert exercise.run(target).passed
-    assert exercise.run(target, hidden=True, seed=12345).passed
+    assert check.run(exercise, target).passed
+    assert check.run(exercise, target, hidden=True, seed=12345).passed
 
 
 @pytest.mark.parametrize("case", corpus.ADVERSARIAL, ids=[c.id for c in corpus.ADVERSARIAL])
@@ -338,7 +338,7 @@ def test_resubmission_with_a_lookup_table_of_the_last_hidden_inputs(ctx):
     namespace = {"np": np}
     exec(table.source, namespace)
     # the table would pass the first grading's hidden cases: the cheat is real
-    assert check.exercise("relu").run(namespace["relu"], hidden=True, seed=seed).passed
+    assert check.run(check.exercise("relu"), namespace["relu"], hidden=True, seed=seed).passed
     second = grade_case(Case("table", "5-harvest", "01_neuron", (table,)), ctx)
     second.record.save(ctx.course)
     assert second.record.seeds["relu"] != seed

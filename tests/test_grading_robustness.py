@@ -2,7 +2,7 @@
 
 A learner controls every byte of a submission, nbgrader metadata included. One module-scoped
 course (01_neuron only) gets one student per way of breaking it, is autograded through
-``autograder.instructor.autograde`` (two at a time) and given feedback; the tests read what
+``autograder.instructor.workflow.autograde`` (two at a time) and given feedback; the tests read what
 that produced. Then: learner Markdown that would run in the feedback page, and a submission
 that kills the process grading it.
 """
@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from autograder import instructor
 from autograder.grading.overwrite import sanitize_markdown_html
-from autograder.instructor import KILLED, autograde, feedback
-from autograder.records import load_record
+from autograder.grading.records import load_record
+from autograder.instructor import workflow
+from autograder.instructor.workflow import KILLED, autograde, feedback
 from notebook_tools import cell_metadata, find_cell, learner_notebook, read, released_course, submit
 
 A = "01_neuron"
@@ -278,7 +278,7 @@ def test_the_sanitizer_keeps_the_course_s_own_markdown_as_it_is():
 # ---------------------------------------------------------------------------------------
 
 KILLER = "mallory"
-_GRADE = instructor.grade_submission  # the real step, also in the pool's fresh processes
+_GRADE = workflow.grade_submission  # the real step, also in the pool's fresh processes
 
 
 def kill_for_mallory(course_root, assignment, student):
@@ -302,7 +302,7 @@ def test_the_pool_survives_a_submission_that_kills_its_process(tmp_path):
     def crashed(student, assignment, error):
         return ("crashed", student, type(error).__name__)
 
-    results = instructor._each(kill_for_mallory, tmp_path, todo, 2, seen.append, crashed)
+    results = workflow._each(kill_for_mallory, tmp_path, todo, 2, seen.append, crashed)
     assert sorted(results) == sorted(
         [("done", s, A) for s, _ in todo if s != KILLER]
         + [("crashed", KILLER, "BrokenProcessPool")])
@@ -314,7 +314,7 @@ def test_a_submission_that_kills_its_grader_scores_zero_and_the_others_are_grade
         graded, monkeypatch):
     course, _, _, _ = graded
     submit(course, KILLER, learner_notebook(course, A), A)
-    monkeypatch.setattr(instructor, "grade_submission", kill_or_grade)
+    monkeypatch.setattr(workflow, "grade_submission", kill_or_grade)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = {r.student: r for r in autograde(course, students=[KILLER, "honest"],
@@ -341,5 +341,5 @@ def test_an_nbgrader_failure_is_named_by_its_own_exception():
 Traceback (most recent call last):
 nbgrader.converters.base.NbGraderException: Please see the the above traceback for details on the
 """
-    assert instructor._nbgrader_error(log) == "KeyError: 'grade_id'"
-    assert instructor._nbgrader_error("") == "no detail from nbgrader"
+    assert workflow._nbgrader_error(log) == "KeyError: 'grade_id'"
+    assert workflow._nbgrader_error("") == "no detail from nbgrader"

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from autograder.grading import policy
 from autograder.grading.conversation import Budget
+from autograder.grading.trusted import grade_notebook
 from autograder.grading.worker import codec
 from autograder.grading.worker.codec import CodecError, Handle, Opaque
-from autograder.trusted import grade_notebook
 from notebook_tools import HONEST_RELU, checks_output, relu_notebook
 
 WORKER = Path(__file__).resolve().parents[1] / "autograder" / "grading" / "worker"
@@ -237,15 +237,15 @@ def test_sys_exit_in_the_graded_function_is_a_failed_case(course):
 
 
 def test_autograde_refuses_a_machine_that_cannot_isolate_unless_allowed(tmp_path, monkeypatch):
-    from autograder import instructor
     from autograder.grading import isolation
+    from autograder.instructor import workflow
 
     shutil.copy(WORKER.parents[2] / "course" / "nbgrader_config.py", tmp_path)
     monkeypatch.setattr(isolation, "detect", lambda: isolation.Isolation(False, None))
     monkeypatch.setenv(isolation.ALLOW_UNISOLATED_ENV, "0")  # put back as it was afterwards
-    with pytest.raises(instructor.UnisolatedMachine, match="--allow-unisolated"):
-        instructor.autograde(tmp_path)
-    assert instructor.autograde(tmp_path, allow_unisolated=True) == []  # nothing submitted
+    with pytest.raises(workflow.UnisolatedMachine, match="--allow-unisolated"):
+        workflow.autograde(tmp_path)
+    assert workflow.autograde(tmp_path, allow_unisolated=True) == []  # nothing submitted
     assert os.environ[isolation.ALLOW_UNISOLATED_ENV] == "1"
 
 

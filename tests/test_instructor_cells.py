@@ -5,8 +5,8 @@ import warnings
 
 import pytest
 
-from autograder.instructor import grade_submission
-from autograder.records import load_records
+from autograder.grading.records import load_records
+from autograder.instructor.workflow import grade_submission
 from notebook_tools import find_cell, learner_notebook, released_course, submit
 
 pytestmark = pytest.mark.notebook

@@ -27,12 +27,12 @@ from class_tools import (
     leaked,
 )
 
-from autograder.collect import collect
 from autograder.course import generate_release
-from autograder.export import export
-from autograder.instructor import autograde, feedback
-from autograder.records import GradingRecord, load_record
-from autograder.report import build_report
+from autograder.grading.records import GradingRecord, load_record
+from autograder.instructor.collect import collect
+from autograder.instructor.export import export
+from autograder.instructor.report import build_report
+from autograder.instructor.workflow import autograde, feedback
 from notebook_tools import copy_course, exercises, find_cell, first_check, read
 
 pytestmark = pytest.mark.notebook

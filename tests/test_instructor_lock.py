@@ -20,14 +20,14 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from autograder import cli
-from autograder.instructor import LOCK_FILE, course_lock
+from autograder.instructor.workflow import LOCK_FILE, course_lock
 from notebook_tools import learner_notebook, released_course, submit
 
 A = "01_neuron"
 #: Holds the lock of the course ``argv[1]`` for the command ``argv[2]``, ``argv[3]`` seconds.
 HOLD = """
 import sys, time
-from autograder.instructor import course_lock
+from autograder.instructor.workflow import course_lock
 with course_lock(sys.argv[1], sys.argv[2]):
     print("locked", flush=True)
     time.sleep(float(sys.argv[3]))

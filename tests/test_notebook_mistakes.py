@@ -37,7 +37,7 @@ def test_a_planted_mistake_fails_only_its_own_check(path, exercise, key, slug):
     nb = read(path)
     nb.cells[exercise.solution_index].source += (
         "\n\n# planted wrong answer (a catalogued mistake)\n"
-        "from autograder.catalogue import mistakes_for as _mistakes_for\n"
+        "from autograder.exercises.catalogue import mistakes_for as _mistakes_for\n"
         f"{exercise.name} = next(m for m in _mistakes_for({key!r}) if m.slug == {slug!r}).variant\n"
     )
     errors = cell_errors(execute(nb, path.parent))

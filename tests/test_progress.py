@@ -8,7 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder import cli
-from autograder.progress import (
+from autograder.learner.progress import (
     FAILED,
     NOT_RUN,
     NOT_STARTED,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import cli, progress
+from autograder import cli
+from autograder.learner import progress
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = sorted((ROOT / "course" / "source").glob("*/*.ipynb"))

@@ -13,7 +13,13 @@ from gradebook_tools import A1, A2, TAMPERED, record
 from rich.console import Console
 
 from autograder.course import CourseError
-from autograder.report import build_report, print_report, score_bins, to_html, to_markdown
+from autograder.instructor.report import (
+    build_report,
+    print_report,
+    score_bins,
+    to_html,
+    to_markdown,
+)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The trusted grader (autograder.trusted): test cells, seeds, and the in-band cheats of
+"""The trusted grader (autograder.grading.trusted): test cells, seeds, and the in-band cheats of
 DESIGN.md ("nbgrader grades in-band"), each in a small notebook graded by grade_notebook.
 
 A cheat that scored full marks under nbgrader's own Execute must score 0 here; an honest
@@ -20,7 +20,7 @@ from autograder import check
 from autograder.grading.conversation import Budget
 from autograder.grading.integrity import suspicious_lines
 from autograder.grading.seeds import course_secret, notebook_version, submission_seed
-from autograder.trusted import CheckCall, grade_notebook, parse_test_cell
+from autograder.grading.trusted import CheckCall, grade_notebook, parse_test_cell
 from notebook_tools import (
     HONEST_RELU,
     WRONG_RELU,
@@ -182,15 +182,15 @@ CHEATS = {
         WRONG_RELU, "import autograder.check as c\nc.relu = lambda *a, **k: None\n"
                "check.relu = lambda *a, **k: None\n"),
     "a-patch-run-check": (
-        WRONG_RELU, "import autograder.engine as e\nfrom autograder.engine import CheckResult\n"
+        WRONG_RELU, "import autograder.checks.engine as e\n"
+               "from autograder.checks.engine import CheckResult\n"
                "e.run_check = lambda name, *a, **k: CheckResult(name, True, 'ok')\n"
                "import autograder.check\n"
                "autograder.check.run_check = e.run_check\n"),
     "a-patch-exercise-grade": (
         WRONG_RELU, "import autograder.check as c\n"
-               "c.Exercise.grade = lambda self, *a, **k: None\n"
-               "c.Exercise.observe = lambda self, fn, cases: "
-               "c.run_learner('relu', refimpl.relu, refimpl.relu, cases)\n"),
+               "c.run = lambda exercise, fn, **k: c.run_check(exercise, exercise.cases(), "
+               "learner_fn=refimpl.relu)\n"),
     "b-pre-run-cell-hook": (
         WRONG_RELU, "def skip(info):\n    raise SystemExit\n"
                "get_ipython().events.register('pre_run_cell', skip)\n"),

@@ -11,7 +11,7 @@ from IPython.display import Image
 from refimpl_tools import neuron_chain_rule
 
 import refimpl
-from autograder.catalogue import mistakes_for
+from autograder.exercises.catalogue import mistakes_for
 from refimpl.viz.graph import GraphExplorer, neuron_graph
 
 # The catalogue's Value whose every _backward sets (=) its inputs' gradients instead of adding

@@ -6,15 +6,16 @@ from it by editing its JSON (a course update without a second nbgrader build).
 """
 
 import json
+import os
 import shutil
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from autograder import workspace as ws_module
 from autograder.course import COURSE_ROOT
-from autograder.workspace import (
+from autograder.learner import workspace as ws_module
+from autograder.learner.workspace import (
     MANIFEST,
     STATE_DIR,
     Release,
@@ -313,13 +314,13 @@ def test_a_damaged_or_missing_manifest_keeps_every_changed_notebook(damage, v1, 
 
 def test_no_interruption_at_any_point_loses_the_learners_work(v1, v2, tmp_path, monkeypatch):
     """Stop an update at every file replacement in turn; the next run must recover."""
-    real_replace = ws_module.os.replace
+    real_replace = os.replace
     template = tmp_path / "template"
     deliver(template, release=v1)
     edited = learner_edits(template / "00_demo.ipynb")
 
     calls = []
-    monkeypatch.setattr(ws_module.os, "replace", lambda *a: (calls.append(a), real_replace(*a)))
+    monkeypatch.setattr(os, "replace", lambda *a: (calls.append(a), real_replace(*a)))
     deliver(shutil.copytree(template, tmp_path / "count"), release=v2)
     n_writes = len(calls)
     assert n_writes >= 3  # the untouched notebook, the copy beside, the manifest
@@ -334,11 +335,11 @@ def test_no_interruption_at_any_point_loses_the_learners_work(v1, v2, tmp_path, 
             done.append(dst)
             real_replace(src, dst)
 
-        monkeypatch.setattr(ws_module.os, "replace", replace)
+        monkeypatch.setattr(os, "replace", replace)
         with pytest.raises(OSError, match="power cut"):
             deliver(workspace, release=v2)
         assert (workspace / "00_demo.ipynb").read_bytes() == edited
-        monkeypatch.setattr(ws_module.os, "replace", real_replace)
+        monkeypatch.setattr(os, "replace", real_replace)
 
         deliver(workspace, release=v2)
         assert (workspace / "00_demo.ipynb").read_bytes() == edited

@@ -10,9 +10,10 @@ Three places, one job each:
   limits for the whole sandbox), ``conversation`` (driving one worker, reading what it sends
   as untrusted and bounded data), ``policy`` (which reference functions the worker may call,
   and when), ``seeds`` (the course secret and the hidden cases' seeds), ``overwrite``
-  (nbgrader's locked-cell restoring, with what it found recorded).
+  (nbgrader's locked-cell restoring, with what it found recorded), ``records`` (what a
+  grading found, per submission, for the instructor's report).
 - ``integrity``: advice for the instructor (suspicious lines, copies of the reference). No
   score depends on it.
 
-``autograder.trusted`` ties them into nbgrader's autograde step.
+``autograder.grading.trusted`` ties them into nbgrader's autograde step.
 """

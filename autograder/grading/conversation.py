@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 import refimpl
-from autograder.engine import Case
+from autograder.checks.engine import Case
 from autograder.grading import isolation, policy
 from autograder.grading.worker import calls, codec
 from autograder.grading.worker.codec import Handle, Opaque

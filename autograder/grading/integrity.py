@@ -22,7 +22,7 @@ from nbgrader.utils import is_solution
 
 import refimpl
 from autograder.grading import policy
-from autograder.records import Attention
+from autograder.grading.records import Attention
 
 __all__ = ["copies_of_the_reference", "suspicious_lines"]
 

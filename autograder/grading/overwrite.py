@@ -17,7 +17,7 @@ submission is graded and every change is kept for the grading record:
   to the Markdown cells of nbgrader's feedback template.
 
 What the two sanitize steps find goes into the notebook's metadata under
-:data:`METADATA_KEY`, which ``autograder.trusted`` turns into the record's attention.
+:data:`METADATA_KEY`, which ``autograder.grading.trusted`` turns into the record's attention.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, OverwriteCells
 from nbgrader.utils import is_grade, is_locked
 
-from autograder.records import Attention
+from autograder.grading.records import Attention
 
 __all__ = [
     "METADATA_KEY",

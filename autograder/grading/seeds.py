@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from autograder.seeding import seed_from_digest
+from autograder.checks.seeding import seed_from_digest
 
 __all__ = ["course_secret", "notebook_version", "submission_seed"]
 

@@ -1,6 +1,6 @@
 """Calling a learner's object on a check's cases, where the learner's code lives.
 
-The checks (``autograder.engine``) use these in the learner's own kernel; the grading worker
+The checks (``autograder.checks.engine``) use these in the learner's own kernel; the grading worker
 uses them in the sandbox and sends the :class:`Attempt` back as plain data. Every call gets
 fresh copies of its inputs and runs under ``np.errstate`` and ``warnings.catch_warnings``, so
 nothing leaks to stderr; the inputs are kept as they were afterwards (a function must not

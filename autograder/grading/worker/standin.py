@@ -79,7 +79,7 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if top not in (REFERENCE, GRADER):
             return None
         if fullname not in self.modules and not fullname.startswith(REFERENCE + "."):
-            return None  # autograder.engine and the like: not found, as they are not here
+            return None  # autograder.checks.engine and the like: not found, as they are not here
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
     def create_module(self, spec):

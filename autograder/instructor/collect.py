@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from autograder.course import CourseError, assignments
-from autograder.workspace import write_atomic
+from autograder.files import write_atomic
 
 #: nbgrader's default ``timestamp_format``, written in UTC ("2026-11-29 18:00:00.000000 UTC").
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"

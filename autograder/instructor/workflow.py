@@ -1,7 +1,7 @@
 """The instructor's steps after the release: autograde and feedback, through nbgrader's API.
 
-Import (``autograder.collect``), export (``autograder.export``) and the class report
-(``autograder.report``) live in their own modules; ``backprop-course`` ties them together.
+Import (``collect``), export (``export``) and the class report (``report``) live in their own
+modules of ``autograder.instructor``; ``backprop-course`` ties them together.
 One bad submission never stops a batch: each one ends as a :class:`GradedSubmission`, with
 its score, its error and what needs attention.
 
@@ -30,7 +30,7 @@ import nbformat
 
 from autograder.course import CourseError, assignments, nbgrader_api
 from autograder.grading import isolation
-from autograder.records import Attention, CellGrade, GradingRecord, load_record
+from autograder.grading.records import Attention, CellGrade, GradingRecord, load_record
 
 try:
     import fcntl

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import re
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +44,20 @@ from typing import Any
 
 import numpy as np
 
-from autograder import formatting as fmt
+from autograder.checks import formatting as fmt
+from autograder.checks.exercise import Exercise, Postcheck
+from autograder.checks.types import (
+    ARRAY,
+    SCALAR,
+    Case,
+    CheckFailed,
+    CheckResult,
+    DictOf,
+    Leaf,
+    Mistake,
+    Spec,
+    TupleOf,
+)
 from autograder.grading.worker import calls
 from autograder.grading.worker.calls import Observation
 from autograder.grading.worker.drivers import LearnerProblem
@@ -69,157 +81,12 @@ __all__ = [
     "same_behaviour",
 ]
 
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 # At most this many of the learner's traceback frames are shown (deep recursion).
 _MAX_FRAMES = 10
 
 # In a multi-part result, the first this-many differing parts are printed in full.
 _FULL_PARTS = 2
-
-
-# ---------------------------------------------------------------------------------------
-# Data types
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Case:
-    """One call of the exercise: positional ``args``, ``kwargs`` and a short human ``label``.
-
-    ``options`` are keyword arguments the reference always receives and the learner's
-    function receives only if its signature accepts them (e.g. ``loss="bce"``).
-
-    ``raises``: the case is bad input that the function must refuse by raising this
-    exception (``raises_why`` says why, e.g. a shape mix that would broadcast silently).
-
-    ``forbid_fp_errors`` names NumPy floating-point errors (``"overflow"``, ``"invalid
-    value"``, ``"divide by zero"``, ``"underflow"``) that fail the case even when the values
-    are right: a notebook would show them as a RuntimeWarning.
-    """
-
-    args: tuple = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    label: str = ""
-    options: Mapping[str, Any] = field(default_factory=dict)
-    forbid_fp_errors: tuple[str, ...] = ()
-    raises: type[Exception] | None = None  # the function must raise this (bad input)
-    raises_why: str = ""  # why it must, in one sentence shown when it does not
-    # Data only the grader's side uses (``postcheck``); never given to the learner's code.
-    private: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A known wrong answer of an exercise.
-
-    slug : short id such as ``"missing-sigmoid-prime"`` (lower case, digits, dashes)
-    name : what the mistake is, in a few words
-    hint : what to look at, without giving the answer away
-    variant : the wrong formula, with the reference's signature (also used by the tests)
-    predicate : ``predicate(exception, case) -> bool`` for mistakes that show up as an
-        exception in the learner's code (e.g. a matmul shape error -> a missing transpose)
-    """
-
-    slug: str
-    name: str
-    hint: str
-    variant: Callable[..., Any] | None = None
-    predicate: Callable[[BaseException, Case], bool] | None = None
-
-    def __post_init__(self) -> None:
-        if not _SLUG.match(self.slug):
-            raise ValueError(f"mistake slug {self.slug!r} must be lower-case words joined by -")
-        if self.variant is None and self.predicate is None:
-            raise ValueError(f"mistake {self.slug!r} needs a variant or a predicate")
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of one check.
-
-    exercise : the exercise name (``"relu"``)
-    passed : True when every case passed
-    message : the success line or the teaching failure message
-    mistake : the slug of the matched known mistake, or None
-    n_cases : how many cases the check has
-    hidden : whether the cases were the hidden (seeded-random) ones
-    stage : which property failed (``"exception"``, ``"raises"``, ``"type"``, ``"inplace"``,
-        ``"dtype"``,
-        ``"shape"``, ``"finite"``, ``"values"``, ``"fp-error"``, ``"not-implemented"``,
-        ``"signature"``, ``"callable"``, or the stage of a ``LearnerProblem`` such as
-        ``"interface"`` or ``"property"``), None on success
-    case : the label of the failing case, None on success
-    """
-
-    exercise: str
-    passed: bool
-    message: str
-    mistake: str | None = None
-    n_cases: int = 0
-    hidden: bool = False
-    stage: str | None = None
-    case: str | None = None
-
-
-class CheckFailed(AssertionError):
-    """Raised by a failing check; ``.result`` is the ``CheckResult``."""
-
-    def __init__(self, result: CheckResult) -> None:
-        super().__init__(result.message)
-        self.result = result
-
-    def _render_traceback_(self) -> list[str]:
-        """What IPython (a notebook, JupyterLab's Validate) shows: the teaching message alone,
-        its first line marked in red and with a cross, and no traceback of the checks' code."""
-        lines = self.result.message.splitlines() or [""]
-        return [f"\x1b[1;31m✘ {lines[0]}\x1b[0m", *lines[1:]]
-
-
-# ---------------------------------------------------------------------------------------
-# Output specifications: what the function must return
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """One array (or one number when ``scalar``) named ``name`` in messages."""
-
-    name: str = "the result"
-    scalar: bool = False
-
-
-@dataclass(frozen=True)
-class DictOf:
-    """A dict; ``keys`` to compare (None: the reference's keys); ``label(key)`` names a part.
-
-    ``purpose`` is appended when a key is missing (why the key must be there); ``scalar``:
-    every value is a single number (not an array).
-    """
-
-    name: str
-    keys: tuple[str, ...] | None = None
-    label: Callable[[str], str] | None = None
-    purpose: str = ""
-    scalar: bool = False
-
-    def part_name(self, key: str) -> str:
-        return self.label(key) if self.label else f'{self.name}["{key}"]'
-
-
-@dataclass(frozen=True)
-class TupleOf:
-    """A tuple (a list is accepted too) of the given items, e.g. ``(dA_prev, dW, db)``."""
-
-    items: tuple[Leaf | DictOf, ...]
-
-    def names(self) -> str:
-        return "(" + ", ".join(item.name for item in self.items) + ")"
-
-
-Spec = Leaf | DictOf | TupleOf
-ARRAY = Leaf()
-SCALAR = Leaf(scalar=True)
 
 
 @dataclass
@@ -263,7 +130,7 @@ _INTERNAL_DIRS: tuple[str, ...] | None = None
 def _internal_dirs() -> tuple[str, ...]:
     global _INTERNAL_DIRS
     if _INTERNAL_DIRS is None:
-        dirs = [str(Path(__file__).resolve().parent)]
+        dirs = [str(Path(__file__).resolve().parent.parent)]  # all of autograder
         for name in ("refimpl", "numpy"):
             d = _package_dir(name)
             if d:
@@ -595,25 +462,19 @@ class LearnerRun:
     observations: list[Observation] = field(default_factory=list)  # one per case
 
 
-def run_learner(exercise: str, learner_fn: Any, reference: Callable[..., Any],
-                cases: Sequence[Case], *, title: str | None = None,
-                adapt: Callable[[Any], Callable[..., Any]] | None = None,
-                postcheck: Postcheck | None = None) -> LearnerRun:
-    """Call ``learner_fn`` (through ``adapt``) on every case; never raises for learner errors.
-    ``postcheck`` then looks at every result (see :func:`apply_postcheck`)."""
+def run_learner(exercise: Exercise, learner_fn: Any, cases: Sequence[Case]) -> LearnerRun:
+    """Call ``learner_fn`` (through ``exercise.adapt``) on every case; never raises for learner
+    errors. The exercise's ``postcheck`` then looks at every result (:func:`apply_postcheck`).
+    """
     __tracebackhide__ = True
     # An adapter may also explain a wrong object, e.g. an instance where a class is needed.
-    call = (adapt or (lambda fn: fn))(learner_fn) if learner_fn is not None else None
+    call = exercise.adapt(learner_fn) if learner_fn is not None else None
     result = calls.attempt(learner_fn, call, [call_case(case) for case in cases],
-                           fallback_name=exercise)
-    run = learner_run(exercise, result, reference, title=title,
-                      n_args=len(cases[0].args) if cases else 0)
+                           fallback_name=exercise.name)
+    run = learner_run(exercise, result, n_args=len(cases[0].args) if cases else 0)
     for obs, case in zip(run.observations, cases, strict=False):
-        apply_postcheck(postcheck, obs, case)
+        apply_postcheck(exercise.postcheck, obs, case)
     return run
-
-
-Postcheck = Callable[[Any, Case], None]
 
 
 def apply_postcheck(postcheck: Postcheck | None, obs: Observation, case: Case) -> None:
@@ -634,42 +495,41 @@ def call_case(case: Case) -> calls.CallCase:
                           tuple(case.forbid_fp_errors))
 
 
-def learner_run(exercise: str, result: calls.Attempt, reference: Callable[..., Any], *,
-                title: str | None, n_args: int) -> LearnerRun:
+def learner_run(exercise: Exercise, result: calls.Attempt, *, n_args: int) -> LearnerRun:
     """The :class:`LearnerRun` of an attempt, its problems explained."""
     run = LearnerRun(fn_name=result.fn_name, observations=list(result.observations))
     if result.not_callable is not None:
-        run.callable_problem = _not_callable_message(exercise, result.not_callable)
+        run.callable_problem = _not_callable_message(exercise.name, result.not_callable)
     elif result.bind_error is not None:
-        names = ", ".join(_arg_names(reference, n_args))
+        names = ", ".join(_arg_names(exercise.reference, n_args))
         run.signature_problem = (
-            f"{title or exercise}: your function cannot be called as "
-            f"{exercise}({names}): {result.bind_error}. Its parameters are "
-            f"{result.signature}; the exercise needs {calls.signature_text(reference)}.")
+            f"{exercise.title}: your function cannot be called as "
+            f"{exercise.name}({names}): {result.bind_error}. Its parameters are "
+            f"{result.signature}; the exercise needs "
+            f"{calls.signature_text(exercise.reference)}.")
     return run
 
 
 class _Run:
-    def __init__(self, exercise, learner_fn, reference, cases, *, output, mistakes, hidden,
-                 rtol, atol, title, diagnose, input_hints, part_order=None, adapt=None,
-                 postcheck=None,
-                 learner=None):
-        self.exercise = exercise
+    def __init__(self, exercise: Exercise, cases: Sequence[Case], *, learner_fn: Any,
+                 hidden: bool, learner: LearnerRun | None):
+        self.spec_of = exercise
+        self.exercise = exercise.name
         self.fn = learner_fn
-        self.adapt = adapt or (lambda fn: fn)
-        self.postcheck = postcheck
+        self.adapt = exercise.adapt
+        self.postcheck = exercise.postcheck
         self.learner: LearnerRun | None = learner  # None: run the learner's code here
-        self.reference = reference
+        self.reference = exercise.reference
         self.cases = list(cases)
-        self.spec = output
-        self.mistakes = tuple(mistakes)
+        self.spec = exercise.output
+        self.mistakes = tuple(exercise.mistakes)
         self.hidden = hidden
-        self.rtol = rtol
-        self.atol = atol
-        self.title = title or exercise
-        self.diagnose = diagnose
-        self.input_hints = dict(input_hints or {})
-        self.part_order = part_order or (lambda name: 0)
+        self.rtol = exercise.rtol
+        self.atol = exercise.atol
+        self.title = exercise.title
+        self.diagnose = exercise.diagnose
+        self.input_hints = dict(exercise.input_hints)
+        self.part_order = exercise.part_order or (lambda name: 0)
 
     # -- the pieces of a message --------------------------------------------------------
 
@@ -1052,9 +912,7 @@ class _Run:
     def run(self) -> CheckResult:
         __tracebackhide__ = True
         if self.learner is None:
-            self.learner = run_learner(self.exercise, self.fn, self.reference, self.cases,
-                                       title=self.title, adapt=self.adapt,
-                                       postcheck=self.postcheck)
+            self.learner = run_learner(self.spec_of, self.fn, self.cases)
         if self.learner.callable_problem is not None:
             return self.result(False, self.learner.callable_problem, stage="callable")
         self.expected = [self.call_reference(case) for case in self.cases]
@@ -1180,46 +1038,17 @@ def _not_callable_message(exercise: str, description: str) -> str:
     return text
 
 
-def run_check(
-    exercise: str,
-    learner_fn: Any,
-    reference: Callable[..., Any],
-    cases: Sequence[Case],
-    *,
-    output: Spec = ARRAY,
-    mistakes: Sequence[Mistake] = (),
-    hidden: bool = False,
-    rtol: float = 1e-7,
-    atol: float = 1e-10,
-    title: str | None = None,
-    diagnose: Callable[[list[str], list[str]], str | None] | None = None,
-    input_hints: Mapping[str, str] | None = None,
-    part_order: Callable[[str], Any] | None = None,
-    adapt: Callable[[Any], Callable[..., Any]] | None = None,
-    postcheck: Postcheck | None = None,
-    learner: LearnerRun | None = None,
-) -> CheckResult:
-    """Compare ``learner_fn`` with ``reference`` on ``cases``; never raises for learner errors.
+def run_check(exercise: Exercise, cases: Sequence[Case], *, learner_fn: Any = None,
+              hidden: bool = False, learner: LearnerRun | None = None) -> CheckResult:
+    """Compare the learner's object with ``exercise.reference`` on ``cases``, in order; never
+    raises for learner errors.
 
     Parameters
     ----------
-    exercise : the exercise name used in messages and in the result
+    exercise : what to compare and how (reference, output, tolerance, mistakes, ...)
+    cases : the cases, in the order they are checked (``exercise.cases(...)``)
     learner_fn : the learner's function (anything: a non-callable is reported)
-    reference : the reference implementation (trusted; its failure is an internal error)
-    cases : the cases, in the order they are checked
-    output : what the function returns (``ARRAY``, ``SCALAR``, ``TupleOf``, ``DictOf``)
-    mistakes : the known mistakes to recognise on failure
     hidden : hidden mode: no expected number ever appears in the message
-    rtol, atol : the tolerance of ``np.isclose(returned, expected, rtol, atol)``
-    title : the name in messages (default ``exercise``), e.g. ``"backward_231 (loss='mse')"``
-    diagnose : ``diagnose(correct_parts, wrong_parts) -> str | None`` for multi-part results
-    input_hints : advice by argument name when that argument was changed in place
-    part_order : sort key of part names: the order in which differing parts are reported
-    adapt : ``adapt(learner_or_variant) -> callable`` called with the case's arguments, for
-        exercises that are not plain functions (a class, a function whose result must be
-        driven further); applied to the learner's object and to every mistake's variant
-    postcheck : ``postcheck(output, case)`` raises ``LearnerProblem`` when a returned result
-        lacks a property that needs the reference (see :func:`apply_postcheck`)
     learner : what the learner's object did, when it ran elsewhere (``run_learner`` in the
         grading sandbox); ``learner_fn`` is then only used for messages
 
@@ -1228,8 +1057,4 @@ def run_check(
     CheckResult
     """
     __tracebackhide__ = True
-    return _Run(exercise, learner_fn, reference, cases, output=output, mistakes=mistakes,
-                hidden=hidden, rtol=rtol, atol=atol, title=title, diagnose=diagnose,
-                input_hints=input_hints, part_order=part_order, adapt=adapt,
-                postcheck=postcheck,
-                learner=learner).run()
+    return _Run(exercise, cases, learner_fn=learner_fn, hidden=hidden, learner=learner).run()

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -44,13 +43,13 @@ from importlib import metadata
 from pathlib import Path
 
 from autograder.course import COURSE_ROOT, assignments, generate_release
+from autograder.files import PARTIAL, write_atomic
 
 #: The workspace's own folder (hidden in JupyterLab's file browser).
 STATE_DIR = ".backprop-course"
 MANIFEST = "manifest.json"
 RELEASE_CACHE = "release.json"
 MANIFEST_FORMAT = 1
-PARTIAL = ".partial"
 
 
 @dataclass(frozen=True)
@@ -151,16 +150,6 @@ def cells_digest(data: bytes) -> str | None:
             return None
         content.append([cell["cell_type"], source, cell.get("attachments") or {}])
     return sha256(json.dumps(content, sort_keys=True).encode())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` so that it is always either the old file or the complete new one."""
-    partial = path.with_name(path.name + PARTIAL)
-    with open(partial, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, path)
 
 
 def _read(path: Path) -> bytes | None:

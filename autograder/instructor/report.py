@@ -2,7 +2,7 @@
 
 Scores come from nbgrader's gradebook (the truth: it includes manual grades of written
 answers); named mistakes and attention items come from the trusted grader's records
-(``autograder.records``). A submission graded by plain nbgrader has no record: it counts in
+(``autograder.grading.records``). A submission graded by plain nbgrader has no record: it counts in
 every score figure and is listed as needing attention ("no-record"), with no mistakes.
 
 Every number lives in one :class:`Report`; ``Report.tables()`` turns it into rows of text once,
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.catalogue import mistakes_for
 from autograder.course import CourseError
-from autograder.export import format_number, open_gradebook, read_gradebook
-from autograder.records import ATTENTION_REASONS, load_records
+from autograder.exercises.catalogue import mistakes_for
+from autograder.grading.records import ATTENTION_REASONS, load_records
+from autograder.instructor.export import format_number, open_gradebook, read_gradebook
 
 __all__ = [
     "REPORT_REASONS",

@@ -36,7 +36,7 @@ from traitlets import Bool, Float, Integer, Unicode
 
 import refimpl
 from autograder import check
-from autograder.engine import CheckResult, apply_postcheck, learner_run
+from autograder.checks.engine import CheckResult, apply_postcheck, learner_run, run_check
 from autograder.grading import integrity, isolation, policy, seeds
 from autograder.grading.conversation import (
     Budget,
@@ -48,7 +48,13 @@ from autograder.grading.conversation import (
     run_notebook,
 )
 from autograder.grading.overwrite import METADATA_KEY
-from autograder.records import Attention, CellGrade, CheckOutcome, GradingRecord, load_record
+from autograder.grading.records import (
+    Attention,
+    CellGrade,
+    CheckOutcome,
+    GradingRecord,
+    load_record,
+)
 
 __all__ = ["CheckCall", "TrustedExecute", "grade_notebook", "parse_test_cell"]
 
@@ -298,11 +304,10 @@ def _check_result(exercise: check.Exercise, call: CheckCall, cases: list,
     except Malformed as error:
         return fail("forged", f"not graded: the grader received {error}. [forged-result]"), [
             ("tampered", f"malformed results on the grading channel ({error})")]
-    run = learner_run(exercise.name, attempt, exercise.reference, title=title,
-                      n_args=len(cases[0].args) if cases else 0)
+    run = learner_run(exercise, attempt, n_args=len(cases[0].args) if cases else 0)
     for obs, case in zip(run.observations, cases, strict=False):
         apply_postcheck(exercise.postcheck, obs, case)
-    return exercise.grade(run, cases, hidden=call.hidden), []
+    return run_check(exercise, cases, hidden=call.hidden, learner=run), []
 
 
 def _stored_seeds(course_root: Path, assignment: str, student: str,

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 import refimpl
-from autograder.autodiff import run_program, run_value_neuron_loss
-from autograder.engine import Case, Mistake
+from autograder.checks.engine import Case, Mistake
+from autograder.exercises.value_programs import run_program, run_value_neuron_loss
 
 __all__ = ["CATALOGUE", "mistakes_for", "planted_source"]
 
@@ -1291,7 +1291,7 @@ def _catalogue_names(obj: Any, module: dict, found: dict) -> None:
     codes = [obj.__code__] if hasattr(obj, "__code__") else [
         v.__code__ for v in vars(obj).values() if hasattr(v, "__code__")]
     for base in getattr(obj, "__bases__", ()):
-        if base.__module__ == "autograder.catalogue" and base.__name__ not in found:
+        if base.__module__ == "autograder.exercises.catalogue" and base.__name__ not in found:
             found[base.__name__] = base
             _catalogue_names(base, module, found)
     while codes:
@@ -1299,7 +1299,7 @@ def _catalogue_names(obj: Any, module: dict, found: dict) -> None:
         codes += [c for c in code.co_consts if hasattr(c, "co_names")]
         for name in code.co_names:
             value = module.get(name)
-            if name not in found and getattr(value, "__module__", None) == "autograder.catalogue" \
+            if name not in found and getattr(value, "__module__", None) == __name__ \
                     and (inspect.isfunction(value) or inspect.isclass(value)):
                 found[name] = value
                 _catalogue_names(value, module, found)

@@ -1,0 +1,2 @@
+"""The learner's tools: the workspace that updates never overwrite, and the progress check
+(``backprop-course check``)."""
