@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from threadpoolctl import threadpool_limits
 
-from benchmarks import course, grading, peer, scaling, step, surface, widgets
+from benchmarks import cold_start, course, grading, peer, scaling, step, surface, widgets
 from benchmarks._common import Table, busy_warning, environment
 
 
@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, Callable[..., Table]] = {
     "course": course.run,
     "grading": grading.run,
     "scaling": scaling.run,
+    "cold": cold_start.run,
 }
 
 

@@ -22,6 +22,7 @@ TITLES = {
     "course": "5. Course execution",
     "grading": "6. Grading throughput",
     "scaling": "7. Scaling",
+    "cold": "8. Cold start",
 }
 
 
