@@ -142,6 +142,17 @@ def test_an_unreadable_notebook_is_reported_and_the_others_still_run(tmp_path, c
     assert "broken.ipynb\n  ! This file could not be read as a notebook" in out
     assert "fine.ipynb: 1 of 1 point" in out
     assert "Next step: repair broken.ipynb (see above)." in out
+    assert "`backprop-course update` puts a fresh copy beside it" in out
+
+
+def test_an_unreadable_notebook_with_a_fresh_copy_beside_points_at_the_copy(tmp_path, capsys):
+    """`update` already put a fresh copy beside the damaged notebook: say so, not `update`."""
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    write(tmp_path / "broken.new-0123abcd.ipynb", *simple("double", "    return 2 * x"))
+    assert cli.main(["check", f"--workspace={tmp_path}", "broken.ipynb"]) == 2
+    out = capsys.readouterr().out
+    assert "A fresh copy is already beside it: broken.new-0123abcd.ipynb." in out
+    assert "backprop-course update" not in out
 
 
 def test_all_passed_exits_0_and_says_so(tmp_path, capsys):
@@ -196,5 +207,8 @@ def test_the_real_first_notebook_through_check(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "  passed       relu     2/2" in out
     assert "  not started  sigmoid  0/2  sigmoid is not implemented yet" in out
+    stubs = [line for line in out.splitlines() if line.startswith("  not started")]
+    assert len(stubs) >= 2  # how to start is said once; the other stubs say "as above"
+    assert all(line.endswith("not implemented yet (as above)") for line in stubs[1:])
     assert "Points so far: 2 of" in out
     assert "Next step: 01_neuron.ipynb, exercise `sigmoid` (2 points): start it." in out

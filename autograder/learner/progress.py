@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import logging
 import math
 import subprocess
@@ -130,8 +131,7 @@ def check_notebook(
     except Exception as error:  # not JSON, not a notebook, unreadable file, ...
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return NotebookReport(path, problem=(
-            f"This file could not be read as a notebook ({reason[:120]}). For a course "
-            "notebook, `backprop-course update` puts a fresh copy beside it."
+            f"This file could not be read as a notebook ({reason[:120]}). {_fresh_copy(path)}"
         ))
     if not exercises:
         return NotebookReport(path, written)
@@ -171,6 +171,16 @@ def check_notebook(
         problem = f"{_describe(nb, stop[0], exercises)} {stop[1]} Later cells did not run."
     reports = [_exercise_report(nb, ex, stop, cell_timeout) for ex in exercises]
     return NotebookReport(path, reports + written, problem)
+
+
+def _fresh_copy(path: Path) -> str:
+    """Where a fresh copy of a damaged course notebook is, or how to get one."""
+    beside = sorted(path.parent.glob(f"{glob.escape(path.stem)}.new-*.ipynb"),
+                    key=lambda p: p.stat().st_mtime)
+    if beside:
+        return (f"A fresh copy is already beside it: {beside[-1].name}. Carry your work over "
+                "to it and check that one.")
+    return "For a course notebook, `backprop-course update` puts a fresh copy beside it."
 
 
 async def _execute(client, limit: float) -> None:
@@ -293,13 +303,18 @@ def format_notebook(report: NotebookReport) -> str:
               for e in report.exercises]
     points_width = max((len(p) for p in points), default=0)
     indent = 2 + len(NOT_STARTED) + 2 + name_width + 2 + points_width + 2
+    stubs = 0
     for exercise, score in zip(report.exercises, points, strict=True):
         row = f"  {exercise.status:<{len(NOT_STARTED)}}  {exercise.name:<{name_width}}  "
         row += f"{score:>{points_width}}"
         width = max(40, WIDTH - indent)
+        text = exercise.message
+        if exercise.status == NOT_STARTED:  # how to start is said once per notebook
+            stubs += 1
+            text = text if stubs == 1 else "not implemented yet (as above)"
         message = [
             wrapped
-            for line in exercise.message.splitlines()
+            for line in text.splitlines()
             for wrapped in textwrap.wrap(line, width, break_long_words=False,
                                          break_on_hyphens=False) or [""]
         ] or [""]
