@@ -1,4 +1,4 @@
-"""Features of the check engine (autograder.checks.engine) that any check can use: forbidden
+"""Features of the check engine (autograder.checks) that any check can use: forbidden
 floating-point errors, ``adapt``, a ``LearnerProblem`` shown at its stage, and mistakes matched
 on results that lack keys."""
 
@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 
 import refimpl
-from autograder.checks.engine import Case, DictOf, LearnerProblem, Mistake, run_check
+from autograder.checks.engine import run_check
 from autograder.checks.exercise import Exercise
+from autograder.checks.types import Case, DictOf, Mistake
+from autograder.grading.worker.problems import LearnerProblem
 
 
 @dataclass(frozen=True)

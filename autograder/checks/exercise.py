@@ -46,7 +46,7 @@ class Exercise:
         exercises that are not plain functions: a name of
         ``autograder.grading.worker.drivers.DRIVERS``, with ``driver_context()``
     postcheck : ``postcheck(output, case)`` raises ``LearnerProblem`` when a returned result
-        lacks a property that needs the reference (``engine.apply_postcheck``)
+        lacks a property that needs the reference (``running.apply_postcheck``)
     forbid_fp_errors : NumPy floating-point errors that fail a case even when the values are
         right (``Case.forbid_fp_errors``)
     """

@@ -9,6 +9,8 @@ nothing it sends (``autograder.grading.conversation``).
 
 Modules: ``codec`` (plain data and frames, shared with the grader), ``describe`` (short
 descriptions of Python values), ``calls`` (calling the learner's object on a case),
+``signatures`` (a function's parameters in messages; "cannot be called as ..."),
+``problems`` (``LearnerProblem``, a teaching sentence about the learner's object),
 ``drivers`` (how objects that are not plain functions are called: a Value class, a training
 loop), ``standin`` (the ``refimpl`` and ``autograder`` modules the notebook imports while
 graded), ``cells`` (running code cells), ``__main__`` (the conversation with the grader).

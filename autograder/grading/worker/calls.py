@@ -1,15 +1,14 @@
 """Calling a learner's object on a check's cases, where the learner's code lives.
 
-The checks (``autograder.checks.engine``) use these in the learner's own kernel; the grading worker
-uses them in the sandbox and sends the :class:`Attempt` back as plain data. Every call gets
-fresh copies of its inputs and runs under ``np.errstate`` and ``warnings.catch_warnings``, so
-nothing leaks to stderr; the inputs are kept as they were afterwards (a function must not
-change them).
+The checks (``autograder.checks.running``) use these in the learner's own kernel; the grading
+worker uses them in the sandbox and sends the :class:`Attempt` back as plain data. Every call
+gets fresh copies of its inputs and runs under ``np.errstate`` and ``warnings.catch_warnings``,
+so nothing leaks to stderr; the inputs are kept as they were afterwards (a function must not
+change them). Whether the object can take the cases' arguments is :mod:`signatures`' job.
 """
 
 from __future__ import annotations
 
-import inspect
 import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -21,9 +20,10 @@ import numpy as np
 
 from .codec import new_budget, to_plain
 from .describe import describe_type
+from .signatures import accepted_options, bind_error, signature_text
 
-__all__ = ["Attempt", "Observation", "accepted_options", "attempt", "carry_exception",
-           "clone", "observe", "signature_text"]
+__all__ = ["Attempt", "CallCase", "Observation", "attempt", "carry_attempt", "carry_exception",
+           "clone", "is_internal", "observe"]
 
 
 @dataclass
@@ -100,38 +100,6 @@ def observe(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, An
     return obs
 
 
-def accepted_options(fn: Callable[..., Any], names: set[str]) -> set[str]:
-    """The option names that ``fn``'s signature accepts (all of them if it takes **kwargs)."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return set(names)
-    if any(p.kind == p.VAR_KEYWORD for p in params):
-        return set(names)
-    return {p.name for p in params
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} & names
-
-
-def signature_text(fn: Callable[..., Any]) -> str:
-    try:
-        return str(inspect.signature(fn).replace(return_annotation=inspect.Signature.empty))
-    except (TypeError, ValueError):
-        return "(...)"
-
-
-def _bind_error(call: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]
-                ) -> str | None:
-    try:
-        signature = inspect.signature(call)
-    except (TypeError, ValueError):
-        return None
-    try:
-        signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        return str(exc)
-    return None
-
-
 @dataclass(frozen=True)
 class CallCase:
     """One call: arguments, the options the reference always gets, forbidden fp errors."""
@@ -151,13 +119,13 @@ def attempt(obj: Any, call: Any, cases: Sequence[CallCase], *, fallback_name: st
     if not callable(call):
         result.not_callable = describe_type(obj) if obj is not None else "None"
         return result
-    result.signature = signature_text(obj) if callable(obj) else "(...)"
+    result.signature = signature_text(obj)
     names = set().union(*(set(c.options) for c in cases)) if cases else set()
     options = accepted_options(call, names)
     if cases:
         first = cases[0]
         passed = dict(first.kwargs) | {k: v for k, v in first.options.items() if k in options}
-        result.bind_error = _bind_error(call, first.args, passed)
+        result.bind_error = bind_error(call, first.args, passed)
         if result.bind_error is not None:
             return result
     for case in cases:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import inspect
 from collections.abc import Callable, Mapping
 from numbers import Real
 from typing import Any
@@ -30,22 +29,11 @@ from typing import Any
 import numpy as np
 
 from .describe import describe_type, join_names
+from .problems import LearnerProblem
+from .signatures import bind_error, bind_or_explain, signature_of
 
 __all__ = ["DRIVERS", "INTERFACE", "LearnerProblem", "adapt", "evaluate_node", "parse_program",
            "run_program", "run_value_neuron_loss"]
-
-
-class LearnerProblem(Exception):
-    """Raised by a driver when the learner's code does something it can describe better than
-    a generic exception: a class without a needed method, an operation that returns a float
-    instead of an object, training that does not lower the loss. The message is shown as it
-    is, as the failure of stage ``stage``; when raised ``from`` the learner's own exception,
-    the learner's traceback frames of that exception are shown under it.
-    """
-
-    def __init__(self, message: str, stage: str = "type") -> None:
-        super().__init__(message)
-        self.stage = stage
 
 
 # The class is called Value in every message, whatever its __name__ (the notebook's is).
@@ -240,8 +228,8 @@ def run_value_neuron_loss(fn: Callable[..., Any], w: float, b: float, x: float, 
     """
     __tracebackhide__ = True
     w_leaf, b_leaf = Value(w), Value(b)
-    _bind_or_explain(fn, (w_leaf, b_leaf, x, y, Value), f"Your function cannot be called as "
-                     f"{_LOSS_CALL}", "; the exercise needs (w, b, x, y, Value)")
+    bind_or_explain(fn, (w_leaf, b_leaf, x, y, Value), f"Your function cannot be called as "
+                    f"{_LOSS_CALL}", "; the exercise needs (w, b, x, y, Value)")
     L = fn(w_leaf, b_leaf, x, y, Value)
     if not _is_value(L) and isinstance(L, Real | np.ndarray):
         raise LearnerProblem(
@@ -252,25 +240,6 @@ def run_value_neuron_loss(fn: Callable[..., Any], w: float, b: float, x: float, 
     _call("L.backward()", L.backward)
     return {"L.data": _number(L.data, "L.data"), "w.grad": _number(w_leaf.grad, "w.grad"),
             "b.grad": _number(b_leaf.grad, "b.grad")}
-
-
-def _bind_or_explain(fn: Callable[..., Any], args: tuple, cannot: str, needs: str = "") -> None:
-    """A LearnerProblem (stage "signature") when ``fn`` cannot take ``args``: ``cannot`` says
-    what was tried, ``needs`` what the exercise needs. A builtin without a signature passes."""
-    try:
-        inspect.signature(fn).bind(*args)
-    except TypeError as exc:
-        raise LearnerProblem(f"{cannot}: {exc}. Its parameters are {_signature(fn)}{needs}.",
-                             "signature") from None
-    except ValueError:  # no signature to inspect (a builtin): just call it
-        pass
-
-
-def _signature(fn: Callable[..., Any]) -> str:
-    try:
-        return str(inspect.signature(fn))
-    except (TypeError, ValueError):
-        return "(...)"
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,8 +265,8 @@ def _train_driver(fn: Any) -> Callable[..., Any]:
 
     def train_case(X, y, params, lr, epochs):
         __tracebackhide__ = True
-        _bind_or_explain(fn, (X, y, params, lr, epochs), "train: your function cannot be "
-                         "called as train(X, y, params, lr, epochs)")
+        bind_or_explain(fn, (X, y, params, lr, epochs), "train: your function cannot be "
+                        "called as train(X, y, params, lr, epochs)")
         out = fn(X, y, params, lr, epochs)
         if isinstance(out, tuple | list) and len(out) == 2:
             out = (out[0], _as_arrays(out[1]))
@@ -320,12 +289,9 @@ def _value_class_driver(obj: Any) -> Callable[..., Any]:
             __tracebackhide__ = True
             return run_program(obj, program, leaves)
         return value_case
-    if callable(obj):
-        try:
-            inspect.signature(obj).bind("out = a", a=0.0)
-            return obj
-        except (TypeError, ValueError):
-            pass
+    if (callable(obj) and signature_of(obj) is not None
+            and bind_error(obj, ("out = a",), {"a": 0.0}) is None):
+        return obj
     what = ("a Value object (an instance)" if hasattr(obj, "data") else describe_type(obj))
 
     def not_a_class(program: str, **leaves: float) -> None:
