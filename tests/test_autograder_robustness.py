@@ -76,12 +76,25 @@ def test_nan_output_gives_the_index_and_a_likely_cause():
 def test_int_dtype_explains_where_integers_come_from():
     result = failure(check.relu, lambda Z: np.maximum(Z, 0).astype(int))
     assert result.stage == "dtype"
-    assert "integers (dtype int64)" in result.message
-    assert "np.maximum(Z, 0)" in result.message
+    assert "an integer (int64), expected a floating-point number" in result.message
+    assert ".astype(int)" in result.message
+    arrays = check.evaluate("relu", lambda Z: np.maximum(Z, 0).astype(int) if np.ndim(Z) else
+                            np.float64(0.0) if Z < 0 else np.float64(Z))
+    assert "integers (dtype int64), expected floating-point numbers" in arrays.message
+    assert "np.maximum(Z, 0.0)" in arrays.message
+
+
+def test_builtin_max_is_named_as_a_possible_cause_not_a_certain_one():
+    """relu as max(0, Z), the commonest beginner answer: the int 0 on a 0-d input."""
+    result = failure(check.relu, lambda Z: max(0, Z))
+    assert result.stage == "dtype"
+    assert "Your function returned an integer (int)" in result.message
+    assert "can come, for example, from Python's max(0, z)" in result.message
 
 
 def test_bool_complex_and_object_dtypes():
-    assert "booleans" in failure(check.relu, lambda Z: np.asarray(Z) > 0).message
+    assert "returned a bool (bool)" in failure(check.relu, lambda Z: Z > 0).message
+    assert "booleans" in failure(check.relu, lambda Z: np.atleast_1d(Z) > 0).message
     assert "complex" in failure(check.relu, lambda Z: np.maximum(Z, 0) + 0j).message
     assert "object" in failure(check.relu, lambda Z: np.array(np.maximum(Z, 0),
                                                               dtype=object)).message

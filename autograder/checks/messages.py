@@ -151,9 +151,9 @@ def exception_hint(exc: BaseException) -> str | None:
 
 
 _DTYPE_HELP = {
-    "i": ("integers", "Integer arrays come from e.g. np.zeros(shape, dtype=int), (Z > 0) * 1, "
-          ".astype(int), integer division // or np.maximum(Z, 0) on an integer array; compute "
-          "with floats (0.0 instead of 0, np.zeros(shape) without dtype=int)."),
+    "i": ("integers", "Integers can come, for example, from Python's max(0, Z) (the int 0), "
+          "np.zeros(shape, dtype=int), (Z > 0) * 1, .astype(int) or integer division //; "
+          "compute with floats (0.0 instead of 0, np.maximum(Z, 0.0))."),
     "b": ("booleans (True/False)", "A comparison such as Z > 0 gives a mask, not numbers: "
           "multiply by it or use np.where(...) to build the values."),
     "c": ("complex numbers", "A power or square root of a negative number becomes complex: "
@@ -175,12 +175,13 @@ def dtype_text(part: Part, top: bool) -> str | None:
     kind = {"u": "i", "S": "U"}.get(kind, kind)
     what, help_text = _DTYPE_HELP.get(kind, (f"values of dtype {a.dtype}", ""))
     subject = "Your function returned" if top else f"{part.name} holds"
-    if part.scalar and a.ndim == 0:
+    if a.ndim == 0 and (part.scalar or not isinstance(part.got, np.ndarray)):  # one number
         subject = "Your function returned" if top else f"{part.name} is"
         single = {"i": "an integer", "b": "a bool", "c": "a complex number"}.get(
             kind, f"a value of dtype {a.dtype}")
-        help_text = {"i": "Integer arithmetic (// or sums of integers) gives integers: "
-                          "compute with floats or convert with float(...).",
+        help_text = {"i": "An integer can come, for example, from Python's max(0, z) (the int "
+                          "0), .astype(int), // or a sum of integers: compute with floats or "
+                          "convert with float(...).",
                      "b": "A comparison gives True/False, not a number."}.get(kind, help_text)
         return (f"{subject} {single} ({type(part.got).__name__}), expected a floating-point "
                 f"number. {help_text}")
