@@ -4,6 +4,7 @@ output specification (``Leaf``, ``DictOf``, ``TupleOf``) and the ``CheckResult``
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +99,10 @@ class CheckResult:
     case: str | None = None
 
 
+# Columns a failure message's sentences are wrapped to in a notebook.
+MESSAGE_WIDTH = 88
+
+
 class CheckFailed(AssertionError):
     """Raised by a failing check; ``.result`` is the ``CheckResult``."""
 
@@ -107,9 +112,20 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self) -> list[str]:
         """What IPython (a notebook, JupyterLab's Validate) shows: the teaching message alone,
-        its first line marked in red and with a cross, and no traceback of the checks' code."""
-        lines = self.result.message.splitlines() or [""]
+        its first line marked in red and with a cross, and no traceback of the checks' code.
+
+        Sentences are wrapped between words at ``MESSAGE_WIDTH`` columns (JupyterLab would
+        break them mid-word); indented lines (values, tracebacks) are shown as they are."""
+        lines = [wrapped for line in self.result.message.splitlines() or [""]
+                 for wrapped in _wrap_prose(line)]
         return [f"\x1b[1;31m✘ {lines[0]}\x1b[0m", *lines[1:]]
+
+
+def _wrap_prose(line: str) -> list[str]:
+    if not line or line[0].isspace():
+        return [line]
+    return textwrap.wrap(line, MESSAGE_WIDTH, break_long_words=False,
+                         break_on_hyphens=False) or [line]
 
 
 # ---------------------------------------------------------------------------------------
