@@ -460,7 +460,7 @@ ONE = [
               "issue: no code that computes a graded answer, or a part of one"),
     Case("mistake-catalogue-default-mode", "1-other-name", N06,
          (replace("backward_231_mse", """
-          from autograder.exercises.catalogue import _backward_231  # mistakes' module, mode "ref"
+          from autograder.exercises.nb06_backprop import _backward_231  # mistakes, mode "ref"
           def backward_231_mse(X, y, params, cache):
               return _backward_231(X, y, params, cache, loss="mse")
           """),), MSE0, cheat_works="backward_231_mse",

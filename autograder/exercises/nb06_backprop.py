@@ -1,0 +1,434 @@
+"""Notebook 06, backpropagation: dense_backward (the backward pass of one layer),
+backward_231 (the 2-3-1 network, loss "mse" or "bce"), gradient_errors (the gradient check).
+
+Each exercise is one ``Entry``: its cases, then its wrong versions, then the declaration
+(reference, cases, tolerance, known mistakes, the words of its check's docstring). No notebook
+checks ``dense_backward`` yet; notebook 06 teaches it (``dW = A_prev.T @ dZ``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+import refimpl
+from autograder.checks.exercise import Exercise
+from autograder.checks.types import Case, DictOf, Leaf, Mistake, TupleOf
+from autograder.exercises.entry import Entry
+from autograder.exercises.shared_cases import (
+    N_HIDDEN,
+    fixed,
+    grads_spec,
+    in_place_hints,
+    layer_diagnose,
+    layer_order,
+    params_231,
+    random_params,
+    random_X,
+    shapes_label,
+    study_sleep,
+)
+from autograder.exercises.shared_mistakes import (
+    hidden_delta,
+    matmul_error_with_w,
+    matmul_error_with_w2,
+    sum_bias,
+)
+
+# ---------------------------------------------------------------------------------------
+# dense_backward
+# ---------------------------------------------------------------------------------------
+
+
+def _dense_backward_visible() -> list[Case]:
+    return [
+        Case((fixed(4, (4, 3)), fixed(5, (4, 2)), fixed(6, (2, 3))),
+             label="4 samples, 2 inputs -> 3 units"),
+        Case((fixed(7, (3, 3)), fixed(8, (3, 3)), fixed(9, (3, 3))),
+             label="square: 3 samples, 3 -> 3 units"),
+        Case((fixed(10, (1, 2)), fixed(11, (1, 3)), fixed(12, (3, 2))),
+             label="one sample, 3 inputs -> 2 units"),
+    ]
+
+
+def _dense_backward_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n, d_in = int(rng.integers(1, 7)), int(rng.integers(1, 6))
+        d_out = d_in if i % 4 == 1 else int(rng.integers(1, 6))
+        dZ, A_prev = rng.normal(size=(n, d_out)), rng.normal(size=(n, d_in))
+        W = rng.normal(size=(d_in, d_out))
+        cases.append(Case((dZ, A_prev, W), label=shapes_label(dZ=dZ, A_prev=A_prev, W=W)))
+    return cases
+
+
+def _dense_backward(dZ, A_prev, W, *, mode="ref"):
+    dA_prev, dW, db = dZ @ W.T, A_prev.T @ dZ, dZ.sum(axis=0)
+    if mode == "dw-transposed":
+        dW = dZ.T @ A_prev
+    elif mode == "da-uses-w":
+        dA_prev = dZ @ W
+    elif mode == "db-wrong-axis":
+        db = dZ.sum(axis=1)
+    elif mode == "db-not-summed":
+        db = dZ.copy()
+    elif mode == "db-mean":
+        db = dZ.mean(axis=0)
+    elif mode == "dw-extra-1-over-n":
+        dW = dW / dZ.shape[0]
+    else:
+        raise ValueError(mode)
+    return dA_prev, dW, db
+
+
+_NO_SECOND_1_OVER_N = "dZ already contains the 1/n of the mean loss: do not divide by n again."
+
+DENSE_BACKWARD = Entry.simple(
+    "dense_backward", refimpl.dense_backward, _dense_backward_visible, _dense_backward_hidden,
+    summary="dense_backward(dZ, A_prev, W) -> (dA_prev, dW, db)",
+    output=TupleOf((Leaf("dA_prev"), Leaf("dW"), Leaf("db"))),
+    input_hints=in_place_hints("dZ", "A_prev", "W"),
+    mistakes=(
+        Mistake("dw-transposed", "dW is transposed",
+                "dW must have the shape of W, (d_in, d_out): check the order of the product "
+                "of A_prev and dZ.", partial(_dense_backward, mode="dw-transposed")),
+        Mistake("da-uses-w", "W instead of its transpose in dA_prev",
+                "dA_prev must have the shape of A_prev, (n, d_in); dZ is (n, d_out). Which "
+                "product with W gives that shape?",
+                partial(_dense_backward, mode="da-uses-w"), matmul_error_with_w),
+        Mistake("db-wrong-axis", "db is summed over the wrong axis",
+                "db has one entry per output unit: which axis of dZ runs over the samples?",
+                partial(_dense_backward, mode="db-wrong-axis")),
+        Mistake("db-not-summed", "db is dZ itself",
+                "b is shared by all samples, so its gradient adds up the contributions of "
+                "every sample.", partial(_dense_backward, mode="db-not-summed")),
+        Mistake("db-mean", "db is a mean instead of a sum", _NO_SECOND_1_OVER_N,
+                partial(_dense_backward, mode="db-mean")),
+        Mistake("dw-extra-1-over-n", "dW is divided by n", _NO_SECOND_1_OVER_N,
+                partial(_dense_backward, mode="dw-extra-1-over-n")),
+    ))
+
+
+# ---------------------------------------------------------------------------------------
+# backward_231: cases
+# ---------------------------------------------------------------------------------------
+
+
+def _backward_231_case(n: int, seed: int, loss: str, zero_row: bool, label: str) -> Case:
+    X, y = study_sleep(n, seed)
+    if zero_row:
+        X[1] = 0.0
+    params = params_231(seed, [0.0, 0.1, -0.1] if zero_row else [0.1, -0.2, 0.05], 0.05)
+    _, cache = refimpl.forward_231(X, params)
+    return Case((X, y, params, cache), label=label, options={"loss": loss})
+
+
+def _backward_231_visible(loss: str) -> list[Case]:
+    return [
+        _backward_231_case(5, 4, loss, True,
+                           "5 students, X[1] = 0 and b1[0] = 0, so Z1 has exact zeros"),
+        _backward_231_case(4, 5, loss, False, "4 students"),
+        _backward_231_case(7, 6, loss, False, "7 students"),
+    ]
+
+
+def _backward_231_hidden(rng: np.random.Generator, loss: str) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n = [1, 3, 4, 2, 6, 5, 8][i % 7]
+        zeros = i % 2 == 0
+        X = random_X(rng, n, 2, zero_row=zeros and n > 1)
+        params = random_params(rng, [2, 3, 1], zero_bias=zeros)
+        y = rng.integers(0, 2, (n, 1)).astype(np.float64)
+        _, cache = refimpl.forward_231(X, params)
+        cases.append(Case((X, y, params, cache), label=f"n = {n}", options={"loss": loss}))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# backward_231: the reference formulas with one thing changed
+# ---------------------------------------------------------------------------------------
+
+
+def _backward_231(X, y, params, cache, loss="mse", *, out="ref", factor=1.0,
+                  w2_transposed=True, deriv="ref", db="ref", dw_transposed=False,
+                  dw2_input="A1", dw1_input="X"):
+    n = X.shape[0]
+    y_hat, Z2 = cache["A2"], cache["Z2"]
+    sp = refimpl.sigmoid_prime(Z2)
+    if out == "ref":
+        out = "mse" if loss == "mse" else "shortcut"
+    dZ2 = {
+        "mse": 2 * (y_hat - y) * sp / n,
+        "shortcut": (y_hat - y) / n,
+        "no-sigmoid-prime": 2 * (y_hat - y) / n,
+        "shortcut-times-sigmoid-prime": (y_hat - y) * sp / n,
+    }[out] * factor
+    W2 = params["W2"]
+    dA1 = dZ2 @ (W2.T if w2_transposed else W2)
+    dZ1 = hidden_delta(dA1, cache["Z1"], cache["A1"], deriv)
+    A_for_dW2 = cache["A1"] if dw2_input == "A1" else cache["Z1"]
+    A_for_dW1 = X if dw1_input == "X" else cache["A1"]
+
+    def weight_grad(A_prev, dZ):
+        return dZ.T @ A_prev if dw_transposed else A_prev.T @ dZ
+
+    return {"W1": weight_grad(A_for_dW1, dZ1), "b1": sum_bias(dZ1, db),
+            "W2": weight_grad(A_for_dW2, dZ2), "b2": sum_bias(dZ2, db)}
+
+
+def _missing_n_variant(X, y, params, cache, loss="mse"):
+    return _backward_231(X, y, params, cache, loss, factor=float(X.shape[0]))
+
+
+# The mistakes of both losses: at the output (1/n, sign) and in the hidden layer.
+_MISSING_1_OVER_N = Mistake(
+    "missing-1-over-n", "the 1/n of the mean loss is missing",
+    "The loss is a MEAN over the n samples, so dZ2 carries a factor 1/n.", _missing_n_variant)
+_SIGN_FLIP = Mistake(
+    "sign-flip", "every gradient has the wrong sign",
+    "The gradient points uphill: check the order in (y_hat - y) and any minus sign.",
+    partial(_backward_231, factor=-1.0))
+_HIDDEN_LAYER = (
+    Mistake("w2-not-transposed", "W2 instead of its transpose when going back to layer 1",
+            "dA1 must have the shape of A1, (n, 3); dZ2 is (n, 1) and W2 is (3, 1). Which "
+            "product of those two has shape (n, 3)?",
+            partial(_backward_231, w2_transposed=False), matmul_error_with_w2),
+    Mistake("missing-relu-prime", "the ReLU derivative is missing in the hidden layer",
+            "Between dA1 and dZ1 the chain rule passes through A1 = relu(Z1): what is "
+            "dA1/dZ1?", partial(_backward_231, deriv="missing")),
+    Mistake("relu-instead-of-relu-prime", "the activation itself instead of its derivative",
+            "dZ1 = dA1 * (the derivative of relu at Z1), not the value of relu: the "
+            "derivative is 0 or 1.", partial(_backward_231, deriv="activation")),
+    Mistake("relu-prime-at-zero", "relu'(0) taken as 1",
+            "This course uses relu'(0) = 0: the mask keeps only the strictly positive "
+            "entries of Z1 (look at your comparison operator).",
+            partial(_backward_231, deriv="relu-at-zero")),
+    Mistake("sigmoid-prime-in-hidden", "the sigmoid derivative in the hidden (ReLU) layer",
+            "Each layer uses the derivative of ITS OWN activation: the hidden layer is ReLU.",
+            partial(_backward_231, deriv="sigmoid")),
+    Mistake("db-wrong-axis", "the bias gradient is summed over the wrong axis",
+            "db has one entry per unit of the layer: which axis of dZ runs over the samples?",
+            partial(_backward_231, db="wrong-axis")),
+    Mistake("db-keepdims", "the bias gradient keeps a 2-D shape",
+            "grads['b1'] must have the shape of params['b1'], (3,): a 1-D array.",
+            partial(_backward_231, db="keepdims")),
+    Mistake("dw-transposed", "the weight gradient is transposed",
+            "dW must have the shape of W, (d_in, d_out): check the order of the product "
+            "of the layer input and dZ.", partial(_backward_231, dw_transposed=True)),
+    Mistake("dw2-uses-z1", "dW2 uses the pre-activation Z1 instead of A1",
+            "The input of layer 2 is what layer 1 outputs after its activation.",
+            partial(_backward_231, dw2_input="Z1")),
+    Mistake("dw1-uses-a1", "dW1 uses A1 instead of the layer's input X",
+            "dW of a layer multiplies dZ of that layer by the layer's INPUT (A_prev).",
+            partial(_backward_231, dw1_input="A1")),
+)
+
+_BACKWARD_231_MISTAKES = {
+    "mse": (
+        Mistake("missing-sigmoid-prime", "sigma'(Z2) is missing at the output (MSE)",
+                "With MSE, dL/dZ2 = dL/dy_hat * dy_hat/dZ2: the sigmoid derivative does NOT "
+                "cancel (it only does for BCE).", partial(_backward_231, out="no-sigmoid-prime")),
+        Mistake("bce-shortcut-with-mse", "the BCE shortcut y_hat - y used with MSE",
+                "dZ2 = (y_hat - y) / n is exact for sigmoid + BCE only; derive dL/dZ2 for MSE "
+                "with the chain rule.", partial(_backward_231, out="shortcut")),
+        _MISSING_1_OVER_N,
+        Mistake("missing-factor-2", "the factor 2 of the squared error is missing",
+                "The derivative of (y_hat - y)**2 is 2 (y_hat - y); this course's MSE has "
+                "no 1/2.", partial(_backward_231, factor=0.5)),
+        _SIGN_FLIP,
+        *_HIDDEN_LAYER,
+    ),
+    "bce": (
+        Mistake("extra-sigmoid-prime", "sigma'(Z2) applied on top of y_hat - y (BCE)",
+                "For sigmoid + BCE the sigmoid derivative cancels: dL/dZ2 = (y_hat - y) / n "
+                "already includes it.", partial(_backward_231, out="shortcut-times-sigmoid-prime")),
+        Mistake("mse-gradient-with-bce", "the MSE output gradient used with BCE",
+                "The output delta depends on the loss: derive dL/dZ2 for BCE.",
+                partial(_backward_231, out="mse")),
+        _MISSING_1_OVER_N,
+        Mistake("extra-factor-2", "an extra factor 2 at the output",
+                "The factor 2 comes from the square in MSE; BCE has no square.",
+                partial(_backward_231, factor=2.0)),
+        _SIGN_FLIP,
+        *_HIDDEN_LAYER,
+    ),
+}
+
+
+def _backward_231_exercise(loss: str = "mse") -> Exercise:
+    if loss not in _BACKWARD_231_MISTAKES:
+        raise ValueError(f"loss must be 'mse' or 'bce', got {loss!r}")
+    return Exercise("backward_231", f"backward_231_{loss}", f"backward_231 (loss={loss!r})",
+                    refimpl.backward_231, partial(_backward_231_visible, loss),
+                    partial(_backward_231_hidden, loss=loss),
+                    output=grads_spec(("W1", "b1", "W2", "b2")), rtol=1e-6, atol=1e-9,
+                    mistakes=_BACKWARD_231_MISTAKES[loss], diagnose=layer_diagnose,
+                    part_order=layer_order,
+                    input_hints=in_place_hints("X", "y", "params", "cache"))
+
+
+BACKWARD_231 = Entry(
+    _backward_231_exercise,
+    summary='backward_231(X, y, params, cache) -> grads for loss "mse" or "bce"',
+    details="``loss`` is passed on only if the learner's function has a ``loss`` parameter.",
+    configurations=({"loss": "mse"}, {"loss": "bce"}))
+
+
+# ---------------------------------------------------------------------------------------
+# gradient_errors
+# ---------------------------------------------------------------------------------------
+
+
+class _Loss231:
+    """loss_fn(params) -> float: the 2-3-1 network's loss on fixed data (a named callable)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, loss: str) -> None:
+        self.X, self.y, self.loss = X, y, loss
+        self.__name__ = f"the {loss.upper()} of the 2-3-1 network on {X.shape[0]} students"
+
+    def __call__(self, params: dict) -> float:
+        return refimpl.loss_231(self.X, self.y, params, loss=self.loss)
+
+
+def _gradient_errors_case(X, y, params, loss: str, grads: dict, h: float | None,
+                          label: str) -> Case:
+    args = (_Loss231(X, y, loss), params, grads) + (() if h is None else (h,))
+    return Case(args, label=label)
+
+
+def _grads_231(X, y, params, loss: str) -> dict[str, np.ndarray]:
+    _, cache = refimpl.forward_231(X, params)
+    return refimpl.backward_231(X, y, params, cache, loss=loss)
+
+
+def _gradient_errors_visible() -> list[Case]:
+    X, y = study_sleep(6, seed=8)
+    dead = params_231(8, [0.2, -0.1, -5.0], 0.1)  # unit 3 never fires: exact zero gradients
+    params = params_231(9, [0.3, 0.2, 0.1], -0.2)
+    shortcut = _grads_231(X, y, params, "bce")
+    sign = _grads_231(X, y, params, "bce")
+    sign["W2"] = -sign["W2"]
+    return [
+        _gradient_errors_case(X, y, dead, "bce", _grads_231(X, y, dead, "bce"), None,
+                              "correct BCE gradients; hidden unit 3 is dead (exact zeros)"),
+        _gradient_errors_case(X, y, params, "mse", shortcut, None,
+                              "the BCE shortcut (y_hat - y) / n used for an MSE loss"),
+        _gradient_errors_case(X, y, params, "bce", sign, 1e-4,
+                              "dW2 with the wrong sign, h = 1e-4"),
+    ]
+
+
+def _gradient_errors_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    while len(cases) < N_HIDDEN:
+        i = len(cases)
+        n = [1, 3, 4, 6, 8][i % 5]
+        X = rng.normal(size=(n, 2))
+        params = random_params(rng, [2, 3, 1], False)
+        if i % 3 == 0:
+            params["b1"][rng.integers(3)] = -50.0  # a dead unit: exact zero gradients
+        loss = ["bce", "mse"][i % 2]
+        y = rng.integers(0, 2, (n, 1)).astype(np.float64)
+        Z1 = X @ params["W1"] + params["b1"]
+        grads = _grads_231(X, y, params, loss)
+        nonzero = np.concatenate([np.abs(g).ravel() for g in grads.values()])
+        nonzero = nonzero[nonzero > 0]
+        if np.min(np.abs(Z1)) < 1e-2 or nonzero.size == 0 or nonzero.min() < 1e-3:
+            continue  # a ReLU kink within reach of h, or gradients too small to compare
+        kind = i % 4
+        if kind == 1:  # the other loss's output delta
+            grads = _grads_231(X, y, params, "mse" if loss == "bce" else "bce")
+        elif kind == 2:  # one parameter with the wrong sign
+            key = str(rng.choice(list(grads)))
+            grads[key] = -grads[key]
+        elif kind == 3:  # one entry off
+            key = str(rng.choice(list(grads)))
+            grads[key] = grads[key].copy()
+            grads[key].flat[rng.integers(grads[key].size)] += rng.choice([-1, 1]) * 0.05
+        h = [None, 1e-4, None, 1e-6][i % 4]
+        cases.append(_gradient_errors_case(X, y, params, loss, grads, h,
+                                           "random gradients of a random network"))
+    return cases
+
+
+def _gradient_errors(loss_fn, params, grads, h=1e-5, *, mode="ref"):
+    if mode == "not-restored":
+        work = params  # the caller's arrays: perturbed and left perturbed
+    else:
+        work = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
+    errors = {}
+    for key in params:
+        x = work[key]
+        numerical = np.zeros(np.shape(x))
+        for i in np.ndindex(*np.shape(x)):
+            old = x[i]
+            x[i] = old + h
+            f_plus = loss_fn(work)
+            if mode == "forward":
+                x[i] = old
+                numerical[i] = (f_plus - loss_fn(work)) / h
+                continue
+            x[i] = old - h
+            f_minus = loss_fn(work)
+            if mode != "not-restored":
+                x[i] = old
+            numerical[i] = (f_plus - f_minus) / (2 * h)
+        a = np.asarray(grads[key], dtype=np.float64)
+        diff = np.abs(a - numerical)
+        if mode == "absolute":
+            entrywise = diff
+        elif mode == "no-floor":
+            entrywise = diff / (np.abs(a) + np.abs(numerical))
+        else:
+            entrywise = diff / np.maximum(np.abs(a) + np.abs(numerical), 1e-8)
+        if mode == "not-reduced":
+            errors[key] = entrywise
+        else:
+            errors[key] = float(np.mean(entrywise) if mode == "mean" else np.max(entrywise))
+    return errors
+
+
+GRADIENT_ERRORS = Entry.simple(
+    "gradient_errors", refimpl.gradient_errors, _gradient_errors_visible,
+    _gradient_errors_hidden,
+    summary="gradient_errors(loss_fn, params, grads, h=1e-5) -> {name: max relative error}",
+    tolerance_why="A correct gradient's relative error is rounding noise (about 1e-11 / "
+                  "|gradient entry|, below 1e-7 here): two correct implementations may differ "
+                  "there by orders of magnitude, so every error below about atol counts as "
+                  "\"passes the gradient check\" and as equal. Larger errors (wrong gradients) "
+                  "are computed stably and must agree to rtol.",
+    details="params must be left as it was (bit for bit).",
+    output=DictOf("errors", None, label=lambda key: f'errors["{key}"]', scalar=True),
+    rtol=1e-3, atol=1e-6,
+    input_hints=in_place_hints("params", "grads") | {
+        "params": "gradient_errors may perturb params while it works but must put back every "
+                  "entry it changes (save old = x[i], restore x[i] = old), or perturb a copy."},
+    uses=("numerical_gradient", "numerical_gradients", "relative_error"),
+    mistakes=(
+        Mistake("forward-difference", "a forward difference instead of a central one",
+                "Evaluate the loss on BOTH sides of each entry, at +h and -h, and divide by "
+                "2h: the forward difference is far less accurate.",
+                partial(_gradient_errors, mode="forward")),
+        Mistake("absolute-error", "the absolute error instead of the relative one",
+                "Divide |a - n| by max(|a| + |n|, 1e-8): a relative error means the same for "
+                "large and small gradients.", partial(_gradient_errors, mode="absolute")),
+        Mistake("mean-instead-of-max", "the mean over the entries instead of the maximum",
+                "One wrong entry must show: report the LARGEST entrywise error of each "
+                "parameter.", partial(_gradient_errors, mode="mean")),
+        Mistake("errors-not-reduced", "one error per entry instead of one per parameter",
+                "errors[name] is a single number: the largest entrywise error of that "
+                "parameter.", partial(_gradient_errors, mode="not-reduced")),
+        Mistake("relative-error-without-floor", "0 / 0 for entries that are exactly 0",
+                "A dead ReLU unit has gradient entries that are exactly 0, analytic AND "
+                "numerical: divide by max(|a| + |n|, 1e-8), not by |a| + |n|.",
+                partial(_gradient_errors, mode="no-floor")),
+        Mistake("params-not-restored", "params is left perturbed",
+                "After the two evaluations of an entry, put its old value back (old = x[i]; "
+                "...; x[i] = old), or perturb a copy of params.",
+                partial(_gradient_errors, mode="not-restored")),
+    ))
+
+
+ENTRIES = (DENSE_BACKWARD, BACKWARD_231, GRADIENT_ERRORS)
