@@ -14,14 +14,16 @@ The folders, one job each (arrows: who imports whom)::
     checks/       the engine: run a learner's function, compare, explain       -> grading.worker
     grading/      trusted grading: the sandboxed worker, the policy, seeds, records
     instructor/   collect, autograde, feedback, export, report               -> grading, course
-    learner/      the workspace that updates never overwrite; ``backprop-course check``
+    learner/      the workspace that updates never overwrite; ``backprop-course check``;
+                  the learner's JupyterLab (``lab``: no instructor tools, no news pop-up)
     course.py     the nbgrader course: config, release (nbgrader's Python API)
     files.py      atomic file writes
     cli.py        the ``backprop-course`` command line                -> instructor, learner
 """
 
-from autograder.checks.engine import Case, CheckFailed, CheckResult, Mistake, run_check
+from autograder.checks.engine import run_check
 from autograder.checks.seeding import resolve_seed
+from autograder.checks.types import Case, CheckFailed, CheckResult, Mistake
 
 __all__ = ["Case", "CheckFailed", "CheckResult", "Mistake", "check", "resolve_seed", "run_check"]
 

@@ -22,8 +22,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import refimpl
-from autograder.checks.engine import run_check, run_learner
+from autograder.checks.engine import run_check
 from autograder.checks.exercise import Exercise
+from autograder.checks.running import run_learner
 from autograder.checks.types import Case, CheckFailed, CheckResult
 from autograder.exercises.entry import Entry
 from autograder.exercises.registry import CONFIGURATIONS, ENTRIES, EXERCISES, exercise

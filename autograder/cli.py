@@ -70,9 +70,13 @@ def running_lab(workspace: Path) -> str | None:
 
 
 def cmd_lab(args: argparse.Namespace, extra: list[str]) -> int:
+    """Update the workspace, then serve it with the learner's JupyterLab (learner/lab.py: no
+    instructor tools, no news pop-up); point at the server already running on it, if any."""
     import webbrowser
 
     from jupyterlab.labapp import LabApp
+
+    from autograder.learner.lab import configured
 
     workspace = args.workspace.expanduser().resolve()
     url = running_lab(workspace)
@@ -87,7 +91,8 @@ def cmd_lab(args: argparse.Namespace, extra: list[str]) -> int:
             return 2
         say("starting JupyterLab on the notebooks you already have.", file=sys.stderr)
     say(f"JupyterLab opens the workspace {workspace}")
-    LabApp.launch_instance(argv=jupyterlab_argv(workspace, extra))
+    with configured(workspace):  # nbgrader's instructor tools off, no news pop-up
+        LabApp.launch_instance(argv=jupyterlab_argv(workspace, extra))
     return 0
 
 
@@ -313,13 +318,25 @@ def positive_seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autograder.learner.progress import CELL_TIMEOUT, NOTEBOOK_TIMEOUT
-
     parser = argparse.ArgumentParser(
         prog="backprop-course",
         description="Backpropagation, from one neuron to a trained network.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_learner_commands(sub)
+    add_check_command(sub)
+    add_release_and_collect_commands(sub)
+    add_grading_commands(sub)
+    add_report_commands(sub)
+    info = sub.add_parser("info", help="print versions and folders")
+    info.set_defaults(run=cmd_info, passthrough=False)
+    return parser
+
+
+# Options shared by several commands, as argparse parents.
+
+
+def workspace_option() -> argparse.ArgumentParser:
     workspace = argparse.ArgumentParser(add_help=False)
     workspace.add_argument(
         "--workspace",
@@ -328,10 +345,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the learner's folder (default: ./workspace, or $BACKPROP_COURSE_WORKSPACE)",
     )
+    return workspace
 
+
+def course_option() -> argparse.ArgumentParser:
+    course = argparse.ArgumentParser(add_help=False)
+    course.add_argument("--course", type=Path, default=COURSE_ROOT, metavar="DIR",
+                        help="the nbgrader course folder (default: this checkout's course/)")
+    return course
+
+
+def submissions_options() -> argparse.ArgumentParser:
+    """Which submissions a grading step handles, how many at once, how long it waits."""
+    chosen = argparse.ArgumentParser(add_help=False)
+    chosen.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="for example 01_neuron (default: all)")
+    chosen.add_argument("--student", action="append", metavar="ID",
+                        help="only this student (repeat for several)")
+    chosen.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="submissions handled at once (default: the number of CPUs)")
+    chosen.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS",
+                        help="while another autograde or feedback runs on the course (both "
+                        "write its gradebook), wait this long for it before giving up "
+                        "(default 0: stop at once and say which run it is)")
+    return chosen
+
+
+# The commands, in the order `backprop-course --help` lists them.
+
+
+def add_learner_commands(sub) -> None:
+    """``lab`` and ``update``."""
     lab = sub.add_parser(
         "lab",
-        parents=[workspace],
+        parents=[workspace_option()],
         help="update the workspace and start JupyterLab there",
         description="Bring the learner's workspace up to date (as `update` does), then start "
         "JupyterLab there. Options that this command does not know (for example --no-browser "
@@ -341,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     update = sub.add_parser(
         "update",
-        parents=[workspace],
+        parents=[workspace_option()],
         help="deliver new notebooks and updates, never overwriting your work",
         description="Put the student notebooks into the workspace, or bring them up to date. "
         "A notebook you have not changed is updated in place; one you have changed is kept "
@@ -349,9 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     update.set_defaults(run=cmd_update, passthrough=False)
 
+
+def add_check_command(sub) -> None:
+    from autograder.learner.progress import CELL_TIMEOUT, NOTEBOOK_TIMEOUT
+
     check = sub.add_parser(
         "check",
-        parents=[workspace],
+        parents=[workspace_option()],
         help="run your notebooks and show which exercises pass",
         description="Run notebooks headless (your files are only read) and print every "
         "exercise: passed, failed (with the check's message), not started. Exit status: 0 "
@@ -381,35 +432,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=cmd_check, passthrough=False)
 
+
+def add_release_and_collect_commands(sub) -> None:
     release = sub.add_parser(
         "release",
+        parents=[course_option()],
         help="(instructors) generate the student version of assignments",
         description="Generate the student version of the named assignments (default: all) "
         "with nbgrader, into COURSE/release/: solutions become stubs, hidden tests are removed.",
     )
     release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                          help="for example 01_neuron (default: every assignment)")
-    release.add_argument("--course", type=Path, default=COURSE_ROOT, metavar="DIR",
-                         help="the nbgrader course folder (default: this checkout's course/)")
     release.set_defaults(run=cmd_release, passthrough=False)
 
-    course = argparse.ArgumentParser(add_help=False)
-    course.add_argument("--course", type=Path, default=COURSE_ROOT, metavar="DIR",
-                        help="the nbgrader course folder (default: this checkout's course/)")
-    chosen = argparse.ArgumentParser(add_help=False)
-    chosen.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                        help="for example 01_neuron (default: all)")
-    chosen.add_argument("--student", action="append", metavar="ID",
-                        help="only this student (repeat for several)")
-    chosen.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                        help="submissions handled at once (default: the number of CPUs)")
-    chosen.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS",
-                        help="while another autograde or feedback runs on the course (both "
-                        "write its gradebook), wait this long for it before giving up "
-                        "(default 0: stop at once and say which run it is)")
-
     collect = sub.add_parser(
-        "collect", parents=[course],
+        "collect", parents=[course_option()],
         help="(instructors) import a folder or zip of submissions",
         description="Import submissions into COURSE/submitted/STUDENT/ASSIGNMENT/. Accepted: "
         "STUDENT/NOTEBOOK.ipynb, STUDENT/ASSIGNMENT/NOTEBOOK.ipynb, or flat "
@@ -423,8 +460,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="replace changed submissions (the old ones go to imports/replaced/)")
     collect.set_defaults(run=cmd_collect, passthrough=False)
 
+
+def add_grading_commands(sub) -> None:
+    """``autograde`` and ``feedback``: both write the gradebook, one run per course at once."""
     grade = sub.add_parser(
-        "autograde", parents=[course, chosen],
+        "autograde", parents=[course_option(), submissions_options()],
         help="(instructors) grade submissions with the trusted grader",
         description="Grade every imported submission: nbgrader restores the test cells, the "
         "learner's code runs in a sandbox (no network, no access to the course folder, time "
@@ -438,14 +478,17 @@ def build_parser() -> argparse.ArgumentParser:
     grade.set_defaults(run=cmd_autograde, passthrough=False)
 
     feedback = sub.add_parser(
-        "feedback", parents=[course, chosen],
+        "feedback", parents=[course_option(), submissions_options()],
         help="(instructors) write the HTML feedback of graded submissions",
         description="Write COURSE/feedback/STUDENT/ASSIGNMENT/*.html: each test cell shows "
         "its check's message; hidden tests and their expected values are never shown.")
     feedback.set_defaults(run=cmd_feedback, passthrough=False)
 
+
+def add_report_commands(sub) -> None:
+    """``export`` and ``report``: what the gradebook holds, for the instructor."""
     export = sub.add_parser(
-        "export", parents=[course],
+        "export", parents=[course_option()],
         help="(instructors) write grades.csv and exercises.csv",
         description="Write nbgrader's grades.csv and exercises.csv (one column per graded "
         "cell) from the gradebook.")
@@ -454,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export, passthrough=False)
 
     report = sub.add_parser(
-        "report", parents=[course],
+        "report", parents=[course_option()],
         help="(instructors) the class report of an assignment",
         description="Score histogram, pass rate per exercise, the named mistakes and how often "
         "they occurred, and the submissions that need attention: printed, and written as "
@@ -464,10 +507,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, metavar="DIR",
                         help="output folder (default: COURSE/reports)")
     report.set_defaults(run=cmd_report, passthrough=False)
-
-    info = sub.add_parser("info", help="print versions and folders")
-    info.set_defaults(run=cmd_info, passthrough=False)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

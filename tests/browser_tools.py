@@ -48,15 +48,19 @@ HOW_TO_ENABLE = (
     f"Set {REQUIRE_ENV}=1 to make a missing browser a failure instead of a skip (CI does)."
 )
 
-#: JupyterLab user settings for the tests: no news/update pop-up (it covers the notebook and
-#: asks for network), and every cell rendered in the DOM (no windowing), so that cell ``i`` of
+#: JupyterLab user setting: every cell rendered in the DOM (no windowing), so that cell ``i`` of
 #: the notebook is ``.jp-Notebook .jp-Cell`` number ``i``.
+WHOLE_NOTEBOOK = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+#: JupyterLab user settings for the tests: no news/update pop-up (it covers the notebook and
+#: asks for network), and :data:`WHOLE_NOTEBOOK`.
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    **WHOLE_NOTEBOOK,
 }
 
 #: Browser console errors that are not about the course and are ignored (each one explained).
@@ -98,6 +102,13 @@ def unavailable(reason: str):
     pytest.skip(message)
 
 
+def require(browser) -> None:
+    """First line of a browser test: skip, or fail where required, when ``browser`` (from
+    :func:`chromium`) is the reason it cannot run."""
+    if isinstance(browser, str):
+        unavailable(browser)
+
+
 def find_chromium() -> str | None:
     configured = os.environ.get(CHROMIUM_ENV)
     if configured:
@@ -126,6 +137,25 @@ def launch_chromium(playwright):
         return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
     except Exception as error:  # a broken or sandboxed install: say what Playwright said
         return f"Chromium at {executable} did not start: {str(error)[:800]}"
+
+
+@contextlib.contextmanager
+def chromium():
+    """Headless Chromium (closed on exit), or, as a string, why it cannot run here: a test
+    module's ``browser`` fixture yields it, and each test calls :func:`unavailable` with it."""
+    problem = browser_problem()
+    if problem is not None:
+        yield problem
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            if not isinstance(browser, str):
+                browser.close()
 
 
 # ---------------------------------------------------------------------------------------
@@ -177,6 +207,8 @@ class LabServer:
     port: int = field(default_factory=free_port)
     token: str = field(default_factory=lambda: os.urandom(12).hex())
     process: subprocess.Popen | None = None
+    #: The JupyterLab user settings written before the start.
+    settings: dict = field(default_factory=lambda: LAB_SETTINGS)
 
     @property
     def base(self) -> str:
@@ -192,11 +224,15 @@ class LabServer:
         except OSError:
             return "(no log)"
 
+    def command(self, extra: list[str]) -> list[str]:
+        """The command that starts the server; ``extra``: options for JupyterLab."""
+        return [sys.executable, "-m", "jupyterlab", *jupyterlab_argv(self.root, extra)]
+
     def start(self, timeout: float = 90, attempts: int = 3) -> LabServer:
         """Start the server and wait until its API answers; on a port that another process
         took meanwhile, try again on another free port."""
         settings = self.home / "settings"
-        for name, values in LAB_SETTINGS.items():
+        for name, values in self.settings.items():
             path = settings / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
@@ -218,10 +254,10 @@ class LabServer:
                 "--ServerApp.port_retries=0",  # this port or none: the tests' URLs use it
                 f"--IdentityProvider.token={self.token}",
             ]
-            command = [sys.executable, "-m", "jupyterlab", *jupyterlab_argv(self.root, extra)]
             with self.log.open("wb") as log:
                 self.process = subprocess.Popen(
-                    command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.home
+                    self.command(extra), stdout=log, stderr=subprocess.STDOUT, env=env,
+                    cwd=self.home,
                 )
             if self._answers(timeout):
                 return self
@@ -275,6 +311,61 @@ class LabServer:
         return f"{self.base}/lab/workspaces/{workspace}/tree/{path}?token={self.token}"
 
 
+@dataclass
+class LearnerLab(LabServer):
+    """JupyterLab started as ``make lab`` starts it: ``backprop-course lab`` on the workspace
+    ``root`` (delivered or updated first), with the learner's own configuration. Only
+    :data:`WHOLE_NOTEBOOK` is set for the tests: the news pop-up must be off by the course's own
+    settings."""
+
+    settings: dict = field(default_factory=lambda: WHOLE_NOTEBOOK)
+
+    def command(self, extra: list[str]) -> list[str]:
+        return [sys.executable, "-m", "autograder.cli", "lab", f"--workspace={self.root}", *extra]
+
+
+#: The level of a server-log message: "[W 2026-11-02 10:00:00.123 ServerApp] ..." is a warning.
+LOG_LEVEL = re.compile(r"^\[([DIWEC]) \S+ \S+ [^\]]+\] ")
+#: A warning or error that nbgrader logs through its own handler: "[NbGrader | WARNING] ...".
+NBGRADER_LOG_PROBLEM = re.compile(r"^\[NbGrader \| (WARNING|ERROR|CRITICAL)\]")
+#: Server-log warnings that are not about the course (each one explained); any other warning,
+#: every error and every traceback is a problem.
+SERVER_LOG_NOISE = [
+    # JupyterLab opens a notebook that nobody signed (the course ships no outputs to trust):
+    re.compile(r"Notebook \S+ is not trusted"),
+    # jupyter_server's default ping timeout is longer than tornado allows; tornado shortens it:
+    re.compile(r"websocket_ping_timeout \(\d+\) cannot be longer than"),
+]
+
+
+def log_problems(log: str) -> list[str]:
+    """The lines of a JupyterLab server log that report a problem: an error, an unexplained
+    warning (:data:`SERVER_LOG_NOISE`), nbgrader's own warnings, the first line of a traceback."""
+    problems = []
+    for line in log.splitlines():
+        level = LOG_LEVEL.match(line)
+        level = level[1] if level else None
+        explained = any(noise.search(line) for noise in SERVER_LOG_NOISE)
+        if (
+            "Traceback (most recent call last)" in line
+            or NBGRADER_LOG_PROBLEM.match(line)
+            or level in ("E", "C")
+            or (level == "W" and not explained)
+        ):
+            problems.append(line)
+    return problems
+
+
+def check_server_log(server: LabServer) -> None:
+    """Fail with the problems of ``server``'s log so far (:func:`log_problems`)."""
+    problems = log_problems(server.log.read_text(errors="replace"))
+    assert not problems, (
+        "the server log reports problems (add a warning to browser_tools.SERVER_LOG_NOISE "
+        "only if it is unrelated to the course):\n" + "\n".join(problems)
+        + f"\n\nThe log ends with:\n{server.log_tail()}"
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # A notebook in the page
 # ---------------------------------------------------------------------------------------
@@ -308,6 +399,15 @@ class Console:
 
     def widget_errors(self) -> list[str]:
         return [e for e in self.problems() if WIDGET_ERROR.search(e)]
+
+
+def check_console(console: Console) -> None:
+    """Fail with the page's console errors that are not noise (:data:`CONSOLE_NOISE`)."""
+    problems = console.problems()
+    assert not problems, (
+        "console errors (add them to browser_tools.CONSOLE_NOISE only if they are unrelated "
+        "to the course):\n" + "\n".join(problems)
+    )
 
 
 def open_notebook(page, server: LabServer, path: str, timeout: float = 90_000) -> None:

@@ -232,7 +232,7 @@ def cheat(release_nb):
 
 def hardcoded(nb, names: tuple[str, ...] = HARDCODED):
     """Each named solution replaced by a table of its visible cases' answers."""
-    from autograder.checks.engine import observe
+    from autograder.checks.running import observe
 
     nb = copy.deepcopy(nb)
     for name in names:
@@ -339,7 +339,7 @@ def numeric_leaves(value) -> list[float]:
 
 def hidden_reference_values(check_name: str, options: dict, seed: int) -> list[float]:
     """The reference's outputs on a student's hidden cases (the values that must not leak)."""
-    from autograder.checks.engine import observe
+    from autograder.checks.running import observe
 
     spec = check.exercise(check_name, **options)
     values = []

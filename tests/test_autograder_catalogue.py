@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from autograder import CheckFailed, check
-from autograder.checks.engine import observe, same_behaviour
+from autograder.checks.mistakes import same_behaviour
+from autograder.checks.running import observe
 from autograder.exercises.catalogue import CATALOGUE, mistakes_for
 
 CONFIGS = check.CONFIGURATIONS  # catalogue key -> (check name, options)

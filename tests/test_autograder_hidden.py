@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from autograder import check
-from autograder.checks.engine import Leaf, TupleOf, observe, run_check
+from autograder.checks.engine import run_check
+from autograder.checks.running import observe
+from autograder.checks.types import Leaf, TupleOf
 from autograder.exercises.catalogue import CATALOGUE
 
 CONFIGS = check.CONFIGURATIONS

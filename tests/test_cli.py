@@ -1,11 +1,14 @@
 """The ``backprop-course`` command line."""
 
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -13,7 +16,9 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 
 from autograder import cli
 from autograder.course import CourseError
+from autograder.learner import lab as learner_lab
 from autograder.learner import workspace as ws_module
+from autograder.learner.progress import CELL_TIMEOUT
 from autograder.learner.workspace import Release, release_key
 from browser_tools import free_port, stop
 from notebook_tools import copy_course
@@ -86,14 +91,24 @@ def test_lab_updates_the_workspace_then_starts_jupyterlab_there(
 ):
     from jupyterlab.labapp import LabApp
 
-    started = []
-    monkeypatch.setattr(LabApp, "launch_instance", lambda argv: started.append(argv))
+    started, config_paths = [], []
+
+    def launch_instance(argv):
+        started.append(argv)
+        config_paths.append(os.environ.get("JUPYTER_CONFIG_PATH"))
+
+    monkeypatch.setattr(LabApp, "launch_instance", launch_instance)
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
     workspace = tmp_path / "ws"
     assert cli.main(["lab", f"--workspace={workspace}", "--no-browser"]) == 0
     assert "Added 00_demo.ipynb." in capsys.readouterr().out
     [argv] = started
     assert argv[0] == f"--ServerApp.root_dir={workspace}"
     assert argv[-1] == "--no-browser"
+    # The learner's server reads its own config folder first (learner/lab.py), the rest after.
+    own = workspace / learner_lab.CONFIG_DIR
+    assert config_paths == [os.pathsep.join([str(own), "/elsewhere"])]
+    assert os.environ["JUPYTER_CONFIG_PATH"] == "/elsewhere"
 
     def broken(course_root):  # a failed update still opens the notebooks the learner has
         raise CourseError("boom")
@@ -103,6 +118,70 @@ def test_lab_updates_the_workspace_then_starts_jupyterlab_there(
     assert cli.main(["lab", f"--workspace={workspace}"]) == 0
     assert len(started) == 2
     assert "starting JupyterLab on the notebooks you already have" in capsys.readouterr().err
+
+
+def nbgrader_lab_plugins() -> set[str]:
+    """The plugin ids in nbgrader's installed lab extension: the ``"@jupyter/nbgrader:NAME"``
+    strings of its built JavaScript."""
+    from jupyter_core.paths import jupyter_path
+
+    found = set()
+    for folder in jupyter_path("labextensions"):
+        for script in (Path(folder) / "@jupyter" / "nbgrader" / "static").glob("*.js"):
+            found |= set(re.findall(r'"(@jupyter/nbgrader:[\w-]+)"', script.read_text("utf-8")))
+    return found
+
+
+def test_the_learners_lab_turns_off_every_instructor_part_of_nbgrader_and_keeps_validate(
+    monkeypatch,
+):
+    """What nbgrader installs, against what learner/lab.py turns off: a tool that a newer
+    nbgrader adds (or renames) fails this test instead of showing up in the learner's lab."""
+    from jupyter_core.paths import jupyter_config_path
+    from jupyter_server.extension.config import ExtensionConfigManager
+
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+    installed = ExtensionConfigManager(read_config_path=jupyter_config_path())
+    server = {name for name, on in installed.get_jpserver_extensions().items()
+              if on and name.startswith("nbgrader")}
+    assert server == {*learner_lab.INSTRUCTOR_SERVER_EXTENSIONS,
+                      learner_lab.VALIDATE_SERVER_EXTENSION}
+    assert nbgrader_lab_plugins() == {*learner_lab.INSTRUCTOR_LAB_PLUGINS,
+                                      learner_lab.VALIDATE_LAB_PLUGIN}
+
+
+def test_the_learners_config_folder_is_what_jupyter_reads(tmp_path, monkeypatch, capfd):
+    """Read back through Jupyter's own loaders, as the learner's server reads it."""
+    from jupyter_core.paths import jupyter_path
+    from jupyter_server.serverapp import ServerApp
+    from jupyter_server.services.config import ConfigManager
+    from jupyterlab_server.config import get_page_config
+    from nbgrader.apps import NbGrader
+
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "user-config"))  # not the machine's
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+    monkeypatch.chdir(tmp_path)  # nbgrader also reads the current folder's config
+    with learner_lab.configured(tmp_path / "ws") as folder:
+        assert folder == tmp_path / "ws" / learner_lab.CONFIG_DIR
+        server = ServerApp()
+        server.load_config_file()
+        server.find_server_extensions()
+        nbgrader_on = {name for name, on in server.jpserver_extensions.items()
+                       if on and name.startswith("nbgrader")}
+        assert nbgrader_on == {learner_lab.VALIDATE_SERVER_EXTENSION}
+
+        page = get_page_config(jupyter_path("labextensions"), None)
+        assert sorted(page["disabledExtensions"]) == sorted(learner_lab.INSTRUCTOR_LAB_PLUGINS)
+        assert sorted(page["lockedExtensions"]) == sorted(learner_lab.INSTRUCTOR_LAB_PLUGINS)
+        overrides = ConfigManager(config_dir_name="labconfig").get("default_setting_overrides")
+        assert overrides["@jupyterlab/apputils-extension:notification"] == {
+            "fetchNews": "false", "checkForUpdates": False}
+
+        validate = NbGrader()  # how nbgrader's Validate handler loads its config
+        validate.load_config_file()
+        assert validate.config.Execute.timeout == math.ceil(CELL_TIMEOUT)
+        assert "No nbgrader_config.py" not in capfd.readouterr().err
+    assert "JUPYTER_CONFIG_PATH" not in os.environ
 
 
 def test_lab_passes_unknown_options_to_jupyterlab(tmp_path):

@@ -183,7 +183,7 @@ CHEATS = {
                "check.relu = lambda *a, **k: None\n"),
     "a-patch-run-check": (
         WRONG_RELU, "import autograder.checks.engine as e\n"
-               "from autograder.checks.engine import CheckResult\n"
+               "from autograder.checks.types import CheckResult\n"
                "e.run_check = lambda name, *a, **k: CheckResult(name, True, 'ok')\n"
                "import autograder.check\n"
                "autograder.check.run_check = e.run_check\n"),

@@ -24,7 +24,7 @@ from autograder.exercises.shared_cases import (
     study_sleep,
 )
 from autograder.exercises.shared_mistakes import as_f64
-from autograder.grading.worker.drivers import LearnerProblem
+from autograder.grading.worker.problems import LearnerProblem
 
 # ---------------------------------------------------------------------------------------
 # train: cases
