@@ -28,6 +28,9 @@ _README_ROW = re.compile(r"^\| (\d\d_\w+): ", re.MULTILINE)
 EXPLORER_CALL = re.compile(r"\bviz\.(\w*Explorer)\(")
 #: A check call in a test cell (DESIGN.md, the cell contract): ``check.NAME(``.
 CHECK_CALL = re.compile(r"^check\.(\w+)\(", re.MULTILINE)
+#: The cell tag that lets Run All (JupyterLab, nbclient) go on past a cell that raises: every
+#: test cell carries it, so that an unfinished exercise does not stop the notebook.
+RAISES_EXCEPTION = "raises-exception"
 
 
 def notebook_id(path: Path) -> str:
@@ -92,6 +95,12 @@ def notebook_subjects() -> dict[str, set[str]]:
 
 def nbgrader_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_test_cell(cell) -> bool:
+    """A graded test cell (``grade: true``, not a solution): the cell that calls ``check.NAME``."""
+    meta = nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def find_cell(nb, grade_id: str):
@@ -235,15 +244,17 @@ def submit(course: Path, student: str, nb, assignment: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def execute(nb, cwd: Path):
-    """Run every cell (errors are recorded in the outputs, not raised) and return the notebook."""
+def execute(nb, cwd: Path, allow_errors: bool = True):
+    """Run every cell and return the notebook. Errors are recorded in the outputs; with
+    ``allow_errors=False`` only a cell tagged ``raises-exception`` may raise, as in JupyterLab's
+    Run All, and nbclient raises ``CellExecutionError`` at any other cell that does."""
     from nbclient import NotebookClient
 
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT,
         kernel_name="python3",
-        allow_errors=True,
+        allow_errors=allow_errors,
         resources={"metadata": {"path": str(cwd)}},
     )
     return client.execute()

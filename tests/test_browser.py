@@ -3,8 +3,10 @@
 One JupyterLab server and one browser serve the whole module. For each notebook of the learner's
 workspace with the reference solutions filled in: Run All; no cell shows an error; no console
 error about widgets; every explorer widget renders, and moving one of its sliders redraws its
-plot. The student release of 01_neuron runs too: its check cells must teach ("not implemented
-yet"), not dump a traceback of the autograder. Screenshots go to test-artifacts/browser/.
+plot. The untouched student release of every notebook runs too: one Run All reaches its last
+cell (check cells carry the ``raises-exception`` tag), only its check cells fail, and they teach
+("not implemented yet") instead of dumping a traceback of the autograder; every explorer renders
+from the reference and says so. Screenshots go to test-artifacts/browser/.
 
 Without Chromium these tests skip and say how to enable them; with
 BACKPROP_COURSE_REQUIRE_BROWSER=1 (set by .ci/run) a missing Chromium fails them.
@@ -18,6 +20,7 @@ import shutil
 import pytest
 
 from browser_tools import (
+    KERNEL_STATUS,
     WIDGET_OUTPUT,
     Console,
     LabServer,
@@ -30,7 +33,6 @@ from browser_tools import (
     open_notebook,
     output_text,
     prompts,
-    run,
     run_all,
     screenshot,
     unavailable,
@@ -49,7 +51,6 @@ pytestmark = pytest.mark.browser
 
 #: How long one step may take in the page (generous: CI machines are slow and shared).
 STEP = 60_000
-STUDENT = "01_neuron"
 #: What an explorer's note says when a notebook function failed and the reference drew the plot
 #: instead (refimpl.viz.LearnerFunction): not implemented, raised, or returned a wrong shape.
 FALLBACK_NOTE = "this plot uses the reference"
@@ -155,6 +156,29 @@ def uses_the_notebooks_functions(widget, index: int) -> None:
     assert FALLBACK_NOTE not in text.lower(), f"cell {index}: the explorer says:\n{text}"
 
 
+def rendered_explorer(page, index: int):
+    """The explorer widget of cell ``index``, once its picture has loaded (widget views render
+    after their output arrives): one view, with a slider."""
+    widget = cells(page).nth(index).locator(WIDGET_OUTPUT)
+    try:
+        image_loaded(widget.locator("img.widget-image").first, STEP)
+    except Exception as error:
+        text = cells(page).nth(index).locator(".jp-OutputArea").inner_text()
+        raise AssertionError(f"cell {index} shows no explorer picture:\n{text}") from error
+    assert widget.count() == 1, f"cell {index} shows {widget.count()} widget views"
+    assert widget.locator(".widget-slider").count() >= 1, f"cell {index}: no slider"
+    return widget
+
+
+def only_explorers_show_widgets(page, explorers: list[int]) -> None:
+    """One widget view per explorer cell, and no widget that failed to render."""
+    views = page.locator(WIDGET_OUTPUT).count()
+    assert views == len(explorers), f"{views} widget views; explorer cells: {explorers}"
+    shown = page.locator(".jp-Notebook .jp-OutputArea").all_inner_texts()
+    broken = [t for t in shown if "Error displaying widget" in t or "Loading widget" in t]
+    assert not broken, f"widgets that did not render: {broken}"
+
+
 def move_a_slider(page, widget) -> None:
     """Move the widget's first slider one step (right, or left at the maximum) and wait until
     the explorer's picture is redrawn."""
@@ -203,21 +227,9 @@ def test_notebook_runs_in_jupyterlab_and_its_widgets_respond(browser, lab, page,
         assert not not_run, f"Run All did not run these cells (cell: prompt): {not_run}"
 
         explorers = explorer_cells(served)
-        for index in explorers:  # widget views render after their output arrives: wait
-            widget = cells(page).nth(index).locator(WIDGET_OUTPUT)
-            try:
-                image_loaded(widget.locator("img.widget-image").first, STEP)
-            except Exception as error:
-                text = cells(page).nth(index).locator(".jp-OutputArea").inner_text()
-                raise AssertionError(f"cell {index} shows no explorer picture:\n{text}") from error
-            assert widget.count() == 1, f"cell {index} shows {widget.count()} widget views"
-            assert widget.locator(".widget-slider").count() >= 1, f"cell {index}: no slider"
-            uses_the_notebooks_functions(widget, index)
-        views = page.locator(WIDGET_OUTPUT).count()
-        assert views == len(explorers), f"{views} widget views; explorer cells: {explorers}"
-        shown = page.locator(".jp-Notebook .jp-OutputArea").all_inner_texts()
-        broken = [t for t in shown if "Error displaying widget" in t or "Loading widget" in t]
-        assert not broken, f"widgets that did not render: {broken}"
+        for index in explorers:
+            uses_the_notebooks_functions(rendered_explorer(page, index), index)
+        only_explorers_show_widgets(page, explorers)
 
         for number, index in enumerate(explorers):
             name = source.stem if number == 0 else f"{source.stem}-{number + 1}"
@@ -231,37 +243,77 @@ def test_notebook_runs_in_jupyterlab_and_its_widgets_respond(browser, lab, page,
         lab.shut_down_kernels(source.name)
 
 
+#: True once every code cell shows an execution count ("[7]:") and the kernel is idle. A Run All
+#: that goes on past a failing cell can look finished early to ``run_all``: JupyterLab clears the
+#: "[*]" of the cells still queued when the first one fails, and the kernel is briefly idle
+#: between two cells.
+EVERY_CELL_RAN = """(status) => {
+    const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+        .map(prompt => prompt.textContent.trim());
+    const kernel = document.querySelector(status);
+    return prompts.every(p => /^\\[\\d+\\]:$/.test(p)) && kernel !== null
+        && /\\| Idle$/.test(kernel.textContent.trim());
+}"""
+
+
 @pytest.fixture(scope="module")
-def student_notebook(lab, tmp_path_factory):
-    """The student release of 01_neuron (built by nbgrader), served at student/."""
+def student_release(lab, tmp_path_factory):
+    """The student release of every notebook (built by nbgrader), served at student/."""
     if lab is None:
         return None
-    folder = released_course(tmp_path_factory.mktemp("course"), [STUDENT]) / "release" / STUDENT
-    target = lab.root / "student" / f"{STUDENT}.ipynb"
-    target.parent.mkdir()
-    shutil.copy2(folder / f"{STUDENT}.ipynb", target)
-    return target
+    release = released_course(tmp_path_factory.mktemp("course")) / "release"
+    for source in SOURCE_NOTEBOOKS:
+        target = lab.root / "student" / source.name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy2(release / source.parent.name / source.name, target)
+    return lab.root / "student"
 
 
-def test_stub_notebook_checks_teach_instead_of_dumping_a_traceback(
-    browser, lab, page, console, student_notebook
+def wait_until_every_cell_ran(page) -> None:
+    """Wait until every code cell has run; fail naming the cells that did not."""
+    try:
+        page.wait_for_function(EVERY_CELL_RAN, arg=KERNEL_STATUS, timeout=2 * STEP, polling=250)
+    except Exception as error:
+        not_run = {i: p for i, p in prompts(page).items() if not re.fullmatch(r"\[\d+\]:", p)}
+        raise AssertionError(f"Run All stopped before these cells (cell: prompt): {not_run}"
+                             ) from error
+
+
+def teaches(text: str, index: int) -> None:
+    """A failed check of a stub shows the checks' message alone: a red cross, "not implemented
+    yet", no traceback and none of the autograder's code."""
+    assert "not implemented yet" in text, f"check cell {index} says:\n{text}"
+    assert "engine.py" not in text, f"check cell {index} shows the grader's code:\n{text}"
+    assert "Traceback" not in text, f"check cell {index} shows a traceback:\n{text}"
+    assert not re.findall(r"File \S*autograder\S*", text), (
+        f"check cell {index} shows the checks' own code:\n{text}")
+    assert text.lstrip().startswith("✘"), f"check cell {index} says:\n{text}"
+
+
+def uses_a_learner_function(cell_source: str, names: list[str]) -> bool:
+    """Whether an explorer cell passes one of the notebook's exercises to the explorer."""
+    return any(re.search(rf"\b{re.escape(name)}\b", cell_source) for name in names)
+
+
+@pytest.mark.parametrize("source", SOURCE_NOTEBOOKS, ids=notebook_id)
+def test_run_all_reaches_the_end_of_an_untouched_student_notebook(
+    browser, lab, page, console, student_release, source
 ):
     require(browser)
-    path = "student/01_neuron.ipynb"
-    nb = read(student_notebook)
-    checks = [exercise.test_index for exercise in exercises(nb)]
-    assert checks, "01_neuron has no check cells"
+    path = f"student/{source.name}"
+    name = f"student-{source.stem}"
+    nb = read(student_release / source.name)
+    found = exercises(nb)
+    checks = [exercise.test_index for exercise in found]
     try:
-        open_and_run_all(page, lab, path, f"student-{STUDENT}")
-        # Run All stops at the first failing check, as it does for a learner; go on below it
-        # until every cell has run.
-        for _ in range(len(checks)):
-            pending = [i for i, p in prompts(page).items() if not re.fullmatch(r"\[\d+\]:", p)]
-            if not pending:
-                break
-            cells(page).nth(pending[0]).locator(".jp-InputPrompt").click()
-            run(page, "Run", "Run Selected Cell and All Below")
-        assert all(re.fullmatch(r"\[\d+\]:", p) for p in code_prompts(page)), prompts(page)
+        try:
+            open_notebook(page, lab, path)
+            run_all(page)
+            wait_until_every_cell_ran(page)
+        finally:
+            screenshot(page, name)
+        counts = [int(p[1:-2]) for p in code_prompts(page)]
+        assert counts == sorted(counts), f"Run All ran the cells out of order: {prompts(page)}"
 
         errors = error_outputs(page)
         assert set(errors) == set(checks), (
@@ -269,20 +321,18 @@ def test_stub_notebook_checks_teach_instead_of_dumping_a_traceback(
             f"{describe_errors(errors)}"
         )
         for index in checks:
-            text = output_text(page, index)
-            assert "not implemented yet" in text, f"check cell {index} says:\n{text}"
-            assert "engine.py" not in text, f"check cell {index} shows the grader's code:\n{text}"
-            assert "Traceback" not in text, f"check cell {index} shows a traceback:\n{text}"
-            assert not re.findall(r"File \S*autograder\S*", text), (
-                f"check cell {index} shows the checks' own code:\n{text}")
-            assert text.lstrip().startswith("✘"), f"check cell {index} says:\n{text}"
+            teaches(output_text(page, index), index)
 
-        # The explorer still works on a stub: it plots the reference and says so.
-        [explorer] = explorer_cells(student_notebook)
-        widget = cells(page).nth(explorer).locator(WIDGET_OUTPUT)
-        image_loaded(widget.locator("img.widget-image").first, STEP)
-        assert "not implemented yet" in widget.inner_text()
-        show(page, checks[0], f"student-{STUDENT}.checks")
+        # Every explorer renders on stubs: it plots the reference and, when it was given a
+        # notebook function, says so.
+        explorers = explorer_cells(student_release / source.name)
+        for index in explorers:
+            text = rendered_explorer(page, index).inner_text()
+            if uses_a_learner_function(nb.cells[index].source, [e.name for e in found]):
+                assert FALLBACK_NOTE in text.lower(), f"cell {index}: the explorer says:\n{text}"
+                assert "not implemented yet" in text, f"cell {index}: the explorer says:\n{text}"
+        only_explorers_show_widgets(page, explorers)
+        show(page, checks[0], f"{name}.checks")
         check_console(console)
     finally:
         lab.shut_down_kernels(path)

@@ -4,7 +4,15 @@ import re
 
 import pytest
 
-from notebook_tools import SOURCE_NOTEBOOKS, exercises, nbgrader_meta, notebook_id, read
+from notebook_tools import (
+    RAISES_EXCEPTION,
+    SOURCE_NOTEBOOKS,
+    exercises,
+    is_test_cell,
+    nbgrader_meta,
+    notebook_id,
+    read,
+)
 
 NOTEBOOKS = pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=notebook_id)
 
@@ -63,6 +71,23 @@ def test_test_cells_are_a_docstring_and_one_line_check_calls(path):
         assert "hidden=True" in hidden
         assert "### END HIDDEN TESTS" in hidden
         assert "hidden=True" not in visible
+
+
+@NOTEBOOKS
+def test_test_cells_and_only_they_carry_the_raises_exception_tag(path):
+    """Run All goes on past a tagged cell that raises (JupyterLab, nbclient): a check of an
+    unfinished exercise must not stop the widgets and the recap below it. Another cell with the
+    tag would hide its own error the same way; a demo that raises on purpose catches the error
+    and prints it instead (03_loss, ``shape_trap_error``)."""
+    for index, cell in enumerate(read(path).cells):
+        tagged = RAISES_EXCEPTION in cell.metadata.get("tags", [])
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if is_test_cell(cell):
+            assert tagged, (f"test cell {index} ({grade_id}) lacks the {RAISES_EXCEPTION!r} "
+                            "tag: Run All stops there while its exercise is unfinished")
+        else:
+            assert not tagged, (f"cell {index} ({grade_id}) is tagged {RAISES_EXCEPTION!r} but "
+                                "is not a test cell: Run All would go on past its errors")
 
 
 @NOTEBOOKS

@@ -1,12 +1,16 @@
-"""The student release nbgrader builds from the sources: stubs everywhere, and only checks fail."""
+"""The student release nbgrader builds from the sources: stubs everywhere, its test cells keep
+their ``raises-exception`` tag, and Run All goes to the end with only the checks failing."""
 
 import pytest
+from nbclient.exceptions import CellExecutionError
 
 from notebook_tools import (
+    RAISES_EXCEPTION,
     SOURCE_NOTEBOOKS,
     cell_errors,
     execute,
     exercises,
+    is_test_cell,
     nbgrader_meta,
     notebook_id,
     read,
@@ -48,9 +52,21 @@ def test_release_has_a_stub_in_every_solution_cell_and_no_hidden_test(release, s
 
 
 @NOTEBOOKS
+def test_release_keeps_the_raises_exception_tag_on_every_test_cell(release, source_path):
+    student = read(released(release, source_path))
+    tagged = [i for i, cell in enumerate(student.cells)
+              if RAISES_EXCEPTION in cell.metadata.get("tags", [])]
+    assert tagged == [i for i, cell in enumerate(student.cells) if is_test_cell(cell)]
+
+
+@NOTEBOOKS
 def test_release_runs_and_only_the_checks_fail_with_not_implemented(release, source_path):
     path = released(release, source_path)
-    nb = execute(read(path), path.parent)
+    # Run All: a cell that raises stops the run unless it is tagged raises-exception.
+    try:
+        nb = execute(read(path), path.parent, allow_errors=False)
+    except CellExecutionError as error:
+        pytest.fail(f"Run All stops in the student release:\n{str(error)[-2000:]}")
     errors = cell_errors(nb)
     tests = {exercise.test_index: exercise.name for exercise in exercises(nb)}
     stray = {index: error["ename"] for index, error in errors.items() if index not in tests}

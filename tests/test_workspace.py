@@ -170,6 +170,39 @@ def test_a_notebook_that_was_only_run_counts_as_untouched(v1, v2, tmp_path):
     assert path.read_bytes() == v2.notebooks["00_demo.ipynb"]
 
 
+def test_new_cell_settings_reach_an_untouched_notebook_and_its_outputs_stay(v1, tmp_path):
+    """A course update that changes only cells' metadata (a tag that lets Run All go past a
+    failed check) reaches a notebook the learner ran but did not edit; their outputs stay."""
+    tagged = {}
+    for name, data in v1.notebooks.items():
+        nb = nbformat.reads(data.decode(), as_version=4)
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+                cell.metadata["tags"] = ["raises-exception"]
+        tagged[name] = nbformat.writes(nb).encode()
+    v1_tags = Release("v1-tags", tagged)
+    workspace = tmp_path / "ws"
+    deliver(workspace, release=v1)
+    path = workspace / "00_demo.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    ran = next(cell for cell in nb.cells if cell.cell_type == "code")
+    ran.outputs = [new_output("stream", name="stdout", text="ran\n")]
+    nbformat.write(nb, path)
+
+    delivery = deliver(workspace, release=v1_tags)
+    assert path in delivery.updated
+    assert "Updated the cell settings of 00_demo.ipynb (your outputs are kept)." in (
+        delivery.messages)
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert [c.metadata for c in nb.cells] == [
+        c.metadata for c in nbformat.reads(tagged["00_demo.ipynb"].decode(), 4).cells]
+    assert next(c for c in nb.cells if c.cell_type == "code").outputs[0]["text"] == "ran\n"
+    again = deliver(workspace, release=v1_tags)
+    assert again.updated == []
+    assert again.messages == []
+
+
 def test_an_edited_notebook_is_kept_and_the_new_version_put_beside_it(v1, v2, tmp_path):
     """nbgitpuller's promise: deliver, edit, deliver a new version: every edit survives."""
     workspace = tmp_path / "ws"

@@ -152,6 +152,15 @@ def cells_digest(data: bytes) -> str | None:
     return sha256(json.dumps(content, sort_keys=True).encode())
 
 
+def _with_cell_metadata(learner: bytes, release: bytes) -> bytes:
+    """The learner's notebook with each cell's metadata (tags, nbgrader's) taken from the
+    release, whose cells are the same ones (``cells_digest``): outputs and counts stay."""
+    ours, theirs = json.loads(learner), json.loads(release)
+    for cell, new in zip(ours["cells"], theirs["cells"], strict=True):
+        cell["metadata"] = new.get("metadata", {})
+    return (json.dumps(ours, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
 def _read(path: Path) -> bytes | None:
     """The file's bytes; None when it does not exist; b"" when it exists but cannot be read."""
     try:
@@ -340,6 +349,12 @@ class _Update:
         new_sha, new_cells = sha256(new), cells_digest(new)
         delivered = {"sha256": new_sha, "cells": new_cells, "beside": None}
         if digest is not None and digest == new_cells:  # already this version (perhaps run)
+            if entry is not None and entry.get("sha256") not in (new_sha, None) \
+                    and entry.get("cells") == digest:  # only the cells' settings changed
+                write_atomic(target, _with_cell_metadata(data, new))
+                self.delivery.updated.append(target)
+                self.say(f"Updated the cell settings of {name} (your outputs are kept).")
+                return delivered
             self.delivery.kept.append(target)
             if entry is not None and entry.get("cells") not in (digest, None):
                 self.say(
