@@ -5,8 +5,9 @@ what came instead, and returns the argument in the form the computation needs (f
 arrays, a float, an int). The public functions validate once, then call the unchecked
 computations (``refimpl.mlp.forward_unchecked`` and the like).
 
-Imported by ``mlp``, ``network``, ``losses``, ``optim``, ``surface`` and ``fast``; it imports
-only ``refimpl.activations``, so that any of them can use it without an import cycle.
+Imported by ``mlp``, ``network``, ``losses``, ``optim``, ``gradcheck``, ``surface`` and
+``fast``; it imports only ``refimpl.activations``, so that any of them can use it without an
+import cycle.
 """
 
 from __future__ import annotations
@@ -57,6 +58,22 @@ def check_lr(lr) -> float:
     if isinstance(lr, bool) or not isinstance(lr, Real) or not np.isfinite(lr) or lr < 0:
         raise ValueError(f"The learning rate lr must be a finite number >= 0; got {lr!r}.")
     return float(lr)
+
+
+def as_scalar(value, message: str) -> float:
+    """A function's return value as a float; a ValueError unless it is one number.
+
+    Parameters
+    ----------
+    value : any
+        What the function returned: a number, or an array of size 1.
+    message : str
+        The error's text, with ``{shape}`` where the shape that came instead goes.
+    """
+    array = np.asarray(value, dtype=np.float64)
+    if array.size != 1:
+        raise ValueError(message.format(shape=array.shape))
+    return float(array.reshape(()))
 
 
 def check_count(value, name: str) -> int:

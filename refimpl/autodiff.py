@@ -14,11 +14,14 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-__all__ = ["Value", "neuron_loss_grads", "trace_neuron_loss"]
+__all__ = ["Value", "neuron_loss_grads", "scalar_sigmoid", "trace_neuron_loss"]
 
 
-def _sigmoid(z: float) -> float:
-    """Stable scalar sigmoid: only ever exponentiates ``-|z|``, which cannot overflow."""
+def scalar_sigmoid(z: float) -> float:
+    """Stable sigmoid of one number: only ever exponentiates ``-|z|``, which cannot overflow.
+
+    What ``Value.sigmoid`` and ``neuron_loss_grads`` compute with (plain floats, no NumPy).
+    """
     e = math.exp(-abs(z))  # in (0, 1]
     return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
 
@@ -46,7 +49,7 @@ def neuron_loss_grads(w, b, x, y) -> tuple[float, float]:
     """
     w, b, x, y = float(w), float(b), float(x), float(y)
     z = w * x + b
-    a = _sigmoid(z)
+    a = scalar_sigmoid(z)
     dL_da = 2.0 * (a - y)  # L = (a - y)**2
     da_dz = a * (1.0 - a)  # sigma'(z) = sigma(z) (1 - sigma(z))
     dL_dz = dL_da * da_dz
@@ -151,7 +154,7 @@ class Value:
 
     def sigmoid(self) -> Value:
         """``out = 1 / (1 + e^-self)``, stable; ``dout/dself = out (1 - out)``."""
-        s = _sigmoid(self.data)
+        s = scalar_sigmoid(self.data)
         out = type(self)(s, (self,), "sigmoid")
 
         def _backward():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from refimpl._validation import as_scalar
+
 # relative_error divides by max(|a| + |n|, RELATIVE_ERROR_FLOOR) so that two
 # gradients that are both exactly 0 compare as equal instead of giving 0 / 0.
 RELATIVE_ERROR_FLOOR = 1e-8
@@ -19,14 +21,8 @@ class GradientCheckError(AssertionError):
     """An analytic gradient disagrees with its numerical estimate."""
 
 
-def _as_scalar_loss(value) -> float:
-    """f's return value as a float; a ValueError unless it is one number."""
-    array = np.asarray(value, dtype=np.float64)
-    if array.size != 1:
-        raise ValueError(
-            f"f must return a single number (a scalar loss); got an array of shape {array.shape}."
-        )
-    return float(array.reshape(()))
+#: The error when f returns more than one number.
+_NOT_A_LOSS = "f must return a single number (a scalar loss); got an array of shape {shape}."
 
 
 def numerical_derivative(f, x, h=1e-5) -> float:
@@ -48,7 +44,7 @@ def numerical_derivative(f, x, h=1e-5) -> float:
     if not (h > 0 and np.isfinite(h)):
         raise ValueError(f"The step h must be a positive number; got {h!r}.")
     x = float(x)
-    return (_as_scalar_loss(f(x + h)) - _as_scalar_loss(f(x - h))) / (2.0 * h)
+    return (as_scalar(f(x + h), _NOT_A_LOSS) - as_scalar(f(x - h), _NOT_A_LOSS)) / (2.0 * h)
 
 
 def numerical_gradient(f, x, h=1e-5) -> np.ndarray:
@@ -80,9 +76,9 @@ def numerical_gradient(f, x, h=1e-5) -> np.ndarray:
         original = x[index]
         try:
             x[index] = original + h
-            f_plus = _as_scalar_loss(f(x))
+            f_plus = as_scalar(f(x), _NOT_A_LOSS)
             x[index] = original - h
-            f_minus = _as_scalar_loss(f(x))
+            f_minus = as_scalar(f(x), _NOT_A_LOSS)
         finally:
             x[index] = original  # restore exactly, whatever f did
         grad[index] = (f_plus - f_minus) / (2.0 * h)

@@ -232,4 +232,3 @@ def bce_from_logits_grad(Z, y) -> np.ndarray:
 
 LOSSES: dict[str, Callable] = {"mse": mse, "bce": bce}
 LOSS_GRADS: dict[str, Callable] = {"mse": mse_grad, "bce": bce_grad}
-

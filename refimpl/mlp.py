@@ -7,7 +7,7 @@ output layer is "sigmoid" (probabilities) or "identity" (regression).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 
 import numpy as np
@@ -61,6 +61,43 @@ def init_mlp(layer_sizes: Sequence[int], seed=0, init: str = "he") -> dict[str, 
         params[f"W{l}"] = W
         params[f"b{l}"] = np.zeros(d_out)
     return params
+
+
+def check_training_data(
+    X, y, params, loss, hidden, output
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], int, tuple[Callable, ...]]:
+    """Check what ``train`` and ``loss_surface`` take, in one order (hence one message).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d_0)
+    y : array_like, shape (n, d_L)
+        Targets of y_hat's shape; labels in [0, 1] for BCE.
+    params : dict
+        ``W{l}`` (d_{l-1}, d_l) and ``b{l}`` (d_l,) for l = 1..L.
+    loss : {"bce", "mse"}
+    hidden : str
+    output : {"sigmoid", "identity"}
+
+    Returns
+    -------
+    X : ndarray, shape (n, d_0)
+    y : ndarray, shape (n, d_L)
+    params : dict of ndarray
+        As ``refimpl._validation.as_params`` returns them (float64, not copies).
+    n_layers : int
+        L.
+    activations : tuple
+        ``(f_hidden, f_hidden_prime, f_output, f_output_prime)``.
+    """
+    params, n_layers = as_params(params)
+    X = as_inputs(X, params)
+    y = np.asarray(y, dtype=np.float64)
+    activations = resolve_activations(hidden, output, loss)
+    validate_targets(np.zeros((X.shape[0], params[f"W{n_layers}"].shape[1])), y)  # y_hat's shape
+    if loss == "bce":
+        check_labels(y)
+    return X, y, params, n_layers, activations
 
 
 def forward_unchecked(X, params, n_layers, f_h, f_o) -> tuple[np.ndarray, dict]:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from refimpl._validation import (
-    as_inputs,
-    as_params,
-    check_count,
-    check_labels,
-    check_lr,
-    resolve_activations,
+from refimpl._validation import as_scalar, check_count, check_lr
+from refimpl.mlp import (
+    backward_unchecked,
+    check_training_data,
+    forward_unchecked,
+    loss_unchecked,
 )
-from refimpl.losses import validate_targets
-from refimpl.mlp import backward_unchecked, forward_unchecked, loss_unchecked
 
 # train() calls a run diverged when the loss exceeds this many times its first
 # value: ordinary training only lowers the loss, and a large learning rate can
@@ -23,12 +21,8 @@ from refimpl.mlp import backward_unchecked, forward_unchecked, loss_unchecked
 DIVERGENCE_FACTOR = 1e3
 
 
-def _as_scalar(value, what: str) -> float:
-    """A function's return value as a float; a ValueError unless it is one number."""
-    array = np.asarray(value, dtype=np.float64)
-    if array.size != 1:
-        raise ValueError(f"{what} must return a single number; got shape {array.shape}.")
-    return float(array.reshape(()))
+#: gradient_descent's error when f returns more than one number.
+_NOT_ONE_NUMBER = "f must return a single number; got shape {shape}."
 
 
 def gd_step(params, grads, lr) -> dict[str, np.ndarray]:
@@ -105,13 +99,13 @@ def gradient_descent(f, grad_f, x0, lr, steps) -> tuple[np.ndarray, np.ndarray]:
     # Divergence is allowed here (it is what a notebook shows): overflow to inf
     # and inf - inf = nan are silenced, not warned about.
     with np.errstate(all="ignore"):
-        losses[0] = _as_scalar(f(path[0].copy()), "f")
+        losses[0] = as_scalar(f(path[0].copy()), _NOT_ONE_NUMBER)
         for i in range(steps):
             g = np.asarray(grad_f(path[i].copy()), dtype=np.float64)
             if g.shape != x0.shape and not (g.size == 1 and x0.size == 1):
                 raise ValueError(f"grad_f must return shape {x0.shape}; got shape {g.shape}.")
             path[i + 1] = path[i] - lr * g.reshape(x0.shape)
-            losses[i + 1] = _as_scalar(f(path[i + 1].copy()), "f")
+            losses[i + 1] = as_scalar(f(path[i + 1].copy()), _NOT_ONE_NUMBER)
     return path, losses
 
 
@@ -173,6 +167,72 @@ def _all_finite(params: dict[str, np.ndarray]) -> bool:
     return all(np.all(np.isfinite(value)) for value in params.values())
 
 
+@dataclass
+class _Descent:
+    """What the epochs of ``train`` did: the recorded numbers, and why they stopped early."""
+
+    last_good: dict[str, np.ndarray]  # the params at the start of the last recorded epoch
+    losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
+    trace: list[dict[str, np.ndarray]] | None = None
+    problem: str | None = None  # why the run diverged (None: it did not)
+    stopped_at: int = 0  # the epoch it stopped at (the last one, if after its update)
+
+    def conclusion(self, epochs: int, lr: float) -> tuple[str, str]:
+        """The run's status and the sentence on it (``TrainingHistory.status``, ``.message``)."""
+        losses = self.losses
+        if self.problem is None:
+            if not losses:
+                return "completed", "Training ran 0 epochs: the params are unchanged."
+            return "completed", (
+                f"Training completed {epochs} epochs: the loss went from {losses[0]:.4g} "
+                f"to {losses[-1]:.4g}."
+            )
+        if not losses:
+            return "diverged", (
+                f"Training stopped before the first step: {self.problem} at the starting params. "
+                "Check the scale of X and of the params."
+            )
+        return "diverged", (
+            f"Training stopped at epoch {self.stopped_at} of {epochs}: {self.problem} "
+            f"(it started at {losses[0]:.4g}). The learning rate {lr:g} is too large; "
+            f"try a smaller one, e.g. {lr / 10:g}."
+        )
+
+
+def _descend(
+    loss_and_grads: Callable[[dict[str, np.ndarray]], tuple[float, dict[str, np.ndarray]]],
+    params: dict[str, np.ndarray],
+    lr: float,
+    epochs: int,
+    record_params: bool,
+) -> tuple[dict[str, np.ndarray], _Descent]:
+    """Full-batch gradient descent from ``params``, recording each epoch, until ``epochs``
+    steps are taken or the run diverges; returns the last params and the record."""
+    run = _Descent(last_good=params, trace=[] if record_params else None, stopped_at=epochs)
+    current = params
+    limit = np.inf  # DIVERGENCE_FACTOR times the first loss, once that is known
+    # A too-large lr overflows to inf/nan; that is detected below, not warned about.
+    with np.errstate(all="ignore"):
+        for epoch in range(1, epochs + 1):
+            loss_value, grads = loss_and_grads(current)
+            norm = grad_norm(grads)
+            run.problem = _divergence(loss_value, norm, limit)
+            if run.problem is not None:
+                run.stopped_at = epoch
+                break
+            run.losses.append(loss_value)
+            run.grad_norms.append(norm)
+            limit = DIVERGENCE_FACTOR * run.losses[0]
+            if run.trace is not None:
+                run.trace.append(current)  # gd_step makes new arrays: no copy needed
+            run.last_good = current
+            current = gd_step(current, grads, lr)
+    if run.problem is None and not _all_finite(current):
+        run.problem = "the parameters became inf or nan in the last update"
+    return current, run
+
+
 def train(
     X,
     y,
@@ -216,76 +276,28 @@ def train(
     """
     lr = check_lr(lr)
     epochs = check_count(epochs, "epochs")
-    current, n_layers = as_params(params)
-    current = {key: value.copy() for key, value in current.items()}
-    X = as_inputs(X, current)
-    y = np.asarray(y, dtype=np.float64)
-    f_h, f_h_prime, f_o, f_o_prime = resolve_activations(hidden, output, loss)
-    validate_targets(np.zeros((X.shape[0], current[f"W{n_layers}"].shape[1])), y)  # y_hat's shape
-    if loss == "bce":
-        check_labels(y)
-    for name, value in (("X", X), ("y", y), *((f"params[{k!r}]", v) for k, v in current.items())):
+    X, y, start, n_layers, activations = check_training_data(X, y, params, loss, hidden, output)
+    f_h, f_h_prime, f_o, f_o_prime = activations
+    start = {key: value.copy() for key, value in start.items()}
+    for name, value in (("X", X), ("y", y), *((f"params[{k!r}]", v) for k, v in start.items())):
         if not np.all(np.isfinite(value)):
             raise ValueError(f"{name} contains nan or inf; training needs finite numbers.")
 
-    losses: list[float] = []
-    grad_norms: list[float] = []
-    trace: list[dict[str, np.ndarray]] | None = [] if record_params else None
-    last_good = current
-    limit = np.inf  # DIVERGENCE_FACTOR times the first loss, once that is known
-    problem, stopped_at = None, epochs
-    # A too-large lr overflows to inf/nan; that is detected below, not warned about.
-    with np.errstate(all="ignore"):
-        for epoch in range(1, epochs + 1):
-            _, cache = forward_unchecked(X, current, n_layers, f_h, f_o)
-            loss_value = loss_unchecked(cache, y, n_layers, loss)
-            grads = backward_unchecked(
-                X, y, current, cache, n_layers, loss, output, f_h_prime, f_o_prime
-            )
-            norm = grad_norm(grads)
-            problem = _divergence(loss_value, norm, limit)
-            if problem is not None:
-                stopped_at = epoch
-                break
-            losses.append(loss_value)
-            grad_norms.append(norm)
-            limit = DIVERGENCE_FACTOR * losses[0]
-            if trace is not None:
-                trace.append(current)  # gd_step makes new arrays: no copy needed
-            last_good = current
-            current = gd_step(current, grads, lr)
-    if problem is None and not _all_finite(current):
-        problem = "the parameters became inf or nan in the last update"
+    def loss_and_grads(current: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        _, cache = forward_unchecked(X, current, n_layers, f_h, f_o)
+        loss_value = loss_unchecked(cache, y, n_layers, loss)
+        grads = backward_unchecked(
+            X, y, current, cache, n_layers, loss, output, f_h_prime, f_o_prime
+        )
+        return loss_value, grads
 
-    if problem is None:
-        status = "completed"
-        trained = current
-        if losses:
-            message = (
-                f"Training completed {epochs} epochs: the loss went from {losses[0]:.4g} "
-                f"to {losses[-1]:.4g}."
-            )
-        else:
-            message = "Training ran 0 epochs: the params are unchanged."
-    elif not losses:
-        status = "diverged"
-        trained = last_good
-        message = (
-            f"Training stopped before the first step: {problem} at the starting params. "
-            "Check the scale of X and of the params."
-        )
-    else:
-        status = "diverged"
-        trained = last_good
-        message = (
-            f"Training stopped at epoch {stopped_at} of {epochs}: {problem} "
-            f"(it started at {losses[0]:.4g}). The learning rate {lr:g} is too large; "
-            f"try a smaller one, e.g. {lr / 10:g}."
-        )
+    current, run = _descend(loss_and_grads, start, lr, epochs, record_params)
+    status, message = run.conclusion(epochs, lr)
+    trained = current if run.problem is None else run.last_good
     history = TrainingHistory(
-        losses=np.array(losses, dtype=np.float64),
-        grad_norms=np.array(grad_norms, dtype=np.float64),
-        params_trace=trace,
+        losses=np.array(run.losses, dtype=np.float64),
+        grad_norms=np.array(run.grad_norms, dtype=np.float64),
+        params_trace=run.trace,
         status=status,
         message=message,
     )

@@ -23,9 +23,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from refimpl._validation import as_inputs, as_params, check_labels, resolve_activations
 from refimpl.activations import identity, relu, sigmoid, sigmoid_into, tanh
-from refimpl.losses import validate_targets
+from refimpl.mlp import check_training_data
 
 #: Grid points are computed a chunk at a time, in arrays of at most this many entries (2 MiB)
 #: that every chunk reuses: memory already mapped and warm in the CPU caches. A 150 x 150 grid
@@ -99,43 +98,25 @@ def loss_surface(
         param_b = values_b[j] (matrix indexing: transpose it for
         ``plt.contour(values_a, values_b, surface.T)``).
     """
-    params, n_layers = as_params(params)
-    X = as_inputs(X, params)
-    y = np.asarray(y, dtype=np.float64)
-    f_h, _, f_o, _ = resolve_activations(hidden, output, loss)
-    validate_targets(np.zeros((X.shape[0], params[f"W{n_layers}"].shape[1])), y)
-    if loss == "bce":
-        check_labels(y)
-    name_a, index_a, layer_a = _check_choice(params, param_a, "param_a")
-    name_b, index_b, layer_b = _check_choice(params, param_b, "param_b")
-    if (name_a, index_a) == (name_b, index_b):
-        raise ValueError("param_a and param_b must be two different parameters.")
-    values_a = _as_values(values_a, "values_a")
-    values_b = _as_values(values_b, "values_b")
-
-    # The shift (new value - current value) of each varied entry, shaped to broadcast over
-    # the grid: (Ga, 1) for param_a, (1, Gb) for param_b.
-    shifts: dict[int, list[tuple[str, tuple[int, ...], np.ndarray]]] = {}
-    for name, index, layer, shift in (
-        (name_a, index_a, layer_a, (values_a - params[name_a][index_a])[:, np.newaxis]),
-        (name_b, index_b, layer_b, (values_b - params[name_b][index_b])[np.newaxis, :]),
-    ):
-        shifts.setdefault(layer, []).append((name, index, shift))
+    X, y, params, n_layers, (f_h, _, f_o, _) = check_training_data(
+        X, y, params, loss, hidden, output
+    )
+    shifts, Ga, Gb = _grid_shifts(params, param_a, param_b, values_a, values_b)
 
     # Below the lowest touched layer every grid point sees the same numbers: computed once.
-    lowest = min(layer_a, layer_b)
+    lowest = min(shifts)
     A = X
     for l in range(1, lowest):
         A = f_h(A @ params[f"W{l}"] + params[f"b{l}"])  # (n, d_l)
 
     # The rest, a few rows of the grid at a time (see CHUNK_ENTRIES). The largest arrays
     # are (rows, Gb, n, d_l) from the layer above the lowest touched one.
-    n, Gb = X.shape[0], values_b.size
+    n = X.shape[0]
     widest = max([1] + [params[f"W{l}"].shape[1] for l in range(lowest + 1, n_layers + 1)])
     rows = max(1, CHUNK_ENTRIES // (n * widest * Gb))
-    surface = np.empty((values_a.size, Gb))
+    surface = np.empty((Ga, Gb))
     work = _Workspace()
-    for start in range(0, values_a.size, rows):
+    for start in range(0, Ga, rows):
         chunk = {  # param_a's shift (Ga, 1) for these rows; param_b's (1, Gb) for every column
             layer: [
                 (name, index, shift[start : start + rows] if shift.shape[0] > 1 else shift)
@@ -143,10 +124,39 @@ def loss_surface(
             ]
             for layer, moved in shifts.items()
         }
-        grid = (min(rows, values_a.size - start), Gb)
+        grid = (min(rows, Ga - start), Gb)
         Z = _output_logits(A, params, lowest, n_layers, chunk, grid, f_h, work)
         surface[start : start + rows] = _mean_loss(Z, y, loss, f_o, work).reshape(grid)
     return surface
+
+
+def _grid_shifts(
+    params, param_a, param_b, values_a, values_b
+) -> tuple[dict[int, list[tuple[str, tuple[int, ...], np.ndarray]]], int, int]:
+    """The two varied entries, checked, as what each grid point adds to them.
+
+    Returns
+    -------
+    shifts : dict
+        Layer number -> its varied entries ``(name, index, shift)``, where shift (new value -
+        current value) is shaped to broadcast over the grid: (Ga, 1) for param_a, (1, Gb)
+        for param_b.
+    Ga, Gb : int
+        The numbers of values of param_a and of param_b.
+    """
+    name_a, index_a, layer_a = _check_choice(params, param_a, "param_a")
+    name_b, index_b, layer_b = _check_choice(params, param_b, "param_b")
+    if (name_a, index_a) == (name_b, index_b):
+        raise ValueError("param_a and param_b must be two different parameters.")
+    values_a = _as_values(values_a, "values_a")
+    values_b = _as_values(values_b, "values_b")
+    shifts: dict[int, list[tuple[str, tuple[int, ...], np.ndarray]]] = {}
+    for name, index, layer, shift in (
+        (name_a, index_a, layer_a, (values_a - params[name_a][index_a])[:, np.newaxis]),
+        (name_b, index_b, layer_b, (values_b - params[name_b][index_b])[np.newaxis, :]),
+    ):
+        shifts.setdefault(layer, []).append((name, index, shift))
+    return shifts, values_a.size, values_b.size
 
 
 def parameter_entries(params) -> dict[str, tuple[str, tuple[int, ...]]]:

@@ -1,4 +1,4 @@
-"""The grading worker's sandbox (autograder.grading.isolation), tried from inside.
+"""The grading worker's sandbox (autograder.grading.isolation, .sandbox), tried from inside.
 
 Each test starts a real sandbox and runs a short program in it, written as hostile learner
 code would be (look around, write, connect, fork, kill, allocate), then checks what it printed,
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading import isolation
-from autograder.grading.isolation import Isolation, Limits, Sandbox
+from autograder.grading import isolation, sandbox_view
+from autograder.grading.isolation import Isolation, Limits
+from autograder.grading.sandbox import Sandbox
 
 REQUIRE_ENV = "BACKPROP_COURSE_REQUIRE_ISOLATION"
 ROOT = Path(__file__).resolve().parents[1]  # the project checkout
@@ -139,7 +140,8 @@ def test_detect_says_what_is_in_force_in_one_sentence():
 
 
 def test_allowed_distributions_are_the_closure_of_numpy_ipython_matplotlib():
-    names = {isolation._normalise(d.metadata["Name"]) for d in isolation.allowed_distributions()}
+    names = {sandbox_view.normalise_name(d.metadata["Name"])
+             for d in sandbox_view.allowed_distributions()}
     assert {"numpy", "ipython", "matplotlib", "traitlets", "pillow"} <= names  # roots, requires
     assert not names & {"backprop-course", "nbgrader", "ipywidgets", "ipykernel"}
     assert not [n for n in names if n.startswith("jupyter")]

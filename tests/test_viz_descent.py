@@ -12,20 +12,10 @@ from matplotlib.figure import Figure
 import refimpl
 from refimpl.examples import bowl
 from refimpl.viz.descent import DescentExplorer, derivative_error_figure
-from viz_tools import count_full_renders, crashing, pixels, stub
+from viz_tools import count_full_renders, crashing, learner_gradient_descent, pixels, stub
 
 
-# The learner's functions, right (a stub and a crashing one: viz_tools).
-def learner_gradient_descent(f, grad_f, x0, lr, steps):
-    x = np.array(x0, dtype=np.float64)
-    path, losses = [x.copy()], [f(x)]
-    for _ in range(steps):
-        x = x - lr * grad_f(x)
-        path.append(x.copy())
-        losses.append(f(x))
-    return np.array(path), np.array(losses)
-
-
+# The learner's functions, right (gradient_descent, a stub and a crashing one: viz_tools).
 def learner_numerical_gradient(f, x, h):
     grad = np.zeros_like(x)
     for i in range(x.size):

@@ -29,7 +29,7 @@ from refimpl.viz import (
 from refimpl.viz.gradients import DEFAULT_PAIR as ARROWS_PAIR
 from refimpl.viz.gradients import TOLERANCE
 from refimpl.viz.surface import DEFAULT_PAIR as SURFACE_PAIR
-from viz_tools import assert_finite, crashing, pixels, stub
+from viz_tools import assert_finite, crashing, learner_gradient_descent, pixels, stub
 
 
 def backward_mse(X, y, params, cache):
@@ -261,13 +261,8 @@ def forward_with_a_nan(X, params):
 
 
 def broken_gradient_descent(f, grad_f, x0, lr, steps):
-    x = np.array(x0, dtype=np.float64)
-    path, losses = [x.copy()], [f(x)]
-    for _ in range(steps):
-        x = x - lr * grad_f(x)
-        path.append(x.copy())
-        losses.append(f(x))
-    return np.array(path)[1:], np.array(losses)[1:]  # forgets the starting point
+    path, losses = learner_gradient_descent(f, grad_f, x0, lr, steps)
+    return path[1:], losses[1:]  # forgets the starting point
 
 
 def broken_numerical_gradient(f, x, h):

@@ -13,7 +13,7 @@ from refimpl_tools import mutating_backward_231
 import refimpl
 from refimpl.examples import example_network
 from refimpl.viz.gradients import DEFAULT_PAIR, SPAN, TOLERANCE, GradientArrowsExplorer
-from viz_tools import assert_finite
+from viz_tools import assert_finite, dropdown_pairs
 
 
 def backward_mse(X, y, params, cache):
@@ -53,14 +53,11 @@ def test_every_parameter_in_either_dropdown_draws_finite_values(coarse):
     labels = coarse.controls["a"].options
     assert len(labels) == 13
     for loss in ("mse", "bce"):
-        for label in labels:
-            for a, b in ((label, DEFAULT_PAIR[1]), (DEFAULT_PAIR[0], label)):
-                if a == b:
-                    continue
-                values = {"a": a, "b": b, "loss": loss, "backward": loss}
-                drawn = coarse.update(**values)
-                assert_finite(drawn, values)
-                assert drawn["errors"].shape == (13,)
+        for a, b in dropdown_pairs(labels, DEFAULT_PAIR):
+            values = {"a": a, "b": b, "loss": loss, "backward": loss}
+            drawn = coarse.update(**values)
+            assert_finite(drawn, values)
+            assert drawn["errors"].shape == (13,)
 
 
 def test_every_slider_and_toggle_draws_finite_values(coarse):

@@ -12,7 +12,7 @@ import pytest
 import refimpl
 from refimpl.examples import example_network
 from refimpl.viz.surface import DEFAULT_PAIR, LossSurfaceExplorer
-from viz_tools import assert_finite, count_full_renders, pixels
+from viz_tools import assert_finite, count_full_renders, dropdown_pairs, pixels
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +24,11 @@ def test_every_parameter_in_either_dropdown_draws_finite_values(explorer):
     labels = explorer.controls["a"].options
     assert len(labels) == 13
     for loss in ("mse", "bce"):
-        for label in labels:
-            for a, b in ((label, DEFAULT_PAIR[1]), (DEFAULT_PAIR[0], label)):
-                if a == b:
-                    continue
-                values = {"a": a, "b": b, "loss": loss, "view": "contours", "span": 3.0}
-                drawn = explorer.update(**values)
-                assert_finite(drawn, values)
-                assert drawn["surface"].shape == (explorer.grid, explorer.grid)
+        for a, b in dropdown_pairs(labels, DEFAULT_PAIR):
+            values = {"a": a, "b": b, "loss": loss, "view": "contours", "span": 3.0}
+            drawn = explorer.update(**values)
+            assert_finite(drawn, values)
+            assert drawn["surface"].shape == (explorer.grid, explorer.grid)
 
 
 @pytest.mark.parametrize("view", ["contours", "3-D"])

@@ -22,6 +22,25 @@ def crashing(*args):
     return args[99]
 
 
+def learner_gradient_descent(f, grad_f, x0, lr, steps):
+    """A learner's right gradient_descent: the path (steps + 1, d) and the losses (steps + 1,)."""
+    x = np.array(x0, dtype=np.float64)
+    path, losses = [x.copy()], [f(x)]
+    for _ in range(steps):
+        x = x - lr * grad_f(x)
+        path.append(x.copy())
+        losses.append(f(x))
+    return np.array(path), np.array(losses)
+
+
+def dropdown_pairs(labels, default_pair):
+    """Every label in either of two dropdowns, with the other one at its default (a != b)."""
+    for label in labels:
+        for a, b in ((label, default_pair[1]), (default_pair[0], label)):
+            if a != b:
+                yield a, b
+
+
 def assert_finite(drawn, values):
     """Every array an explorer drew for these control values is finite."""
     assert drawn, f"nothing drawn for {values}"

@@ -6,12 +6,14 @@ Three places, one job each:
   standard library, NumPy and IPython, never ``refimpl`` or ``autograder``, so no code that
   computes a graded answer is reachable from the learner's code. It is also mounted into
   the sandbox on its own.
-- the grader's process side: ``isolation`` (the sandbox: bubblewrap's allow-listed view,
-  limits for the whole sandbox), ``conversation`` (driving one worker, reading what it sends
-  as untrusted and bounded data), ``policy`` (which reference functions the worker may call,
-  and when), ``seeds`` (the course secret and the hidden cases' seeds), ``overwrite``
-  (nbgrader's locked-cell restoring, with what it found recorded), ``records`` (what a
-  grading found, per submission, for the instructor's report).
+- the grader's process side: ``isolation`` (what a sandbox is, and what this machine can
+  give), ``sandbox`` (one sandbox: start, kill, limits hit; its view in ``sandbox_view``, its
+  cgroup in ``cgroups``), ``conversation`` (driving one worker, reading what it sends as
+  untrusted and bounded data), ``probe_reports`` (a probe's report read back, checked),
+  ``policy`` (which reference functions the worker may call, and when), ``seeds`` (the course
+  secret and the hidden cases' seeds), ``overwrite`` (nbgrader's locked-cell restoring, with
+  what it found recorded), ``records`` (what a grading found, per submission, for the
+  instructor's report).
 - ``integrity``: advice for the instructor (suspicious lines, copies of the reference). No
   score depends on it.
 

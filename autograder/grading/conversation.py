@@ -1,6 +1,6 @@
 """The grader's side of one worker: send the notebook step by step, read what comes back.
 
-A worker (``autograder.grading.worker``) runs in a sandbox (``autograder.grading.isolation``)
+A worker (``autograder.grading.worker``) runs in a sandbox (``autograder.grading.sandbox``)
 and is driven one step at a time: a code cell, or one check's cases (a probe). The grader
 sends a step only after the previous one has answered, so the inputs of a check reach the
 worker when its turn comes, and a reference function the policy allows for one check is
@@ -13,6 +13,8 @@ refused before and after it. Everything the worker sends is untrusted and bounde
   breaks the protocol, and the worker is killed;
 - a step that gets no answer (the worker exited, even with status 0, or ran out of time) is
   a failure with its reason, never a pass.
+
+A probe's report is read back into the grader's objects by ``autograder.grading.probe_reports``.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ import os
 import resource
 import selectors
 import signal
+import subprocess
 import sys
 import threading
 import time
-import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,9 +39,9 @@ import numpy as np
 import refimpl
 from autograder.checks.engine import Case
 from autograder.grading import isolation, policy
-from autograder.grading.worker import calls, codec
+from autograder.grading.sandbox import Sandbox
+from autograder.grading.worker import codec
 from autograder.grading.worker.codec import Handle, Opaque
-from autograder.grading.worker.drivers import LearnerProblem
 
 __all__ = ["Budget", "CellStep", "Outcome", "ProbeStep", "run_notebook"]
 
@@ -322,6 +324,82 @@ def _worker_env(paths: isolation.WorkerPaths) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
 
 
+class _Session:
+    """One worker's conversation: send a step, read its answer, serve its calls meanwhile.
+
+    ``current`` is the step waiting for its answer (None before the first and after the last).
+    """
+
+    def __init__(self, process: subprocess.Popen, rules: policy.Policy, budget: Budget,
+                 deadline: float, too_much_stderr: threading.Event) -> None:
+        self.process, self.rules, self.budget = process, rules, budget
+        self.deadline = deadline  # the notebook's
+        self.too_much_stderr = too_much_stderr
+        self.reader = _Reader(process.stdout, budget)
+        self.names = set(policy.reference_names())
+        self.calls_served = 0
+        self.current: CellStep | ProbeStep | None = None
+
+    def send(self, message: dict) -> None:
+        self.process.stdin.write(codec.frame(message))
+        self.process.stdin.flush()
+
+    def answer(self, kind: str, step_deadline: float, check: Callable[[dict], bool],
+               handles: _Handles) -> dict:
+        """The worker's answer of ``kind`` that passes ``check``, after serving its calls."""
+        while True:
+            message = self.reader.next(min(step_deadline, self.deadline), self.too_much_stderr)
+            if message["kind"] == "call":
+                self.calls_served += 1
+                if self.calls_served > self.budget.calls:
+                    raise _Stop("tampered", f"the notebook called more than "
+                                f"{self.budget.calls} reference functions")
+                left = min(step_deadline, self.deadline) - time.monotonic()
+                self.send(_serve(message, self.rules, handles, self.names, left))
+                continue
+            if message["kind"] != kind or not check(message):
+                raise _Stop("tampered", "the grading channel received an answer to a "
+                                        "question that was not asked (something in the "
+                                        "notebook wrote to it)")
+            return message
+
+    def run(self, steps: Sequence[CellStep | ProbeStep], outcome: Outcome) -> None:
+        """Start the worker, run every step into ``outcome``, then end the worker."""
+        self.send({"op": "start", "names": sorted(self.names),
+                   "constants": policy.reference_constants(),
+                   "cell_seconds": self.budget.cell_seconds})
+        self.answer("ready", time.monotonic() + _START_SECONDS, lambda m: True, _Handles())
+        for step in steps:
+            self.current = step
+            step_deadline = time.monotonic() + self.budget.cell_seconds + _GRACE_SECONDS
+            if isinstance(step, CellStep):
+                self.send({"op": "cell", "index": step.index, "source": step.source})
+                outcome.cells[step.index] = self.answer(
+                    "cell", step_deadline, lambda m, i=step.index: m.get("index") == i,
+                    _Handles())
+            else:
+                self._probe(step, step_deadline, outcome)
+        self.current = None
+        self.send({"op": "end"})
+
+    def _probe(self, step: ProbeStep, step_deadline: float, outcome: Outcome) -> None:
+        """One check: its cases out, the learner's results back, under the policy's rules."""
+        rules, handles = self.rules, _Handles()
+        key = (step.index, step.position)
+        rules.start_check(step.exercise, step.uses, key)
+        shipped = policy.shipped_source(step.exercise) if rules.may_ship(step.exercise) else {}
+        self.send({"op": "probe", "index": step.index, "position": step.position,
+                   "target": step.target, "exercise": step.exercise, "driver": step.driver,
+                   "uses": list(step.uses), "shipped": shipped,
+                   "cases": [_case_message(case, handles) for case in step.cases]})
+        outcome.probes[key] = self.answer(
+            "probe", step_deadline, lambda m: (m.get("index"), m.get("position")) == key,
+            handles)
+        if (name := rules.used_own_reference(step.exercise, key)) is not None:
+            outcome.used_reference[key] = name
+        rules.end_check()
+
+
 def run_notebook(steps: Sequence[CellStep | ProbeStep], rules: policy.Policy, *,
                  budget: Budget | None = None, isolate: bool = True) -> Outcome:
     """Run the steps in a fresh sandboxed worker; never raises for anything the notebook did.
@@ -331,8 +409,7 @@ def run_notebook(steps: Sequence[CellStep | ProbeStep], rules: policy.Policy, *,
     budget = budget or Budget()
     outcome = Outcome()
     started = time.monotonic()
-    names = set(policy.reference_names())
-    with isolation.Sandbox(budget.sandbox, isolate=isolate) as box:
+    with Sandbox(budget.sandbox, isolate=isolate) as box:
         outcome.isolation = box.isolation.describe()
         process = box.start(_worker_argv(box.paths), _worker_env(box.paths))
         tail: list[bytes] = []
@@ -340,94 +417,48 @@ def run_notebook(steps: Sequence[CellStep | ProbeStep], rules: policy.Policy, *,
         drainer = threading.Thread(target=_drain, daemon=True,
                                    args=(process.stderr, tail, budget, too_much_stderr))
         drainer.start()
-        reader = _Reader(process.stdout, budget)
-        deadline = started + budget.notebook_seconds
-        calls_served = 0
-
-        def send(message: dict) -> None:
-            process.stdin.write(codec.frame(message))
-            process.stdin.flush()
-
-        def answer(kind: str, step_deadline: float, check: Callable[[dict], bool],
-                   handles: _Handles) -> dict:
-            nonlocal calls_served
-            while True:
-                message = reader.next(min(step_deadline, deadline), too_much_stderr)
-                if message["kind"] == "call":
-                    calls_served += 1
-                    if calls_served > budget.calls:
-                        raise _Stop("tampered", f"the notebook called more than "
-                                    f"{budget.calls} reference functions")
-                    left = min(step_deadline, deadline) - time.monotonic()
-                    send(_serve(message, rules, handles, names, left))
-                    continue
-                if message["kind"] != kind or not check(message):
-                    raise _Stop("tampered", "the grading channel received an answer to a "
-                                            "question that was not asked (something in the "
-                                            "notebook wrote to it)")
-                return message
-
-        current: CellStep | ProbeStep | None = None
+        session = _Session(process, rules, budget, started + budget.notebook_seconds,
+                           too_much_stderr)
         try:
-            send({"op": "start", "names": sorted(names),
-                  "constants": policy.reference_constants(),
-                  "cell_seconds": budget.cell_seconds})
-            answer("ready", time.monotonic() + _START_SECONDS, lambda m: True, _Handles())
-            for step in steps:
-                current = step
-                step_deadline = time.monotonic() + budget.cell_seconds + _GRACE_SECONDS
-                if isinstance(step, CellStep):
-                    send({"op": "cell", "index": step.index, "source": step.source})
-                    outcome.cells[step.index] = answer(
-                        "cell", step_deadline, lambda m, i=step.index: m.get("index") == i,
-                        _Handles())
-                    continue
-                handles = _Handles()
-                key = (step.index, step.position)
-                rules.start_check(step.exercise, step.uses, key)
-                shipped = (policy.shipped_source(step.exercise)
-                           if rules.may_ship(step.exercise) else {})
-                send({"op": "probe", "index": step.index, "position": step.position,
-                      "target": step.target, "exercise": step.exercise, "driver": step.driver,
-                      "uses": list(step.uses), "shipped": shipped,
-                      "cases": [_case_message(case, handles) for case in step.cases]})
-                outcome.probes[key] = answer(
-                    "probe", step_deadline,
-                    lambda m, k=key: (m.get("index"), m.get("position")) == k, handles)
-                if (name := rules.used_own_reference(step.exercise, key)) is not None:
-                    outcome.used_reference[key] = name
-                rules.end_check()
-            current = None
-            send({"op": "end"})
+            session.run(steps, outcome)
         except _Stop as stop:
             outcome.stopped, outcome.stop_reason = str(stop), stop.reason
         except TimeoutError:
-            if time.monotonic() >= deadline:
-                outcome.stopped = (f"the notebook ran past its {budget.notebook_seconds:g} s "
-                                   "limit and was stopped")
-            else:
-                what = "a cell" if isinstance(current, CellStep) else "a check"
-                outcome.stopped = (f"{what} ran past its {budget.cell_seconds:g} s limit and "
-                                   "ignored the interruption; the notebook was stopped")
+            outcome.stopped = _timed_out(session, budget)
             outcome.stop_reason = "timeout"
         except (EOFError, BrokenPipeError, OSError):
             outcome.stopped, outcome.stop_reason = None, "crashed"
         finally:
-            if current is not None and outcome.stop_reason is None:
+            if session.current is not None and outcome.stop_reason is None:
                 outcome.stop_reason = "crashed"
             box.kill()
             process.wait()
             drainer.join(timeout=5)
         if outcome.stop_reason == "crashed" and outcome.stopped is None:
             outcome.stopped = _how_it_ended(process.returncode, box.limit_hit())
-        outcome.stderr_tail = b"".join(tail).decode("utf-8", "replace")[-2000:]
-        lines = outcome.stderr_tail.strip().splitlines()[-3:]
-        if outcome.stopped is not None:
-            outcome.detail = outcome.stopped + (
-                ": " + " / ".join(line[:200] for line in lines) if lines and
-                outcome.stop_reason == "crashed" else "")
+        _keep_stderr(outcome, tail)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _timed_out(session: _Session, budget: Budget) -> str:
+    """Why the notebook was stopped when a deadline passed: its own, or a step's."""
+    if time.monotonic() >= session.deadline:
+        return f"the notebook ran past its {budget.notebook_seconds:g} s limit and was stopped"
+    what = "a cell" if isinstance(session.current, CellStep) else "a check"
+    return (f"{what} ran past its {budget.cell_seconds:g} s limit and ignored the "
+            "interruption; the notebook was stopped")
+
+
+def _keep_stderr(outcome: Outcome, tail: list[bytes]) -> None:
+    """The end of the worker's stderr in ``outcome``, and its last lines in the detail of a
+    crash."""
+    outcome.stderr_tail = b"".join(tail).decode("utf-8", "replace")[-2000:]
+    lines = outcome.stderr_tail.strip().splitlines()[-3:]
+    if outcome.stopped is not None:
+        outcome.detail = outcome.stopped + (
+            ": " + " / ".join(line[:200] for line in lines) if lines and
+            outcome.stop_reason == "crashed" else "")
 
 
 def _how_it_ended(returncode: int | None, limit: str | None) -> str:
@@ -442,123 +473,6 @@ def _how_it_ended(returncode: int | None, limit: str | None) -> str:
     else:
         text = f"the notebook's process ended (exit status {returncode}) before grading finished"
     return text
-
-
-# ---------------------------------------------------------------------------------------
-# What the worker sent, read back
-# ---------------------------------------------------------------------------------------
-
-
-class Malformed(ValueError):
-    """A report whose structure is not what the worker's code sends."""
-
-
-def _need(condition: bool, what: str) -> None:
-    if not condition:
-        raise Malformed(what)
-
-
-_WITHHELD = "(its message is not shown for hidden cases)"
-
-
-def rebuild_exception(carried: Any, depth: int = 0, *, hidden: bool = False) -> BaseException:
-    """The nearest built-in exception (same name and message), with the learner's frames.
-
-    ``hidden``: only the built-in type and the learner's frames: the message and the name of
-    a learner's own exception class are the learner's text, which could carry hidden inputs.
-    """
-    _need(isinstance(carried, dict) and isinstance(carried.get("type"), str)
-          and isinstance(carried.get("text"), str), "an exception that is not plain data")
-    text, name = carried["text"], carried["type"]
-    if hidden and not (name == "LearnerProblem" and isinstance(carried.get("stage"), str)):
-        carried = {**carried, "text": _WITHHELD, "args": [_WITHHELD], "cause": None,
-                   "type": next((b for b in carried.get("bases") or []
-                                 if isinstance(getattr(builtins, str(b), None), type)),
-                                "Exception")}
-        text, name = carried["text"], carried["type"]
-    if name == "LearnerProblem" and isinstance(carried.get("stage"), str):
-        exc: BaseException = LearnerProblem(text, stage=carried["stage"])
-    else:
-        bases = carried.get("bases") if isinstance(carried.get("bases"), list) else []
-        base = next((cls for b in bases if isinstance(b, str)
-                     and isinstance(cls := getattr(builtins, b, None), type)
-                     and issubclass(cls, BaseException)), Exception)
-        cls = base if base.__name__ == name else type(name, (base,), {})
-        exc = cls.__new__(cls)
-        args = carried.get("args")
-        exc.args = tuple(args) if isinstance(args, list) else (text,)
-        with contextlib.suppress(Exception):
-            if str(exc) != text:
-                exc.args = (text,)
-    frames = carried.get("frames") if isinstance(carried.get("frames"), list) else []
-    exc.learner_frames = [
-        traceback.FrameSummary(str(f[0]), int(f[1]), str(f[2]), line=str(f[3]))
-        for f in frames if isinstance(f, list) and len(f) == 4 and isinstance(f[1], int)]
-    if carried.get("cause") is not None and depth < 2:
-        exc.__cause__ = rebuild_exception(carried["cause"], depth + 1)
-    return exc
-
-
-def _restore(after: Any, before: Any) -> Any:
-    """Inputs that could not travel (functions) put back from the grader's own case."""
-    if isinstance(after, Opaque | Handle) and not isinstance(before, np.ndarray | list | tuple
-                                                             | dict):
-        return before
-    if isinstance(after, tuple | list) and isinstance(before, tuple | list) \
-            and len(after) == len(before):
-        return type(after)(_restore(a, b) for a, b in zip(after, before, strict=True))
-    if isinstance(after, dict) and isinstance(before, dict) and set(after) == set(before):
-        return {k: _restore(after[k], before[k]) for k in after}
-    return after
-
-
-def _plain_output(value: Any, hidden: bool) -> Any:
-    """A handle in a result is not the learner's data: describe it. For hidden cases, an
-    object's description (its class name is the learner's text) is not shown either."""
-    if isinstance(value, Handle):
-        return Opaque(f"a function ({value.name})", is_callable=True)
-    if isinstance(value, Opaque) and hidden:
-        return Opaque("an object that is not a number, an array or a container of them",
-                      value.is_callable)
-    if isinstance(value, tuple | list):
-        return type(value)(_plain_output(v, hidden) for v in value)
-    if isinstance(value, dict):
-        return {k: _plain_output(v, hidden) for k, v in value.items()}
-    return value
-
-
-def attempt_from(report: dict, cases: Sequence[Case], *, hidden: bool) -> calls.Attempt:
-    """The :class:`calls.Attempt` in a probe report, checked; ``Malformed`` otherwise.
-
-    ``hidden``: the learner's own texts (exception messages, class names) are left out.
-    """
-    data = report.get("attempt")
-    _need(isinstance(data, dict), "a probe report without its attempt")
-    observations = data.get("observations")
-    _need(isinstance(observations, list) and len(observations) <= len(cases),
-          "a probe report with more results than cases")
-    text = {k: data.get(k) for k in ("fn_name", "not_callable", "bind_error", "signature")}
-    _need(isinstance(text["fn_name"], str) and isinstance(text["signature"], str)
-          and all(text[k] is None or isinstance(text[k], str)
-                  for k in ("not_callable", "bind_error")), "a malformed probe report")
-    result = calls.Attempt(text["fn_name"], text["not_callable"], text["bind_error"],
-                           text["signature"])
-    for obs, case in zip(observations, cases, strict=False):
-        _need(isinstance(obs, dict), "a malformed observation")
-        lists = [obs.get(k) for k in ("fp_errors", "warnings", "forbidden_fp")]
-        _need(all(isinstance(v, list) and all(isinstance(s, str) for s in v) for v in lists),
-              "a malformed observation")
-        _need(isinstance(obs.get("args"), tuple | list)
-              and isinstance(obs.get("kwargs"), dict), "a malformed observation")
-        error = obs.get("error")
-        result.observations.append(calls.Observation(
-            output=_plain_output(obs.get("output"), hidden),
-            error=rebuild_exception(error, hidden=hidden) if error is not None else None,
-            args=_restore(tuple(obs["args"]), tuple(case.args)),
-            kwargs=_restore(dict(obs["kwargs"]), dict(case.kwargs)),
-            fp_errors=tuple(lists[0]), warnings=tuple(lists[1]),
-            forbidden_fp=tuple(k for k in lists[2] if k in case.forbid_fp_errors)))
-    return result
 
 
 if sys.platform == "win32":  # pragma: no cover

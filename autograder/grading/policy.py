@@ -81,7 +81,7 @@ ANSWERS: dict[str, frozenset[str]] = {
 #: Reference classes given as code to the check of an exercise built on them; the source is
 #: the class and the module-level helpers it uses.
 SHIPPED: dict[str, dict[str, tuple[object, ...]]] = {
-    "value_neuron_loss": {"Value": (refimpl.autodiff._sigmoid, refimpl.Value)},
+    "value_neuron_loss": {"Value": (refimpl.autodiff.scalar_sigmoid, refimpl.Value)},
 }
 
 

@@ -38,16 +38,9 @@ import refimpl
 from autograder import check
 from autograder.checks.engine import CheckResult, apply_postcheck, learner_run, run_check
 from autograder.grading import integrity, isolation, policy, seeds
-from autograder.grading.conversation import (
-    Budget,
-    CellStep,
-    Malformed,
-    Outcome,
-    ProbeStep,
-    attempt_from,
-    run_notebook,
-)
+from autograder.grading.conversation import Budget, CellStep, Outcome, ProbeStep, run_notebook
 from autograder.grading.overwrite import METADATA_KEY
+from autograder.grading.probe_reports import Malformed, attempt_from
 from autograder.grading.records import (
     Attention,
     CellGrade,

@@ -10,10 +10,11 @@ runs), ``refimpl.diagnostics`` (dead units, bends, divergence, gradient checks p
 ``measure_gradient_costs`` are exported here too, as the notebooks call them ``viz.X``.
 
 Modules: ``_core`` (Explorer, BlitFigure, LearnerFunction, PNG frames), ``_style`` (ranges,
-palette, legends, log-scale loss maps), ``_geometry`` (the plane's grid, lines across it,
-contour lines), then one module per notebook's figures: ``neuron`` (01), ``network`` (02),
-``surface`` (03), ``descent`` (04), ``graph`` (05), ``gradients`` (06), ``training`` (07),
-``cost`` (08). Explorers share what they share through these, never through each other.
+palette, legends, texts that frames fill in, log-scale loss maps), ``_geometry`` (the plane's
+grid, lines across it, contour lines), then one module per notebook's figures: ``neuron`` (01),
+``network`` (02), ``surface`` (03), ``descent`` (04), ``graph`` (05), ``gradients`` (06),
+``training`` (07), ``cost`` (08). Explorers share what they share through these, never through
+each other.
 
 Every explorer is an :class:`Explorer`: ``update(**values)`` redraws and returns the arrays it
 drew, so tests can sweep its sliders without a browser. Displaying an explorer shows the live

@@ -3,11 +3,12 @@ the networks a loss-slice explorer offers."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -85,14 +86,8 @@ class BlitFigure(Figure):
             renderer.restore_region(pixels)
             self._layers.move_to_end(key)
         else:
-            shown = [artist.get_visible() for artist in self.moving]
-            for artist in self.moving:
-                artist.set_visible(False)
-            try:
+            with hidden(self.moving):
                 super().draw(renderer)  # the still parts only
-            finally:
-                for artist, visible in zip(self.moving, shown, strict=True):
-                    artist.set_visible(visible)
             pixels = self._layers[key] = renderer.copy_from_bbox(self.bbox)
             while len(self._layers) > STILL_LAYERS:
                 self._layers.popitem(last=False)  # the least recently used
@@ -100,6 +95,20 @@ class BlitFigure(Figure):
         for artist in self.moving:
             artist.draw(renderer)  # an invisible artist draws nothing
         self.stale = False
+
+
+@contextlib.contextmanager
+def hidden(artists: Iterable[Any]) -> Iterator[None]:
+    """Hide these artists for the duration of a ``with`` block (then as they were)."""
+    artists = list(artists)
+    shown = [artist.get_visible() for artist in artists]
+    for artist in artists:
+        artist.set_visible(False)
+    try:
+        yield
+    finally:
+        for artist, visible in zip(artists, shown, strict=True):
+            artist.set_visible(visible)
 
 
 def display_with_fallback(widget: widgets.Widget, fig: Figure) -> None:

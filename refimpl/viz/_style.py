@@ -1,4 +1,5 @@
-"""The look that the explorers share: ranges, palette, legends, and log-scale loss maps.
+"""The look that the explorers share: ranges, palette, legends, the texts and frames that
+frames fill in, and log-scale loss maps.
 
 Every explorer imports what it shares with another one from here (never from another
 explorer), so that a colour or a range is changed in one place.
@@ -13,7 +14,10 @@ from matplotlib import colormaps
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import LogNorm
 from matplotlib.image import AxesImage
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, Locator, NullFormatter
 
 # -- ranges ----------------------------------------------------------------------------------
@@ -40,13 +44,79 @@ LOSS_NAMES = {"mse": "MSE", "bce": "BCE"}
 # -- legends ---------------------------------------------------------------------------------
 
 
-def pass_fail_handles() -> list[Line2D]:
-    """Legend entries for students drawn with PASS_STYLE and FAIL_STYLE."""
+def pass_fail_handles(passed: str = "", failed: str = "") -> list[Line2D]:
+    """Legend entries for students drawn with PASS_STYLE and FAIL_STYLE ("passed" and
+    "failed", each followed by its words here, e.g. ``" (y = 1)"``)."""
     return [
-        Line2D([], [], linestyle="", marker="o", markerfacecolor="white", markeredgecolor="black",
-               label="passed"),
-        Line2D([], [], linestyle="", marker="x", color="black", label="failed"),
+        Line2D(
+            [],
+            [],
+            linestyle="",
+            marker="o",
+            markerfacecolor="white",
+            markeredgecolor="black",
+            label="passed" + passed,
+        ),
+        Line2D([], [], linestyle="", marker="x", color="black", label="failed" + failed),
     ]
+
+
+# -- texts and frames that every frame redraws --------------------------------------------------
+
+
+def axes_text(ax, x: float, y: float, **style: Any) -> Text:
+    """An empty text at (x, y) in the axes' own coordinates (0 to 1), for frames to fill in."""
+    return ax.text(x, y, "", transform=ax.transAxes, **style)
+
+
+def title_text(ax, y: float = 1.025, fontsize: float = 12, **style: Any) -> Text:
+    """A title above the axes that frames change: a plain text, since matplotlib moves an
+    ``ax.set_title`` that is hidden while the still parts are drawn."""
+    return axes_text(ax, 0.5, y, ha="center", va="bottom", fontsize=fontsize, **style)
+
+
+def corner_readout(ax) -> Text:
+    """Numbers at the axes' lower left corner, in a box that keeps them readable over a map."""
+    return axes_text(ax, 0.02, 0.02, fontsize=10, va="bottom", bbox=READOUT_BOX)
+
+
+def message_text(ax, bbox: dict[str, Any] = READOUT_BOX, **style: Any) -> Text:
+    """A message in the middle of the axes (shown instead of a picture that cannot be drawn)."""
+    return axes_text(ax, 0.5, 0.5, ha="center", va="center", fontsize=12, bbox=bbox, **style)
+
+
+def alarm_text(ax, *, fontsize: float, colour: str, **style: Any) -> Text:
+    """White bold words in a box of ``colour`` at the axes' top right (a run that diverged)."""
+    box = {"boxstyle": "round", "facecolor": colour, "edgecolor": "none"}
+    return axes_text(
+        ax,
+        0.97,
+        0.95,
+        ha="right",
+        va="top",
+        fontsize=fontsize,
+        color="white",
+        fontweight="bold",
+        bbox=box,
+        **style,
+    )
+
+
+def frame_on_top(ax) -> Rectangle:
+    """The axes' frame as an artist of its own, to be drawn again over a moving heat map."""
+    frame = Rectangle(
+        (0.0, 0.0), 1.0, 1.0, transform=ax.transAxes, fill=False, linewidth=0.8, clip_on=False
+    )
+    ax.add_artist(frame)
+    return frame
+
+
+def legend_below(ax, handles: list, anchor: tuple[float, float], **style: Any) -> Legend:
+    """A legend without a frame whose top left corner is at ``anchor``, in the axes'
+    coordinates: (0, -0.13) puts it under the axes, below their tick labels."""
+    return ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=anchor, frameon=False, **style
+    )
 
 
 # -- loss maps on a log colour scale -----------------------------------------------------------

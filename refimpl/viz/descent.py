@@ -28,7 +28,7 @@ from refimpl.optim import gradient_descent as reference_gradient_descent
 from refimpl.surface import loss_surface, parameter_entries, slice_function
 from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
 from refimpl.viz._geometry import contour_segments
-from refimpl.viz._style import CONTOUR_LEVELS, log_loss_map
+from refimpl.viz._style import CONTOUR_LEVELS, alarm_text, log_loss_map, title_text
 
 #: The step of the numerical gradient (the course's default h).
 H = 1e-5
@@ -148,22 +148,17 @@ class DescentExplorer(Explorer):
             "steps": widgets.IntSlider(
                 value=land.steps, min=1, max=100, description="steps", **wide
             ),
-            "start_a": widgets.FloatSlider(
-                value=land.start[0],
-                min=land.box[0],
-                max=land.box[1],
-                step=0.1,
-                description=f"start {land.labels[0]}",
-                **wide,
-            ),
-            "start_b": widgets.FloatSlider(
-                value=land.start[1],
-                min=land.box[2],
-                max=land.box[3],
-                step=0.1,
-                description=f"start {land.labels[1]}",
-                **wide,
-            ),
+            **{
+                name: widgets.FloatSlider(
+                    value=land.start[k],
+                    min=land.box[2 * k],
+                    max=land.box[2 * k + 1],
+                    step=0.1,
+                    description=f"start {land.labels[k]}",
+                    **wide,
+                )
+                for k, name in enumerate(("start_a", "start_b"))
+            },
         }
         # A new surface brings its own ranges and starting values (set before the redraw).
         self.controls["surface"].observe(self._on_surface, names="value")
@@ -238,9 +233,7 @@ class DescentExplorer(Explorer):
             [], [], "X", color=PATH_COLOUR, markeredgecolor="white", ms=11, label="last step"
         )
         # How the run went, above the map (a plain text: a moving ax.title is placed wrongly).
-        self.verdict = ax.text(
-            0.5, 1.025, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=12
-        )
+        self.verdict = title_text(ax)
         self.title = fig.suptitle("", fontsize=13.5, y=0.985)
 
         lax = self.loss_ax
@@ -250,22 +243,9 @@ class DescentExplorer(Explorer):
         lax.grid(alpha=0.3, which="major")
         (self.loss_line,) = lax.plot([], [], "-o", color=PATH_COLOUR, markersize=3, linewidth=1.6)
         self.diverged_line = lax.axvline(0.0, color="tab:red", linestyle="--", linewidth=1.5)
-        self.diverged_text = lax.text(
-            0.97,
-            0.95,
-            "",
-            transform=lax.transAxes,
-            ha="right",
-            va="top",
-            fontsize=11,
-            color="white",
-            fontweight="bold",
-            bbox={"boxstyle": "round", "facecolor": "tab:red", "edgecolor": "none"},
-        )
+        self.diverged_text = alarm_text(lax, fontsize=11, colour="tab:red")
         # The run's numbers, above the loss panel (a plain text: a moving ax.title is misplaced).
-        self.loss_readout = lax.text(
-            0.5, 1.025, "", transform=lax.transAxes, ha="center", va="bottom", fontsize=12
-        )
+        self.loss_readout = title_text(lax)
         self.fig.moving = [
             self.path,
             self.start,
@@ -411,6 +391,23 @@ def derivative_error_figure(numerical_derivative: Callable | None = None) -> Fig
 
     fig = Figure(figsize=(8.6, 4.6), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
+    _error_curves(ax, forward_error, central_error)
+    for error, colour, shift in ((forward_error, "tab:orange", 40), (central_error, "tab:blue", 0)):
+        _mark_best_step(ax, error, colour, shift)
+    ax.set_ylim(1e-15, 10.0)
+    ax.invert_xaxis()  # h shrinks from left to right, as in the text
+    ax.set_xlabel("step h (log scale, smaller to the right)", fontsize=11)
+    ax.set_ylabel("|estimate − exact derivative| (log scale)", fontsize=11)
+    ax.set_title("Error of a numerical derivative of sin at x = 1 (exact: cos 1)", fontsize=12)
+    ax.grid(alpha=0.3, which="major")
+    ax.legend(fontsize=9.5, loc="upper center", ncols=2)
+    fig.supxlabel(central.plain_note, fontsize=9.5, color="0.3")
+    return fig
+
+
+def _error_curves(ax, forward_error: np.ndarray, central_error: np.ndarray) -> None:
+    """The two measured errors (one per step h), and the guides: truncation and round-off."""
+    x = DERIVATIVE_AT
     ax.loglog(
         STEPS_H,
         forward_error,
@@ -445,25 +442,19 @@ def derivative_error_figure(numerical_derivative: Callable | None = None) -> Fig
     ax.loglog(
         STEPS_H, EPS * abs(np.sin(x)) / STEPS_H, color="0.35", **guide, label="round-off ~ ε / h"
     )
-    for error, colour, shift in ((forward_error, "tab:orange", 40), (central_error, "tab:blue", 0)):
-        best = int(np.argmin(error))
-        ax.annotate(
-            f"best h ≈ {STEPS_H[best]:.0e}",
-            (STEPS_H[best], error[best]),
-            xytext=(shift, -28),
-            textcoords="offset points",
-            ha="center",
-            color=colour,
-            fontsize=10.5,
-            fontweight="bold",
-            arrowprops={"arrowstyle": "->", "color": colour},
-        )
-    ax.set_ylim(1e-15, 10.0)
-    ax.invert_xaxis()  # h shrinks from left to right, as in the text
-    ax.set_xlabel("step h (log scale, smaller to the right)", fontsize=11)
-    ax.set_ylabel("|estimate − exact derivative| (log scale)", fontsize=11)
-    ax.set_title("Error of a numerical derivative of sin at x = 1 (exact: cos 1)", fontsize=12)
-    ax.grid(alpha=0.3, which="major")
-    ax.legend(fontsize=9.5, loc="upper center", ncols=2)
-    fig.supxlabel(central.plain_note, fontsize=9.5, color="0.3")
-    return fig
+
+
+def _mark_best_step(ax, error: np.ndarray, colour: str, shift: float) -> None:
+    """An arrow to the step h with the smallest error, labelled with that h."""
+    best = int(np.argmin(error))
+    ax.annotate(
+        f"best h ≈ {STEPS_H[best]:.0e}",
+        (STEPS_H[best], error[best]),
+        xytext=(shift, -28),
+        textcoords="offset points",
+        ha="center",
+        color=colour,
+        fontsize=10.5,
+        fontweight="bold",
+        arrowprops={"arrowstyle": "->", "color": colour},
+    )

@@ -26,9 +26,23 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from refimpl.diagnostics import entry_errors, slice_gradients
 from refimpl.network import backward_231
 from refimpl.surface import loss_surface, parameter_entries
-from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction, slice_networks
+from refimpl.viz._core import (
+    DPI,
+    BlitFigure,
+    Explorer,
+    LearnerFunction,
+    hidden,
+    slice_networks,
+)
 from refimpl.viz._geometry import contour_segments
-from refimpl.viz._style import CONTOUR_LEVELS, LOSS_NAMES, colour_ticks, log_loss_map
+from refimpl.viz._style import (
+    CONTOUR_LEVELS,
+    LOSS_NAMES,
+    colour_ticks,
+    log_loss_map,
+    message_text,
+    title_text,
+)
 
 #: The default slice: the sleep weights of hidden units 1 and 2 of the network at its
 #: initialisation. There the shortcut (y_hat - y) / n, used with MSE, points far from downhill.
@@ -94,10 +108,10 @@ class SliceFigure(BlitFigure):
             if self._still is not None and self._still[0] == key:
                 renderer.restore_region(self._still[1])
             else:
-                with _hidden(self.middle + self.moving):
+                with hidden(self.middle + self.moving):
                     Figure.draw(self, renderer)  # the still parts only
                 self._still = (key, renderer.copy_from_bbox(self.bbox))
-            with _hidden(self.moving):
+            with hidden(self.moving):
                 for artist in self.middle:
                     artist.draw(renderer)
             self._middle = (key, renderer.copy_from_bbox(self.bbox))
@@ -106,20 +120,69 @@ class SliceFigure(BlitFigure):
         self.stale = False
 
 
-class _hidden:
-    """Hide some artists for the duration of a ``with`` block."""
+def _controls(
+    labels: list[str],
+    at_options: list[tuple[str, str]],
+    *,
+    a: str,
+    b: str,
+    da: float,
+    db: float,
+    loss: str,
+    backward: str,
+) -> dict[str, widgets.Widget]:
+    """The explorer's controls: the slice (a, b, which network), the point, the two passes."""
+    wide = {"style": {"description_width": "initial"}}
+    slider = {**wide, "continuous_update": True, "min": -SPAN, "max": SPAN, "step": 0.05}
+    toggle = {"style": {"description_width": "initial", "button_width": "auto"}}
+    return {
+        "a": widgets.Dropdown(options=labels, value=a, description="parameter a (x)", **wide),
+        "b": widgets.Dropdown(options=labels, value=b, description="parameter b (y)", **wide),
+        "at": widgets.ToggleButtons(
+            options=at_options, value=at_options[0][1], description="network", **toggle
+        ),
+        "da": widgets.FloatSlider(value=da, description="point: change in a", **slider),
+        "db": widgets.FloatSlider(value=db, description="change in b", **slider),
+        "loss": widgets.ToggleButtons(
+            options=[("MSE", "mse"), ("BCE", "bce")], value=loss, description="loss", **toggle
+        ),
+        "backward": widgets.ToggleButtons(
+            options=[("your backward_231_mse", "mse"), ("your backward_231_bce", "bce")],
+            value=backward,
+            description="backward pass",
+            **toggle,
+        ),
+    }
 
-    def __init__(self, artists):
-        self.artists = list(artists)
 
-    def __enter__(self):
-        self.shown = [artist.get_visible() for artist in self.artists]
-        for artist in self.artists:
-            artist.set_visible(False)
-
-    def __exit__(self, *exc):
-        for artist, visible in zip(self.artists, self.shown, strict=True):
-            artist.set_visible(visible)
+def _arrow_handles() -> list[Line2D]:
+    """The legend of the map: the two arrows, and the network's own point."""
+    return [
+        Line2D(
+            [],
+            [],
+            color=NUMERICAL_COLOUR,
+            linewidth=2.0,
+            label="numerical: central differences (the true downhill)",
+        ),
+        Line2D(
+            [],
+            [],
+            color=ANALYTIC_COLOUR,
+            linewidth=6.0,
+            alpha=0.85,
+            label="analytic: from the backward pass",
+        ),
+        Line2D(
+            [],
+            [],
+            color="0.3",
+            marker="+",
+            markersize=10,
+            linestyle="",
+            label="the network's own values (change 0, 0)",
+        ),
+    ]
 
 
 class GradientArrowsExplorer(Explorer):
@@ -179,40 +242,8 @@ class GradientArrowsExplorer(Explorer):
         self._shown: tuple | None = None  # the slice the still layer shows
         self._used = "mse"  # the backward pass of the last frame (for the note)
 
-        labels = list(self.entries)
-        wide = {"style": {"description_width": "initial"}}
-        slider = {**wide, "continuous_update": True}
-        toggle = {"style": {"description_width": "initial", "button_width": "auto"}}
-        self.controls = {
-            "a": widgets.Dropdown(options=labels, value=a, description="parameter a (x)", **wide),
-            "b": widgets.Dropdown(options=labels, value=b, description="parameter b (y)", **wide),
-            "at": widgets.ToggleButtons(
-                options=at_options, value=at_options[0][1], description="network", **toggle
-            ),
-            "da": widgets.FloatSlider(
-                value=da,
-                min=-SPAN,
-                max=SPAN,
-                step=0.05,
-                description="point: change in a",
-                **slider,
-            ),
-            "db": widgets.FloatSlider(
-                value=db, min=-SPAN, max=SPAN, step=0.05, description="change in b", **slider
-            ),
-            "loss": widgets.ToggleButtons(
-                options=[("MSE", "mse"), ("BCE", "bce")],
-                value=loss,
-                description="loss",
-                **toggle,
-            ),
-            "backward": widgets.ToggleButtons(
-                options=[("your backward_231_mse", "mse"), ("your backward_231_bce", "bce")],
-                value=backward,
-                description="backward pass",
-                **toggle,
-            ),
-        }
+        start = {"a": a, "b": b, "da": da, "db": db, "loss": loss, "backward": backward}
+        self.controls = _controls(list(self.entries), at_options, **start)
         self._build_figure()
         self.draw(**self.values())
 
@@ -230,8 +261,27 @@ class GradientArrowsExplorer(Explorer):
         # a square map: 0.62 of the height is 0.62 * 5.6 / 12.5 of the width
         ax = self.map_ax = fig.add_axes((0.065, 0.16, 0.278, 0.62))
         colour_ax = fig.add_axes((0.35, 0.16, 0.011, 0.62))
-        bars = self.bar_ax = fig.add_axes((0.505, 0.15, 0.48, 0.31))
+        self.bar_ax = fig.add_axes((0.505, 0.15, 0.48, 0.31))
+        self._build_map(colour_ax)
+        self._build_arrows()
+        self._build_key()
+        self._build_bars()
+        # drawn again only for a new slice: the map, the frame over it, its words, the colour bar
+        fig.middle = [self.heat, self.contours, self.centre, *ax.spines.values()]
+        fig.middle += [self.map_xlabel, self.map_ylabel, self.map_title, colour_ax]
+        fig.set_moving(
+            self.analytic_arrow,
+            self.numerical_arrow,
+            self.point,
+            self.message,
+            *self.readout,
+            *self.bars,
+            self.bar_title,
+        )
 
+    def _build_map(self, colour_ax) -> None:
+        """The slice's map: the loss as colour, its contours, the labels set per slice."""
+        ax = self.map_ax
         # a few round ticks, set per slice (fewer labels: a new slice draws faster)
         self.heat, self.norm, self.colorbar = log_loss_map(
             ax,
@@ -251,10 +301,12 @@ class GradientArrowsExplorer(Explorer):
         self.map_xlabel = ax.set_xlabel("", fontsize=11)
         self.map_ylabel = ax.set_ylabel("", fontsize=11)
         # a plain text, not ax.title: matplotlib misplaces a title hidden during a still draw
-        self.map_title = ax.text(
-            0.5, 1.025, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=12
-        )
+        self.map_title = title_text(ax)
         (self.centre,) = ax.plot([0.0], [0.0], "+", color="0.3", markersize=10)  # the network
+
+    def _build_arrows(self) -> None:
+        """The two arrows (analytic under numerical), the point, and the map's message."""
+        ax = self.map_ax
         style = {"arrowstyle": "-|>", "mutation_scale": 20, "shrinkA": 0, "shrinkB": 0}
         self.analytic_arrow = FancyArrowPatch(
             (0, 0), (0, 0), color=ANALYTIC_COLOUR, linewidth=6.0, alpha=0.85, zorder=4, **style
@@ -267,46 +319,14 @@ class GradientArrowsExplorer(Explorer):
         (self.point,) = ax.plot(
             [], [], "o", color="white", markeredgecolor="black", markersize=8, zorder=6
         )
-        self.message = ax.text(
-            0.5,
-            0.5,
-            "",
-            transform=ax.transAxes,
-            fontsize=12,
-            ha="center",
-            va="center",
-            bbox=BOX_STYLE,
-            zorder=7,
-        )
+        self.message = message_text(ax, bbox=BOX_STYLE, zorder=7)
 
-        # the right column: what the arrows mean, the numbers at the point, the gradient check
+    def _build_key(self) -> None:
+        """The right column: what the arrows mean, and a table of the numbers at the point
+        (the words are still, only the numbers move)."""
+        fig = self.fig
         fig.legend(
-            handles=[
-                Line2D(
-                    [],
-                    [],
-                    color=NUMERICAL_COLOUR,
-                    linewidth=2.0,
-                    label="numerical: central differences (the true downhill)",
-                ),
-                Line2D(
-                    [],
-                    [],
-                    color=ANALYTIC_COLOUR,
-                    linewidth=6.0,
-                    alpha=0.85,
-                    label="analytic: from the backward pass",
-                ),
-                Line2D(
-                    [],
-                    [],
-                    color="0.3",
-                    marker="+",
-                    markersize=10,
-                    linestyle="",
-                    label="the network's own values (change 0, 0)",
-                ),
-            ],
+            handles=_arrow_handles(),
             loc="upper left",
             bbox_to_anchor=(0.475, 0.985),
             fontsize=11,
@@ -315,7 +335,6 @@ class GradientArrowsExplorer(Explorer):
             title_fontproperties={"size": 11.5, "weight": "bold"},
             alignment="left",
         )
-        # a small table: the words are still, only the numbers move
         for row, words in enumerate(READOUT_ROWS):
             fig.text(0.48, READOUT_TOP - row * READOUT_STEP, words, fontsize=11, va="top")
         self.readout = [
@@ -323,6 +342,9 @@ class GradientArrowsExplorer(Explorer):
             for row in range(len(READOUT_ROWS))
         ]
 
+    def _build_bars(self) -> None:
+        """The gradient check of every parameter: one relative error per entry, on a log axis."""
+        bars = self.bar_ax
         labels = list(self.entries)
         positions = np.arange(len(labels))
         self.bars = bars.bar(positions, np.ones(len(labels)), bottom=ERROR_FLOOR, width=0.7)
@@ -338,28 +360,7 @@ class GradientArrowsExplorer(Explorer):
         )
         bars.axhline(TOLERANCE, color="0.2", linestyle="--", linewidth=1.2)
         bars.set_ylabel(f"relative error\n(- - tolerance {TOLERANCE:.0e})", fontsize=10.5)
-        self.bar_title = bars.text(
-            0.5,
-            1.04,
-            "",
-            transform=bars.transAxes,
-            ha="center",
-            va="bottom",
-            fontsize=12,
-            fontweight="bold",
-        )
-        # drawn again only for a new slice: the map, the frame over it, its words, the colour bar
-        fig.middle = [self.heat, self.contours, self.centre, *ax.spines.values()]
-        fig.middle += [self.map_xlabel, self.map_ylabel, self.map_title, colour_ax]
-        fig.set_moving(
-            self.analytic_arrow,
-            self.numerical_arrow,
-            self.point,
-            self.message,
-            *self.readout,
-            *self.bars,
-            self.bar_title,
-        )
+        self.bar_title = title_text(bars, y=1.04, fontweight="bold")
 
     def _surface(self, at: str, a: str, b: str, loss: str):
         """The loss over the slice and its contour lines (cached per slice)."""

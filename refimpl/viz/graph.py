@@ -24,6 +24,7 @@ from refimpl.activations import sigmoid
 from refimpl.autodiff import Value as ReferenceValue
 from refimpl.autodiff import trace_neuron_loss
 from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction, figure_png
+from refimpl.viz._style import axes_text, legend_below, title_text
 
 VALUE_COLOUR = "#1f5fbf"  # forward: values on the nodes
 GRAD_COLOUR = "#d62728"  # backward: gradients dL/d(node)
@@ -192,8 +193,6 @@ class GraphExplorer(Explorer):
     def _build_graph(self, ax) -> None:
         ax.set(**DIAGRAM_LIMITS)
         ax.axis("off")
-        backward = self.show_backward
-        width, height = BOX
         for child, parent in [*EDGES, ("y", "L")]:
             start, end = _edge_points(child, parent)
             ax.add_patch(
@@ -209,110 +208,108 @@ class GraphExplorer(Explorer):
                 )
             )
         self.value_texts, self.grad_texts, self.edge_texts = {}, {}, {}
-        for name, (cx, cy) in NODE_XY.items():
-            ax.add_patch(
-                FancyBboxPatch(
-                    (cx - width / 2, cy - height / 2),
-                    width,
-                    height,
-                    boxstyle="round,pad=0.0,rounding_size=0.2",
-                    facecolor=NODE_FACE[KINDS[name]],
-                    edgecolor="0.3",
-                    linewidth=1.3,
-                )
+        for name in NODE_XY:
+            self._build_node(ax, name)
+        for child, parent in EDGES if self.show_backward else ():
+            self._build_local_derivative(ax, child, parent)
+        self._build_pass_titles(ax)
+        self.chain_formula = ax.text(3.6, 1.6, "", fontsize=12, color=GRAD_COLOUR, va="bottom")
+        self.chain_numbers = ax.text(4.25, 1.5, "", fontsize=12, color=GRAD_COLOUR, va="top")
+        self.chain_formula.set_visible(self.show_backward)
+        self.chain_numbers.set_visible(self.show_backward)
+
+    def _build_node(self, ax, name: str) -> None:
+        """A node's box and title, with its value and (backward) its gradient as rows."""
+        (cx, cy), (width, height) = NODE_XY[name], BOX
+        ax.add_patch(
+            FancyBboxPatch(
+                (cx - width / 2, cy - height / 2),
+                width,
+                height,
+                boxstyle="round,pad=0.0,rounding_size=0.2",
+                facecolor=NODE_FACE[KINDS[name]],
+                edgecolor="0.3",
+                linewidth=1.3,
             )
+        )
+        ax.text(
+            cx, cy + 0.36, TITLES[name], ha="center", va="center", fontsize=12, fontweight="bold"
+        )
+        rows = [("value", VALUE_COLOUR, self.value_texts, -0.06)]
+        if name != "y" and self.show_backward:  # the target is data: no gradient needed
+            rows.append(("grad", GRAD_COLOUR, self.grad_texts, -0.44))
+        for word, colour, texts, dy in rows:
             ax.text(
-                cx,
-                cy + 0.36,
-                TITLES[name],
-                ha="center",
+                cx - 0.22,
+                cy + dy,
+                word,
+                ha="right",
                 va="center",
-                fontsize=12,
-                fontweight="bold",
-            )
-            rows = [("value", VALUE_COLOUR, self.value_texts, -0.06)]
-            if name != "y" and backward:  # the target is data: no gradient needed
-                rows.append(("grad", GRAD_COLOUR, self.grad_texts, -0.44))
-            for word, colour, texts, dy in rows:
-                ax.text(
-                    cx - 0.22,
-                    cy + dy,
-                    word,
-                    ha="right",
-                    va="center",
-                    fontsize=11,
-                    color=colour,
-                    alpha=0.8,
-                )
-                number = ax.text(
-                    cx - 0.1,
-                    cy + dy,
-                    "",
-                    ha="left",
-                    va="center",
-                    fontsize=11.5,
-                    color=colour,
-                    fontweight="bold",
-                )
-                if (name, word) == ("L", "grad"):
-                    number.set_text(_fmt(1.0))  # dL/dL = 1 always: the start of the backward pass
-                else:
-                    texts[name] = number
-        for child, parent in EDGES if backward else ():
-            (sx, sy), (ex, ey) = _edge_points(child, parent)
-            mx, my = (sx + ex) / 2, (sy + ey) / 2
-            box = EDGE_BOX_INTO_Z if parent == "z" else EDGE_BOX
-            if parent != "z":  # a horizontal edge: the label sits above it
-                my += 1.05
-            ax.add_patch(
-                FancyBboxPatch(
-                    (mx - box[0] / 2, my - box[1] / 2),
-                    *box,
-                    boxstyle="round,pad=0.0,rounding_size=0.12",
-                    facecolor="white",
-                    edgecolor="0.7",
-                    linewidth=0.9,
-                    zorder=3,
-                )
-            )
-            ax.text(
-                mx,
-                my + 0.17,
-                EDGES[child, parent],
-                ha="center",
-                va="center",
-                fontsize=10,
-                color=LOCAL_COLOUR,
-                style="italic",
-                zorder=4,
+                fontsize=11,
+                color=colour,
+                alpha=0.8,
             )
             number = ax.text(
-                mx,
-                my - 0.18,
+                cx - 0.1,
+                cy + dy,
                 "",
-                ha="center",
+                ha="left",
                 va="center",
-                fontsize=10.5,
-                color=LOCAL_COLOUR,
-                zorder=4,
+                fontsize=11.5,
+                color=colour,
+                fontweight="bold",
             )
-            if child == "b":
-                number.set_text(f"= {_fmt(1.0)}")  # dz/db = 1, whatever the values
+            if (name, word) == ("L", "grad"):
+                number.set_text(_fmt(1.0))  # dL/dL = 1 always: the start of the backward pass
             else:
-                self.edge_texts[child, parent] = number
-        top = DIAGRAM_LIMITS["ylim"][1] - 0.1
-        ax.text(
-            -0.1,
-            top,
-            "forward pass: values  →",
-            color=VALUE_COLOUR,
-            fontsize=12.5,
-            va="top",
-            fontweight="bold",
+                texts[name] = number
+
+    def _build_local_derivative(self, ax, child: str, parent: str) -> None:
+        """The label of an edge: its local derivative d(parent)/d(child), formula and number."""
+        (sx, sy), (ex, ey) = _edge_points(child, parent)
+        mx, my = (sx + ex) / 2, (sy + ey) / 2
+        box = EDGE_BOX_INTO_Z if parent == "z" else EDGE_BOX
+        if parent != "z":  # a horizontal edge: the label sits above it
+            my += 1.05
+        ax.add_patch(
+            FancyBboxPatch(
+                (mx - box[0] / 2, my - box[1] / 2),
+                *box,
+                boxstyle="round,pad=0.0,rounding_size=0.12",
+                facecolor="white",
+                edgecolor="0.7",
+                linewidth=0.9,
+                zorder=3,
+            )
         )
-        if backward:
+        ax.text(
+            mx,
+            my + 0.17,
+            EDGES[child, parent],
+            ha="center",
+            va="center",
+            fontsize=10,
+            color=LOCAL_COLOUR,
+            style="italic",
+            zorder=4,
+        )
+        number = ax.text(
+            mx, my - 0.18, "", ha="center", va="center", fontsize=10.5, color=LOCAL_COLOUR, zorder=4
+        )
+        if child == "b":
+            number.set_text(f"= {_fmt(1.0)}")  # dz/db = 1, whatever the values
+        else:
+            self.edge_texts[child, parent] = number
+
+    def _build_pass_titles(self, ax) -> None:
+        """The words at the top: which way each pass goes and what it writes."""
+        top = DIAGRAM_LIMITS["ylim"][1] - 0.1
+        right = DIAGRAM_LIMITS["xlim"][1] - 0.1
+        forward = "forward pass: values  →"
+        ax.text(-0.1, top, forward, color=VALUE_COLOUR, fontsize=12.5, va="top", fontweight="bold")
+        if self.show_backward:
             ax.text(
-                DIAGRAM_LIMITS["xlim"][1] - 0.1,
+                right,
                 top,
                 "←  backward pass: gradients ∂L/∂node",
                 color=GRAD_COLOUR,
@@ -322,7 +319,7 @@ class GraphExplorer(Explorer):
                 fontweight="bold",
             )
             ax.text(
-                DIAGRAM_LIMITS["xlim"][1] - 0.1,
+                right,
                 top - 0.55,
                 "on the edges: local derivatives",
                 color=LOCAL_COLOUR,
@@ -331,10 +328,6 @@ class GraphExplorer(Explorer):
                 ha="right",
                 style="italic",
             )
-        self.chain_formula = ax.text(3.6, 1.6, "", fontsize=12, color=GRAD_COLOUR, va="bottom")
-        self.chain_numbers = ax.text(4.25, 1.5, "", fontsize=12, color=GRAD_COLOUR, va="top")
-        self.chain_formula.set_visible(backward)
-        self.chain_numbers.set_visible(backward)
 
     def _build_curve(self, ax) -> None:
         low, high = SLIDER_RANGE
@@ -349,17 +342,12 @@ class GraphExplorer(Explorer):
         self.tangent.set_visible(self.show_backward)
         # plain texts, not ax.title / xlabel: they change with the curve's variable, so they are
         # drawn with the moving artists (matplotlib misplaces a title hidden during a still draw)
-        self.curve_title = ax.text(
-            0.5, 1.025, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=12
-        )
-        self.curve_xlabel = ax.text(
-            0.5, -0.1, "", transform=ax.transAxes, ha="center", va="top", fontsize=11
-        )
-        self.slope_text = ax.text(
+        self.curve_title = title_text(ax)
+        self.curve_xlabel = axes_text(ax, 0.5, -0.1, ha="center", va="top", fontsize=11)
+        self.slope_text = axes_text(
+            ax,
             0.97,
             0.97,
-            "",
-            transform=ax.transAxes,
             ha="right",
             va="top",
             fontsize=11.5,
@@ -373,15 +361,8 @@ class GraphExplorer(Explorer):
             handles.append(
                 Line2D([], [], color=GRAD_COLOUR, linewidth=2.6, label="tangent: slope = gradient")
             )
-        ax.legend(
-            handles=handles,
-            loc="upper left",
-            bbox_to_anchor=(-0.22, -0.16),
-            ncols=2,
-            fontsize=10,
-            frameon=False,
-            handlelength=1.4,
-            columnspacing=1.0,
+        legend_below(
+            ax, handles, (-0.22, -0.16), ncols=2, fontsize=10, handlelength=1.4, columnspacing=1.0
         )
 
     def _set_slope_of(self, slope_of: str) -> None:

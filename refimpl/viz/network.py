@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 import ipywidgets as widgets
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
@@ -30,6 +31,7 @@ from refimpl.viz._style import (
     PROBABILITY_CMAP,
     SLEPT_RANGE,
     STUDIED_RANGE,
+    legend_below,
     pass_fail_handles,
 )
 
@@ -45,6 +47,17 @@ DIAGRAM_LIMITS = {"xlim": (-1.75, 5.55), "ylim": (-1.05, 3.55)}
 DIAGRAM_RECT = (0.0, 0.0, 0.56, 1.0)
 PLANE_RECT = (0.605, 0.2, 0.3, 0.7)
 COLORBAR_RECT = (0.915, 0.2, 0.012, 0.7)
+#: The box of a weight's value on its edge.
+WEIGHT_BOX = {
+    "boxstyle": "round,pad=0.15",
+    "facecolor": "white",
+    "edgecolor": "none",
+    "alpha": 0.85,
+}
+#: The plane's legend: one row under it.
+PLANE_LEGEND = {"ncols": 4, "fontsize": 8.5, "handletextpad": 0.3, "columnspacing": 0.8}
+#: The student on the plane (and in its legend): a gold star.
+STUDENT_STYLE = {"linestyle": "", "marker": "*", "color": "gold", "markeredgecolor": "black"}
 
 
 def _fmt(value: float) -> str:
@@ -120,11 +133,43 @@ class NetworkExplorer(Explorer):
         )
 
     def _build_diagram(self, ax) -> None:
-        W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
         ax.set(**DIAGRAM_LIMITS, aspect="equal")
         ax.axis("off")
-        widest = max(float(np.max(np.abs(W1))), float(np.max(np.abs(W2))), 1e-12)
+        self._build_edges(ax)
+        self.nodes, self.node_texts = [], []
+        for xy in (*INPUT_XY, *HIDDEN_XY, *OUTPUT_XY):
+            node = Circle(
+                xy, NODE_RADIUS, facecolor="white", edgecolor="0.2", linewidth=1.4, zorder=3
+            )
+            ax.add_patch(node)
+            self.nodes.append(node)
+            self.node_texts.append(ax.text(*xy, "", fontsize=9, ha="center", va="center", zorder=4))
+        self._build_names(ax)
+        ax.legend(
+            handles=[
+                Line2D([], [], color=POSITIVE, linewidth=3, label="weight > 0"),
+                Line2D([], [], color=NEGATIVE, linewidth=3, label="weight < 0"),
+            ],
+            title="edge width ~ |weight|\nfaded: little signal here",
+            title_fontsize=9,
+            fontsize=9,
+            loc="lower left",
+            frameon=False,
+        )
+        self.summary = ax.text(
+            OUTPUT_XY[0, 0],
+            OUTPUT_XY[0, 1] - 1.35,
+            "",
+            fontsize=12,
+            ha="center",
+            va="center",
+            fontweight="bold",
+        )
 
+    def _build_edges(self, ax) -> None:
+        """One line per weight, its width ~ |w|, with the weight's value written on it."""
+        W1, W2 = self.params["W1"], self.params["W2"]
+        widest = max(float(np.max(np.abs(W1))), float(np.max(np.abs(W2))), 1e-12)
         # edges[name, i, j]: the edge of weight name[i, j], from unit i to unit j of the next layer
         self.edges: dict[tuple[str, int, int], Line2D] = {}
         self.weight_labels = []  # drawn over the edges, so they move with them
@@ -152,25 +197,13 @@ class NetworkExplorer(Explorer):
                         ha="center",
                         va="center",
                         zorder=2,
-                        bbox={
-                            "boxstyle": "round,pad=0.15",
-                            "facecolor": "white",
-                            "edgecolor": "none",
-                            "alpha": 0.85,
-                        },
+                        bbox=WEIGHT_BOX,
                     )
                     self.weight_labels.append(label)
 
-        self.nodes, self.node_texts = [], []
-        for xy in (*INPUT_XY, *HIDDEN_XY, *OUTPUT_XY):
-            node = Circle(
-                xy, NODE_RADIUS, facecolor="white", edgecolor="0.2", linewidth=1.4, zorder=3
-            )
-            ax.add_patch(node)
-            self.nodes.append(node)
-            self.node_texts.append(ax.text(*xy, "", fontsize=9, ha="center", va="center", zorder=4))
-
-        # names and biases: still parts
+    def _build_names(self, ax) -> None:
+        """The still words: the inputs' names, the biases, the layers' titles."""
+        b1, b2 = self.params["b1"], self.params["b2"]
         for xy, name in zip(INPUT_XY, ("x1\nstudied", "x2\nslept"), strict=True):
             ax.text(xy[0] - NODE_RADIUS - 0.1, xy[1], name, fontsize=10, ha="right", va="center")
         biases = [f"b1[{k}] = {value:.2f}" for k, value in enumerate(b1)] + [f"b2 = {b2[0]:.2f}"]
@@ -191,28 +224,33 @@ class NetworkExplorer(Explorer):
             strict=True,
         ):
             ax.text(xy[0], top, title, fontsize=11, ha="center", va="top", fontweight="bold")
-        ax.legend(
-            handles=[
-                Line2D([], [], color=POSITIVE, linewidth=3, label="weight > 0"),
-                Line2D([], [], color=NEGATIVE, linewidth=3, label="weight < 0"),
-            ],
-            title="edge width ~ |weight|\nfaded: little signal here",
-            title_fontsize=9,
-            fontsize=9,
-            loc="lower left",
-            frameon=False,
-        )
-        self.summary = ax.text(
-            OUTPUT_XY[0, 0],
-            OUTPUT_XY[0, 1] - 1.35,
-            "",
-            fontsize=12,
-            ha="center",
-            va="center",
-            fontweight="bold",
-        )
 
     def _build_plane(self, ax, colorbar_ax) -> None:
+        heat = self._probability_map(ax)
+        passed = self.y == 1.0
+        ax.scatter(*self.X[passed].T, **{**PASS_STYLE, "s": 18})
+        ax.scatter(*self.X[~passed].T, **{**FAIL_STYLE, "s": 16, "linewidth": 1.0})
+        (self.student,) = ax.plot([], [], **STUDENT_STYLE, markersize=22, markeredgewidth=1.4)
+        colorbar = self.fig.colorbar(heat, cax=colorbar_ax)
+        colorbar.set_label("predicted P(pass) = y_hat", fontsize=10)
+        ax.set(
+            xlim=STUDIED_RANGE,
+            ylim=SLEPT_RANGE,
+            aspect="equal",
+            xlabel=f"{FEATURE_NAMES[0]} (hours)",
+            ylabel=f"{FEATURE_NAMES[1]} (hours)",
+        )
+        ax.set_title("the network's y_hat for every student", fontsize=11)
+        handles = [
+            Line2D([], [], **STUDENT_STYLE, markersize=13, label="this student"),
+            *pass_fail_handles(),
+            Line2D([], [], color="black", linestyle="--", label="y_hat = 0.5"),
+        ]
+        legend_below(ax, handles, (-0.12, -0.13), **PLANE_LEGEND)
+
+    def _probability_map(self, ax) -> AxesImage:
+        """The network's y_hat over the plane (still: it depends on the params only), with its
+        0.5 boundary."""
         X_grid, shape = plane_grid(points=(111, 81))
         y_hat_grid, _ = self.forward(X_grid, self._params_copy())
         grid = np.clip(np.nan_to_num(np.asarray(y_hat_grid, dtype=np.float64)), 0.0, 1.0)
@@ -234,52 +272,7 @@ class NetworkExplorer(Explorer):
             ax.contour(
                 studied, slept, image, levels=[0.5], colors="black", linewidths=1.8, linestyles="--"
             )
-        passed = self.y == 1.0
-        ax.scatter(*self.X[passed].T, **{**PASS_STYLE, "s": 18})
-        ax.scatter(*self.X[~passed].T, **{**FAIL_STYLE, "s": 16, "linewidth": 1.0})
-        (self.student,) = ax.plot(
-            [],
-            [],
-            marker="*",
-            markersize=22,
-            color="gold",
-            markeredgecolor="black",
-            markeredgewidth=1.4,
-            linestyle="",
-        )
-        colorbar = self.fig.colorbar(heat, cax=colorbar_ax)
-        colorbar.set_label("predicted P(pass) = y_hat", fontsize=10)
-        ax.set(
-            xlim=STUDIED_RANGE,
-            ylim=SLEPT_RANGE,
-            aspect="equal",
-            xlabel=f"{FEATURE_NAMES[0]} (hours)",
-            ylabel=f"{FEATURE_NAMES[1]} (hours)",
-        )
-        ax.set_title("the network's y_hat for every student", fontsize=11)
-        ax.legend(
-            handles=[
-                Line2D(
-                    [],
-                    [],
-                    linestyle="",
-                    marker="*",
-                    markersize=13,
-                    color="gold",
-                    markeredgecolor="black",
-                    label="this student",
-                ),
-                *pass_fail_handles(),
-                Line2D([], [], color="black", linestyle="--", label="y_hat = 0.5"),
-            ],
-            loc="upper left",
-            bbox_to_anchor=(-0.12, -0.13),
-            ncols=4,
-            fontsize=8.5,
-            handletextpad=0.3,
-            columnspacing=0.8,
-            frameon=False,
-        )
+        return heat
 
     def _params_copy(self) -> dict[str, np.ndarray]:
         """The params for one call: a learner's function that changes them cannot spoil ours."""

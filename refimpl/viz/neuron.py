@@ -16,7 +16,6 @@ import numpy as np
 from IPython.display import HTML
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
 
 import refimpl
 from refimpl.activations import relu, sigmoid
@@ -24,7 +23,17 @@ from refimpl.data import FEATURE_NAMES, study_sleep
 from refimpl.neuron import neuron as reference_neuron
 from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
 from refimpl.viz._geometry import plane_grid, switch_line
-from refimpl.viz._style import FAIL_STYLE, PASS_STYLE, READOUT_BOX, SLEPT_RANGE, STUDIED_RANGE
+from refimpl.viz._style import (
+    FAIL_STYLE,
+    PASS_STYLE,
+    SLEPT_RANGE,
+    STUDIED_RANGE,
+    corner_readout,
+    frame_on_top,
+    legend_below,
+    pass_fail_handles,
+    title_text,
+)
 
 ACTIVATION_FUNCTIONS = {"sigmoid": sigmoid, "relu": relu}
 #: One fixed colour scale per activation, so that the colour bar stays put while sliders move.
@@ -119,65 +128,13 @@ class NeuronExplorer(Explorer):
             ax.scatter(*self.X[~passed].T, **FAIL_STYLE),
         )
         (self.line,) = ax.plot([], [], color="black", linewidth=2.2, linestyle="--")
-        self.arrow = ax.annotate(
-            "",
-            xy=(0.0, 0.0),
-            xytext=(0.0, 0.0),
-            arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 2.0},
-        )
-        self.arrow_label = ax.text(
-            0.0, 0.0, "w", fontsize=13, fontweight="bold", ha="center", va="center"
-        )
+        self._build_arrow(ax)
         # a plain text, not ax.title: matplotlib moves a title that is hidden while the still
         # parts are drawn
-        self.title = ax.text(
-            0.5, 1.02, "", transform=ax.transAxes, fontsize=12, ha="center", va="bottom"
-        )
-        self.readout = ax.text(
-            0.02,
-            0.02,
-            "",
-            transform=ax.transAxes,
-            fontsize=10,
-            va="bottom",
-            bbox=READOUT_BOX,
-        )
-        ax.set(
-            xlim=STUDIED_RANGE,
-            ylim=SLEPT_RANGE,
-            xlabel=f"{FEATURE_NAMES[0]}, x1 (hours)",
-            ylabel=f"{FEATURE_NAMES[1]}, x2 (hours)",
-            aspect="equal",
-        )
-        ax.xaxis.label.set_fontsize(11)
-        ax.yaxis.label.set_fontsize(11)
-        ax.legend(
-            handles=[
-                Line2D(
-                    [],
-                    [],
-                    linestyle="",
-                    markerfacecolor="white",
-                    markeredgecolor="black",
-                    marker="o",
-                    label="passed (y = 1)",
-                ),
-                Line2D([], [], linestyle="", color="black", marker="x", label="failed (y = 0)"),
-                Line2D(
-                    [], [], color="black", linestyle="--", linewidth=2, label="switch line z = 0"
-                ),
-            ],
-            loc="upper left",
-            bbox_to_anchor=(0.0, -0.13),
-            ncols=3,
-            fontsize=9.5,
-            frameon=False,
-        )
-        # the axes' frame, drawn again over the heat map
-        self.frame = Rectangle(
-            (0.0, 0.0), 1.0, 1.0, transform=ax.transAxes, fill=False, linewidth=0.8, clip_on=False
-        )
-        ax.add_artist(self.frame)
+        self.title = title_text(ax, y=1.02)
+        self.readout = corner_readout(ax)
+        self._build_axes(ax)
+        self.frame = frame_on_top(ax)  # the axes' frame, drawn again over the heat map
         self.fig.set_moving(
             self.heat,
             self.frame,
@@ -188,6 +145,36 @@ class NeuronExplorer(Explorer):
             self.readout,
             self.title,
         )
+
+    def _build_arrow(self, ax) -> None:
+        """The arrow of w, from the switch line towards where z grows, and its label."""
+        self.arrow = ax.annotate(
+            "",
+            xy=(0.0, 0.0),
+            xytext=(0.0, 0.0),
+            arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 2.0},
+        )
+        self.arrow_label = ax.text(
+            0.0, 0.0, "w", fontsize=13, fontweight="bold", ha="center", va="center"
+        )
+
+    @staticmethod
+    def _build_axes(ax) -> None:
+        """The plane's limits and labels, and the legend under it."""
+        ax.set(
+            xlim=STUDIED_RANGE,
+            ylim=SLEPT_RANGE,
+            xlabel=f"{FEATURE_NAMES[0]}, x1 (hours)",
+            ylabel=f"{FEATURE_NAMES[1]}, x2 (hours)",
+            aspect="equal",
+        )
+        ax.xaxis.label.set_fontsize(11)
+        ax.yaxis.label.set_fontsize(11)
+        switch = Line2D(
+            [], [], color="black", linestyle="--", linewidth=2, label="switch line z = 0"
+        )
+        handles = [*pass_fail_handles(" (y = 1)", " (y = 0)"), switch]
+        legend_below(ax, handles, (0.0, -0.13), ncols=3, fontsize=9.5)
 
     def notes(self) -> list[str]:
         return [self.neuron.note]

@@ -21,7 +21,14 @@ from refimpl.examples import EXAMPLE_PAIR
 from refimpl.surface import loss_surface, parameter_entries
 from refimpl.viz._core import DPI, BlitFigure, Explorer, slice_networks
 from refimpl.viz._geometry import contour_segments
-from refimpl.viz._style import CONTOUR_LEVELS, LOSS_NAMES, READOUT_BOX, log_loss_map
+from refimpl.viz._style import (
+    CONTOUR_LEVELS,
+    LOSS_NAMES,
+    corner_readout,
+    log_loss_map,
+    message_text,
+    title_text,
+)
 
 #: The default slice: the weight from "hours slept" into hidden unit 0, and its output weight.
 DEFAULT_PAIR = EXAMPLE_PAIR
@@ -121,14 +128,41 @@ class LossSurfaceExplorer(Explorer):
             fontsize=13.5,
             y=0.985,
         )
-        ax = self.map_ax = fig.add_axes((0.075, 0.12, 0.38, 0.72))
+        self.map_ax = fig.add_axes((0.075, 0.12, 0.38, 0.72))
         self.surface_ax = fig.add_axes((-0.01, 0.05, 0.44, 0.86), projection="3d")
         self.surface_ax.set_visible(False)
         colour_ax = fig.add_axes((0.465, 0.12, 0.013, 0.72))
         self.cut_ax = fig.add_axes((0.62, 0.12, 0.365, 0.72))
-
-        for axis in (ax.xaxis, ax.yaxis, self.cut_ax.xaxis):
+        for axis in (self.map_ax.xaxis, self.map_ax.yaxis, self.cut_ax.xaxis):
             axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))  # short labels
+        self._build_map(colour_ax)
+        self.surface = None
+        (self.surface_mark,) = self.surface_ax.plot([], [], [], linestyle="", **MARK_STYLE)
+        self._build_cuts()
+        # Everything that changes between frames; the rest is rendered once per still_key.
+        self._moving_2d = [
+            self.heat,
+            self.contours,
+            self.cut_a_line,
+            self.cut_b_line,
+            self.mark,
+            self.mark_text,
+            self.message,
+            self.map_title,
+            colour_ax.yaxis,
+        ]
+        self._moving_cuts = [
+            self.cut_ax.yaxis,
+            self.cut_a,
+            self.cut_b,
+            self.bend_a,
+            self.bend_b,
+            self.cut_mark,
+        ]
+
+    def _build_map(self, colour_ax) -> None:
+        """The 2-D map: the loss as colour, its contours, the two cuts' lines, the network."""
+        ax, fig = self.map_ax, self.fig
         ax.set_xlabel("change in parameter a", fontsize=11)
         ax.set_ylabel("change in parameter b", fontsize=11)
         # a few labelled ticks: 1, 2 and 5 per decade
@@ -143,27 +177,12 @@ class LossSurfaceExplorer(Explorer):
         (self.cut_a_line,) = ax.plot([], [], "--", color=CUT_COLOURS[0], linewidth=1.6)
         (self.cut_b_line,) = ax.plot([], [], "--", color=CUT_COLOURS[1], linewidth=1.6)
         (self.mark,) = ax.plot([0.0], [0.0], linestyle="", **MARK_STYLE)
-        self.mark_text = ax.text(
-            0.02, 0.02, "", transform=ax.transAxes, fontsize=10, va="bottom", bbox=READOUT_BOX
-        )
-        # A plain text above the axes, not ax.title: matplotlib places a hidden title wrongly, and
-        # this one is hidden while the still layer is rendered.
-        self.map_title = ax.text(
-            0.5, 1.025, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=12
-        )
-        self.message = ax.text(
-            0.5,
-            0.5,
-            "",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=12,
-            bbox=READOUT_BOX,
-        )
-        self.surface = None
-        (self.surface_mark,) = self.surface_ax.plot([], [], [], linestyle="", **MARK_STYLE)
+        self.mark_text = corner_readout(ax)
+        self.map_title = title_text(ax)
+        self.message = message_text(ax)
 
+    def _build_cuts(self) -> None:
+        """The two 1-D cuts through the marked point, with where they bend downward."""
         cut = self.cut_ax
         (self.cut_a,) = cut.plot(
             [], [], color=CUT_COLOURS[0], linewidth=2, label="along a (b fixed)"
@@ -183,26 +202,6 @@ class LossSurfaceExplorer(Explorer):
             fontsize=9.5,
             framealpha=0.9,
         )
-        # Everything that changes between frames; the rest is rendered once per still_key.
-        self._moving_2d = [
-            self.heat,
-            self.contours,
-            self.cut_a_line,
-            self.cut_b_line,
-            self.mark,
-            self.mark_text,
-            self.message,
-            self.map_title,
-            colour_ax.yaxis,
-        ]
-        self._moving_cuts = [
-            cut.yaxis,
-            self.cut_a,
-            self.cut_b,
-            self.bend_a,
-            self.bend_b,
-            self.cut_mark,
-        ]
 
     def _surface(self, params, pa, pb, values_a, values_b, loss) -> np.ndarray:
         key = (id(params), pa, pb, values_a[0], values_a[-1], values_b[0], values_b[-1], loss)
@@ -267,6 +266,18 @@ class LossSurfaceExplorer(Explorer):
             )
 
         cut_a, cut_b = S[:, middle], S[middle, :]  # along a (b fixed), along b (a fixed)
+        bends = self._draw_cuts(offsets, cut_a, cut_b, loss_here)
+        return {
+            "surface": S,
+            "values_a": values_a,
+            "values_b": values_b,
+            "cut_a": cut_a,
+            "cut_b": cut_b,
+            "bends_down": np.array(bends),
+        }
+
+    def _draw_cuts(self, offsets, cut_a, cut_b, loss_here: float) -> bool:
+        """The two cuts (G,), with where they bend downward; whether either one does."""
         bend_a, bend_b = bends_down(cut_a), bends_down(cut_b)
         self.cut_a.set_data(offsets, cut_a)
         self.cut_b.set_data(offsets, cut_b)
@@ -276,14 +287,7 @@ class LossSurfaceExplorer(Explorer):
         top, bottom = max(cut_a.max(), cut_b.max()), min(cut_a.min(), cut_b.min())
         pad = 0.06 * (top - bottom) + 1e-12
         self.cut_ax.set_ylim(bottom - pad, top + pad + 0.25 * (top - bottom))  # room for the legend
-        return {
-            "surface": S,
-            "values_a": values_a,
-            "values_b": values_b,
-            "cut_a": cut_a,
-            "cut_b": cut_b,
-            "bends_down": np.array(bool(bend_a.any() or bend_b.any())),
-        }
+        return bool(bend_a.any() or bend_b.any())
 
     def _draw_3d(self, offsets, S, a, b, loss_here) -> None:
         """Loss as height (log scale, labelled in loss values), coloured like the map."""

@@ -43,7 +43,12 @@ from refimpl.viz._style import (
     PROBABILITY_CMAP,
     SLEPT_RANGE,
     STUDIED_RANGE,
+    alarm_text,
+    axes_text,
+    frame_on_top,
+    legend_below,
     pass_fail_handles,
+    title_text,
 )
 
 #: Epochs of every run (``refimpl.examples.training_run``); the slider scrubs through them.
@@ -84,6 +89,10 @@ DEAD_MARK = {
     "markeredgecolor": "white",
 }
 UNIT_LINE_COLOUR = "gold"  # hidden units' switch lines, visible on red, white and blue
+#: The box of the loss and gradient-norm readouts.
+CURVE_READOUT_BOX = {"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"}
+#: The plane's legend: one row under it.
+PLANE_LEGEND = {"ncols": 5, "fontsize": 8.5, "handletextpad": 0.2, "columnspacing": 0.7}
 #: Points per drawn curve (log-spaced epochs; the curves' x axis is logarithmic after 1).
 CURVE_POINTS = 400
 
@@ -110,6 +119,58 @@ def _epoch_ticks(ax) -> None:
     ax.set_xticks([0, 1, 10, 100, 1000])
     ax.set_xticklabels(["0", "1", "10", "100", "1000"])
     ax.grid(alpha=0.3, which="major")
+
+
+def _plane_handles() -> list[Line2D]:
+    """The plane's legend: students, test students, the boundary, the units' lines."""
+    return [
+        *pass_fail_handles(),
+        Line2D(
+            [],
+            [],
+            linestyle="",
+            marker="o",
+            markerfacecolor="white",
+            markeredgecolor=TEST_COLOUR,
+            markeredgewidth=1.6,
+            label="test (green)",
+        ),
+        Line2D([], [], color="black", linestyle="--", label="y_hat = 0.5"),
+        Line2D([], [], color=UNIT_LINE_COLOUR, linestyle=(0, (2, 2)), label="a unit's z = 0"),
+    ]
+
+
+def _controls(lr: float, width: int, init: str, seed: int, epoch: int) -> dict[str, widgets.Widget]:
+    """The explorer's controls with these starting values: a run's settings, then the epoch."""
+    wide = {"style": {"description_width": "initial"}}
+
+    def dropdown(options, value, description: str, pixels: int) -> widgets.Dropdown:
+        layout = widgets.Layout(width=f"{pixels}px")
+        return widgets.Dropdown(
+            options=options, value=value, description=description, layout=layout, **wide
+        )
+
+    widths = [(f"{w} ({'the 2-3-1 network' if w == 3 else f'2-{w}-1'})", w) for w in WIDTHS]
+    return {
+        "lr": widgets.SelectionSlider(
+            options=[(f"{rate:g}", rate) for rate in LEARNING_RATES],
+            value=lr,
+            description="learning rate",
+            continuous_update=False,  # a new run on release, not on every step of a drag
+            **wide,
+        ),
+        "width": dropdown(widths, width, "hidden units", 250),
+        "init": dropdown(INIT_OPTIONS, init, "initialisation", 330),
+        "seed": dropdown(SEEDS, seed, "seed", 120),
+        "epoch": widgets.SelectionSlider(
+            options=EPOCH_STOPS,
+            value=epoch,
+            description="epoch (only redraws)",
+            continuous_update=True,
+            layout=widgets.Layout(width="520px"),
+            **wide,
+        ),
+    }
 
 
 class TrainingExplorer(Explorer):
@@ -142,47 +203,7 @@ class TrainingExplorer(Explorer):
         self._run: Run | None = None
         self._run_key: tuple | None = None
 
-        wide = {"style": {"description_width": "initial"}}
-        self.controls = {
-            "lr": widgets.SelectionSlider(
-                options=[(f"{rate:g}", rate) for rate in LEARNING_RATES],
-                value=lr,
-                description="learning rate",
-                continuous_update=False,  # a new run on release, not on every step of a drag
-                **wide,
-            ),
-            "width": widgets.Dropdown(
-                options=[
-                    (f"{w} ({'the 2-3-1 network' if w == 3 else f'2-{w}-1'})", w) for w in WIDTHS
-                ],
-                value=width,
-                description="hidden units",
-                layout=widgets.Layout(width="250px"),
-                **wide,
-            ),
-            "init": widgets.Dropdown(
-                options=INIT_OPTIONS,
-                value=init,
-                description="initialisation",
-                layout=widgets.Layout(width="330px"),
-                **wide,
-            ),
-            "seed": widgets.Dropdown(
-                options=SEEDS,
-                value=seed,
-                description="seed",
-                layout=widgets.Layout(width="120px"),
-                **wide,
-            ),
-            "epoch": widgets.SelectionSlider(
-                options=EPOCH_STOPS,
-                value=epoch,
-                description="epoch (only redraws)",
-                continuous_update=True,
-                layout=widgets.Layout(width="520px"),
-                **wide,
-            ),
-        }
+        self.controls = _controls(lr, width, init, seed, epoch)
         self._build_figure()
         self.draw(**self.values())
 
@@ -212,172 +233,9 @@ class TrainingExplorer(Explorer):
         self.plane_ax = fig.add_axes((0.35, 0.165, 0.31, 0.77))
         colour_ax = fig.add_axes((0.665, 0.23, 0.009, 0.64))
         self.units_ax = fig.add_axes((0.795, 0.26, 0.195, 0.64))
-
-        # loss and gradient norm: the curves are still (per run), the epoch marker moves
-        self.curves, self.markers, self.cursors = [], [], []
-        for ax, label, limits, colour in (
-            (self.loss_ax, "training loss (BCE)", LOSS_LIMITS, "tab:blue"),
-            (self.grad_ax, "gradient norm ‖∇L‖", GRAD_NORM_LIMITS, "tab:purple"),
-        ):
-            ax.set_yscale("log")
-            ax.set_ylim(*limits)
-            # plain labels (0.01, 1, 100): mathtext labels would cost ~20 ms per new run
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-            ax.yaxis.set_minor_formatter(NullFormatter())
-            _epoch_ticks(ax)
-            ax.set_ylabel(label, fontsize=10.5)
-            (curve,) = ax.plot([], [], color=colour, linewidth=1.8)
-            (marker,) = ax.plot([], [], "o", color=colour, markeredgecolor="black", ms=8)
-            cursor = ax.axvline(0.0, color="0.3", linewidth=1.0, linestyle=":")
-            self.curves.append(curve)
-            self.markers.append(marker)
-            self.cursors.append(cursor)
-        self.grad_ax.set_xlabel("epoch (gradient-descent steps; log scale after 1)", fontsize=10)
-        self.loss_ax.tick_params(labelbottom=False)
-        self.alarm = self.loss_ax.text(
-            0.97,
-            0.95,
-            "",
-            transform=self.loss_ax.transAxes,
-            ha="right",
-            va="top",
-            fontsize=10,
-            color="white",
-            fontweight="bold",
-            wrap=True,
-            bbox={"boxstyle": "round", "facecolor": DEAD_COLOUR, "edgecolor": "none"},
-        )
-        self.loss_readout = self.loss_ax.text(
-            0.03,
-            0.05,
-            "",
-            transform=self.loss_ax.transAxes,
-            fontsize=10.5,
-            va="bottom",
-            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"},
-        )
-        self.grad_readout = self.grad_ax.text(
-            0.03,
-            0.05,
-            "",
-            transform=self.grad_ax.transAxes,
-            fontsize=10.5,
-            va="bottom",
-            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"},
-        )
-
-        # the plane: y_hat as colour, the 0.5 boundary, hidden units' switch lines, students
-        ax = self.plane_ax
-        self.heat = ax.imshow(
-            np.full(self.image_shape, 0.5),
-            origin="lower",
-            extent=(*STUDIED_RANGE, *SLEPT_RANGE),
-            cmap=PROBABILITY_CMAP,
-            vmin=0.0,
-            vmax=1.0,
-            interpolation="bilinear",
-        )
-        colorbar = fig.colorbar(self.heat, cax=colour_ax)
-        colorbar.set_label("y_hat = P(pass)", fontsize=10)
-        self.unit_lines = LineCollection(
-            [], colors=UNIT_LINE_COLOUR, linewidths=1.1, linestyles=(0, (3, 2)), alpha=0.9
-        )
-        self.boundary = LineCollection([], colors="black", linewidths=2.2, linestyles="--")
-        ax.add_collection(self.unit_lines)
-        ax.add_collection(self.boundary)
-        d = self.data
-        train_pass = d.y_train[:, 0] == 1.0
-        test_pass = d.y_test[:, 0] == 1.0
-        self.dots = [
-            ax.scatter(*d.X_train[train_pass].T, **{**PASS_STYLE, "s": 20}),
-            ax.scatter(*d.X_train[~train_pass].T, **{**FAIL_STYLE, "s": 18, "linewidth": 1.0}),
-            ax.scatter(
-                *d.X_test[test_pass].T,
-                **{**PASS_STYLE, "s": 26, "edgecolor": TEST_COLOUR, "linewidth": 1.6},
-            ),
-            ax.scatter(
-                *d.X_test[~test_pass].T,
-                **{**FAIL_STYLE, "s": 26, "color": TEST_COLOUR, "linewidth": 1.6},
-            ),
-        ]
-        ax.set(
-            xlim=STUDIED_RANGE,
-            ylim=SLEPT_RANGE,
-            aspect="equal",
-            xlabel=FEATURE_NAMES[0],
-            ylabel=FEATURE_NAMES[1],
-        )
-        self.frame = Rectangle(
-            (0.0, 0.0), 1.0, 1.0, transform=ax.transAxes, fill=False, linewidth=0.8, clip_on=False
-        )
-        ax.add_artist(self.frame)
-        self.plane_title = ax.text(
-            0.5, 1.02, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=11
-        )
-        ax.legend(
-            handles=[
-                *pass_fail_handles(),
-                Line2D(
-                    [],
-                    [],
-                    linestyle="",
-                    marker="o",
-                    markerfacecolor="white",
-                    markeredgecolor=TEST_COLOUR,
-                    markeredgewidth=1.6,
-                    label="test (green)",
-                ),
-                Line2D([], [], color="black", linestyle="--", label="y_hat = 0.5"),
-                Line2D(
-                    [], [], color=UNIT_LINE_COLOUR, linestyle=(0, (2, 2)), label="a unit's z = 0"
-                ),
-            ],
-            loc="upper left",
-            bbox_to_anchor=(-0.04, -0.14),
-            ncols=5,
-            fontsize=8.5,
-            handletextpad=0.2,
-            columnspacing=0.7,
-            frameon=False,
-        )
-
-        # hidden units: the share of training students each one fires for
-        uax = self.units_ax
-        uax.set_ylim(0.0, 100.0)
-        uax.set_ylabel("% of training students it fires for (z > 0)", fontsize=10)
-        uax.set_title("hidden units", fontsize=11)
-        uax.grid(alpha=0.3, axis="y")
-        uax.legend(
-            handles=[
-                Rectangle((0, 0), 1, 1, color=POSITIVE, label="weight out > 0"),
-                Rectangle((0, 0), 1, 1, color=NEGATIVE, label="weight out < 0"),
-                Line2D([], [], **DEAD_MARK, label="dead: off for every student"),
-            ],
-            loc="upper left",
-            bbox_to_anchor=(-0.05, -0.13),
-            ncols=1,
-            fontsize=8.5,
-            frameon=False,
-        )
-        self.units_note = uax.text(
-            0.5,
-            0.97,
-            "",
-            transform=uax.transAxes,
-            ha="center",
-            va="top",
-            fontsize=9.5,
-            fontweight="bold",
-            color=DEAD_COLOUR,
-            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.9, "edgecolor": "none"},
-        )
-        uax.set_xlabel("hidden unit j", fontsize=10)
-        # one bar per unit of the widest network; those beyond the width are hidden
-        self.bars = [
-            uax.add_patch(Rectangle((j - 0.38, 0.0), 0.76, 0.0, facecolor=POSITIVE))
-            for j in range(max(WIDTHS))
-        ]
-        (self.dead_marks,) = uax.plot([], [], **DEAD_MARK)
+        self._build_curves()
+        self._build_plane(colour_ax)
+        self._build_units()
         # Everything that changes with a run moves, so a new learning rate, initialisation or seed
         # renders no still parts. Those depend on the width only (the unit axis): the figure keeps
         # a still layer per width, so each width is rendered once (about 0.15 s), then pasted.
@@ -398,6 +256,116 @@ class TrainingExplorer(Explorer):
             self.dead_marks,
             self.units_note,
         )
+
+    def _build_curves(self) -> None:
+        """Loss and gradient norm per epoch: the curves are still (per run), the marker moves."""
+        self.curves, self.markers, self.cursors = [], [], []
+        for ax, label, limits, colour in (
+            (self.loss_ax, "training loss (BCE)", LOSS_LIMITS, "tab:blue"),
+            (self.grad_ax, "gradient norm ‖∇L‖", GRAD_NORM_LIMITS, "tab:purple"),
+        ):
+            ax.set_yscale("log")
+            ax.set_ylim(*limits)
+            # plain labels (0.01, 1, 100): mathtext labels would cost ~20 ms per new run
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            _epoch_ticks(ax)
+            ax.set_ylabel(label, fontsize=10.5)
+            (curve,) = ax.plot([], [], color=colour, linewidth=1.8)
+            (marker,) = ax.plot([], [], "o", color=colour, markeredgecolor="black", ms=8)
+            cursor = ax.axvline(0.0, color="0.3", linewidth=1.0, linestyle=":")
+            self.curves.append(curve)
+            self.markers.append(marker)
+            self.cursors.append(cursor)
+        self.grad_ax.set_xlabel("epoch (gradient-descent steps; log scale after 1)", fontsize=10)
+        self.loss_ax.tick_params(labelbottom=False)
+        self.alarm = alarm_text(self.loss_ax, fontsize=10, colour=DEAD_COLOUR, wrap=True)
+        self.loss_readout, self.grad_readout = (
+            axes_text(ax, 0.03, 0.05, fontsize=10.5, va="bottom", bbox=CURVE_READOUT_BOX)
+            for ax in (self.loss_ax, self.grad_ax)
+        )
+
+    def _build_plane(self, colour_ax) -> None:
+        """The plane: y_hat as colour, the 0.5 boundary, hidden units' switch lines, students."""
+        ax = self.plane_ax
+        self.heat = ax.imshow(
+            np.full(self.image_shape, 0.5),
+            origin="lower",
+            extent=(*STUDIED_RANGE, *SLEPT_RANGE),
+            cmap=PROBABILITY_CMAP,
+            vmin=0.0,
+            vmax=1.0,
+            interpolation="bilinear",
+        )
+        colorbar = self.fig.colorbar(self.heat, cax=colour_ax)
+        colorbar.set_label("y_hat = P(pass)", fontsize=10)
+        self.unit_lines = LineCollection(
+            [], colors=UNIT_LINE_COLOUR, linewidths=1.1, linestyles=(0, (3, 2)), alpha=0.9
+        )
+        self.boundary = LineCollection([], colors="black", linewidths=2.2, linestyles="--")
+        ax.add_collection(self.unit_lines)
+        ax.add_collection(self.boundary)
+        self.dots = self._students(ax)
+        ax.set(
+            xlim=STUDIED_RANGE,
+            ylim=SLEPT_RANGE,
+            aspect="equal",
+            xlabel=FEATURE_NAMES[0],
+            ylabel=FEATURE_NAMES[1],
+        )
+        self.frame = frame_on_top(ax)
+        self.plane_title = title_text(ax, y=1.02, fontsize=11)
+        legend_below(ax, _plane_handles(), (-0.04, -0.14), **PLANE_LEGEND)
+
+    def _students(self, ax) -> list:
+        """Training students as the other plots draw them; test students ringed in green."""
+        d = self.data
+        train_pass = d.y_train[:, 0] == 1.0
+        test_pass = d.y_test[:, 0] == 1.0
+        return [
+            ax.scatter(*d.X_train[train_pass].T, **{**PASS_STYLE, "s": 20}),
+            ax.scatter(*d.X_train[~train_pass].T, **{**FAIL_STYLE, "s": 18, "linewidth": 1.0}),
+            ax.scatter(
+                *d.X_test[test_pass].T,
+                **{**PASS_STYLE, "s": 26, "edgecolor": TEST_COLOUR, "linewidth": 1.6},
+            ),
+            ax.scatter(
+                *d.X_test[~test_pass].T,
+                **{**FAIL_STYLE, "s": 26, "color": TEST_COLOUR, "linewidth": 1.6},
+            ),
+        ]
+
+    def _build_units(self) -> None:
+        """Hidden units: the share of training students each one fires for."""
+        uax = self.units_ax
+        uax.set_ylim(0.0, 100.0)
+        uax.set_ylabel("% of training students it fires for (z > 0)", fontsize=10)
+        uax.set_title("hidden units", fontsize=11)
+        uax.grid(alpha=0.3, axis="y")
+        handles = [
+            Rectangle((0, 0), 1, 1, color=POSITIVE, label="weight out > 0"),
+            Rectangle((0, 0), 1, 1, color=NEGATIVE, label="weight out < 0"),
+            Line2D([], [], **DEAD_MARK, label="dead: off for every student"),
+        ]
+        legend_below(uax, handles, (-0.05, -0.13), ncols=1, fontsize=8.5)
+        self.units_note = axes_text(
+            uax,
+            0.5,
+            0.97,
+            ha="center",
+            va="top",
+            fontsize=9.5,
+            fontweight="bold",
+            color=DEAD_COLOUR,
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.9, "edgecolor": "none"},
+        )
+        uax.set_xlabel("hidden unit j", fontsize=10)
+        # one bar per unit of the widest network; those beyond the width are hidden
+        self.bars = [
+            uax.add_patch(Rectangle((j - 0.38, 0.0), 0.76, 0.0, facecolor=POSITIVE))
+            for j in range(max(WIDTHS))
+        ]
+        (self.dead_marks,) = uax.plot([], [], **DEAD_MARK)
 
     def _show_run(self, run: Run) -> None:
         """What belongs to one run: its curves and its alarm (moving artists)."""
