@@ -48,51 +48,12 @@ from typing import Any
 
 from autograder.checks import messages
 from autograder.checks.exercise import Exercise
-from autograder.checks.mistakes import best_mistake, same_behaviour
-from autograder.checks.running import (
-    LearnerRun,
-    apply_postcheck,
-    learner_run,
-    observe,
-    run_learner,
-)
+from autograder.checks.mistakes import best_mistake
+from autograder.checks.running import LearnerRun, observe, run_learner
 from autograder.checks.stages import Judge, Problem
-from autograder.checks.types import (
-    ARRAY,
-    SCALAR,
-    Case,
-    CheckFailed,
-    CheckResult,
-    DictOf,
-    Leaf,
-    Mistake,
-    TupleOf,
-)
-from autograder.grading.worker.calls import Observation
-from autograder.grading.worker.problems import LearnerProblem
+from autograder.checks.types import Case, CheckResult, Mistake
 
-# Re-exported for the modules and tests that import them from here (to be switched to the
-# modules that define them).
-__all__ = [
-    "ARRAY",
-    "SCALAR",
-    "Case",
-    "CheckFailed",
-    "CheckResult",
-    "DictOf",
-    "Leaf",
-    "LearnerProblem",
-    "LearnerRun",
-    "Mistake",
-    "Observation",
-    "TupleOf",
-    "apply_postcheck",
-    "learner_run",
-    "observe",
-    "run_check",
-    "run_learner",
-    "same_behaviour",
-]
+__all__ = ["run_check"]
 
 
 def run_check(exercise: Exercise, cases: Sequence[Case], *, learner_fn: Any = None,

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 import refimpl
-from autograder.checks.engine import Case
+from autograder.checks.types import Case
 from autograder.grading import isolation, policy
 from autograder.grading.sandbox import Sandbox
 from autograder.grading.worker import codec

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.engine import Case
+from autograder.checks.types import Case
 from autograder.grading.worker import calls
 from autograder.grading.worker.codec import Handle, Opaque
-from autograder.grading.worker.drivers import LearnerProblem
+from autograder.grading.worker.problems import LearnerProblem
 
 __all__ = ["Malformed", "attempt_from", "rebuild_exception"]
 

@@ -36,7 +36,9 @@ from traitlets import Bool, Float, Integer, Unicode
 
 import refimpl
 from autograder import check
-from autograder.checks.engine import CheckResult, apply_postcheck, learner_run, run_check
+from autograder.checks.engine import run_check
+from autograder.checks.running import from_attempt
+from autograder.checks.types import CheckResult
 from autograder.grading import integrity, isolation, policy, seeds
 from autograder.grading.conversation import Budget, CellStep, Outcome, ProbeStep, run_notebook
 from autograder.grading.overwrite import METADATA_KEY
@@ -297,9 +299,7 @@ def _check_result(exercise: check.Exercise, call: CheckCall, cases: list,
     except Malformed as error:
         return fail("forged", f"not graded: the grader received {error}. [forged-result]"), [
             ("tampered", f"malformed results on the grading channel ({error})")]
-    run = learner_run(exercise, attempt, n_args=len(cases[0].args) if cases else 0)
-    for obs, case in zip(run.observations, cases, strict=False):
-        apply_postcheck(exercise.postcheck, obs, case)
+    run = from_attempt(exercise, attempt, cases)
     return run_check(exercise, cases, hidden=call.hidden, learner=run), []
 
 
