@@ -4,10 +4,10 @@ Each run clones this checkout's HEAD into a new folder (a local clone: no networ
 ``make lab LAB_ARGS="--no-browser --port=N"`` there and polls the server until ``/api``
 answers, then stops it. The two ways of setting up are timed in turns: ``make lab`` (uv: the
 machine's, or one wheel fetched by pip into ``.uv/``) and ``make lab NO_UV=1`` (pip alone).
-The first round fills the package caches and is reported as the cold start; the figures are
-the medians of the rounds after it (a warm cache). Each time is split at the moment the
-environment is installed (``.venv/.installed`` appears): the rest is the workspace's first
-delivery (nbgrader's release) and JupyterLab's start, the same for both.
+The first round starts from empty package caches (everything downloaded) and is reported as
+the cold start; the figures are the medians of the rounds after it (warm caches). Each time is
+split at the moment the environment is installed (``.venv/.installed`` appears): the rest is
+the workspace's first delivery (nbgrader's release) and JupyterLab's start, the same for both.
 """
 
 from __future__ import annotations
@@ -111,12 +111,16 @@ def dry_run(extra_env: dict[str, str]) -> float:
 
 
 def measure(repeats: int) -> dict[str, list[Start]]:
-    """Round 0 (cold caches) then ``repeats`` warm rounds, the variants in turns."""
+    """Round 0 with empty package caches (uv's and pip's own, in a new folder: everything is
+    downloaded), then ``repeats`` rounds with the machine's warm caches, the variants in turns.
+    """
     starts: dict[str, list[Start]] = {name: [] for name in VARIANTS}
-    for _ in range(repeats + 1):
+    for round_ in range(repeats + 1):
         for name, extra_env in VARIANTS.items():
             with tempfile.TemporaryDirectory(prefix=f"backprop-cold-{name}-") as tmp:
-                starts[name].append(start_lab(Path(tmp), extra_env))
+                empty = {"UV_CACHE_DIR": f"{tmp}/uv-cache", "PIP_CACHE_DIR": f"{tmp}/pip-cache"}
+                env = extra_env | (empty if round_ == 0 else {})
+                starts[name].append(start_lab(Path(tmp), env))
     return starts
 
 
@@ -139,7 +143,6 @@ def run(quick: bool = False, repeats: int = REPEATS) -> Table:
         table.add(f"{name}: environment installed (warm)", install[name], "s")
         table.add(f"{name}: to JupyterLab answering (warm)", total[name], "s")
         table.add(f"{name}: to JupyterLab answering (cold cache)", starts[name][0].answered, "s")
-    table.notes.append(f"warm figures: medians of {runs(repeats)} after a cold round; the "
-                       "cold round is the first in this process (caches may already be warm "
-                       "from earlier runs on this machine)")
+    table.notes.append(f"warm: medians of {runs(repeats)}; cold: one run with empty uv and pip "
+                       "caches (pip may still find wheels on the machine: PIP_FIND_LINKS)")
     return table
