@@ -1,6 +1,6 @@
 """The trusted grader against a corpus of adversarial and honest-but-unusual submissions.
 
-Every case (``tests/grading_corpus.py``) is a real source notebook of the course, the honest
+Every case (``tests/grading_corpus/``) is a real source notebook of the course, the honest
 baseline that scores full marks, with one solution cell replaced or a learner cell inserted,
 graded by ``autograder.grading.trusted.grade_notebook`` as a student's submission. The design under
 test (issue 12, DESIGN.md "Grading trust model"): the learner can run any Python in the
