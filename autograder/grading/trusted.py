@@ -35,10 +35,11 @@ from nbgrader.utils import is_grade, is_locked, is_solution
 from traitlets import Bool, Float, Integer, Unicode
 
 import refimpl
-from autograder import check
 from autograder.checks.engine import run_check
+from autograder.checks.exercise import Exercise
 from autograder.checks.running import from_attempt
 from autograder.checks.types import CheckResult
+from autograder.exercises.registry import exercise as exercise_named
 from autograder.grading import integrity, isolation, policy, seeds
 from autograder.grading.conversation import Budget, CellStep, Outcome, ProbeStep, run_notebook
 from autograder.grading.overwrite import METADATA_KEY
@@ -90,7 +91,7 @@ def parse_test_cell(source: str) -> list[CheckCall]:
         options = {kw.arg: _option_value(kw.value, statement.lineno) for kw in call.keywords}
         hidden = bool(options.pop("hidden", False))
         options.pop("seed", None)  # the grader seeds hidden cases per student
-        check.exercise(call.func.attr, **options)  # unknown exercise or option: ValueError
+        exercise_named(call.func.attr, **options)  # unknown exercise or option: ValueError
         calls.append(CheckCall(call.func.attr, ast.unparse(call.args[0]), options, hidden))
     return calls
 
@@ -120,7 +121,7 @@ class _TestCell:
     grade_id: str
     points: float
     calls: list[CheckCall]
-    exercises: list[check.Exercise] = field(default_factory=list)  # one per call
+    exercises: list[Exercise] = field(default_factory=list)  # one per call
     cases: list[list] = field(default_factory=list)  # one list of cases per call
 
 
@@ -207,7 +208,7 @@ def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path
             record.attention.append(Attention("error", f"{test.grade_id}: {error}"))
             continue
         for position, call in enumerate(test.calls):
-            exercise = check.exercise(call.exercise, **call.options)
+            exercise = exercise_named(call.exercise, **call.options)
             test.exercises.append(exercise)
             seed = None
             if call.hidden:
@@ -267,7 +268,7 @@ def _grade_test_cell(cell: NotebookNode, test: _TestCell, outcome: Outcome, budg
     return CellGrade(test.grade_id, 0.0 if failed else test.points, test.points, checks)
 
 
-def _check_result(exercise: check.Exercise, call: CheckCall, cases: list,
+def _check_result(exercise: Exercise, call: CheckCall, cases: list,
                   report: dict | None, used_reference: str | None, outcome: Outcome,
                   budget: Budget) -> tuple[CheckResult, list[tuple[str, str]]]:
     """One check's result from its probe report, and (reason, detail) pairs for attention."""
