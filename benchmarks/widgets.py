@@ -3,7 +3,13 @@
 Every explorer exported by ``refimpl.viz`` is built with its defaults; each of its controls is
 set to a few values (ends and middle of a slider, every option of a dropdown). For each frame,
 ``draw()`` (numbers and artists: "compute") and the PNG encoding ("render") are timed apart.
-Target: a median frame under 100 ms, the threshold at which a response feels instant.
+Targets: a median frame under 100 ms, the threshold at which a response feels instant; and, for
+every explorer, first visits (each value's first frame, nothing of it cached yet) under 150 ms
+in median for each control, since a learner waits for those frames too.
+
+Before each frame the benchmark lets the explorer finish what it computes ahead in the
+background (``Explorer.settle``, up to THINK_SECONDS), as a learner looks at a frame before
+moving the next control: the training explorer trains the runs one control away meanwhile.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ from refimpl.viz import Explorer, figure_png
 
 TARGET_MS = 100.0
 TARGET = Target("<", TARGET_MS, "ms")
+FIRST_VISIT_MS = 150.0
+FIRST_VISIT_TARGET = Target("<", FIRST_VISIT_MS, "ms")
+#: How long a learner looks at a frame before the next move, at most (seconds): the time the
+#: explorer's background work gets before a timed frame (none with --quick).
+THINK_SECONDS = 5.0
 REPEATS = 3
 
 
@@ -72,8 +83,15 @@ def control_values(control: widgets.Widget, quick: bool = False) -> list[Any]:
     return values[:1] if quick else values
 
 
-def frame_ms(explorer: Explorer, name: str, value: Any) -> tuple[float, float]:
-    """Move one control to ``value`` and time the frame: (compute ms, render ms)."""
+def frame_ms(
+    explorer: Explorer, name: str, value: Any, think: float = 0.0
+) -> tuple[float, float]:
+    """Move one control to ``value`` and time the frame: (compute ms, render ms).
+
+    First the explorer's background work gets up to ``think`` seconds (a learner looking at the
+    previous frame)."""
+    if think > 0:
+        explorer.settle(think)
     explorer._paused = True  # no redraw from the observer: the frame is timed below
     try:
         explorer.controls[name].value = value
@@ -101,7 +119,7 @@ def measure(explorer_name: str, cls: type[Explorer], repeats: int, quick: bool) 
         original = control.value
         for _ in range(repeats):
             for value in values:  # in turn, so every timed frame is a real change
-                c, r = frame_ms(explorer, name, value)
+                c, r = frame_ms(explorer, name, value, 0.0 if quick else THINK_SECONDS)
                 compute.append(c)
                 render.append(r)
         totals = [c + r for c, r in zip(compute, render, strict=True)]
@@ -136,20 +154,35 @@ def table(rows: list[Row], repeats: int = REPEATS, quick: bool = False) -> Table
         )
     overall = statistics.median(row.total_ms for row in rows) if rows else float("nan")
     result.add("median over all controls", overall, "ms", TARGET)
+    for explorer, slowest in first_visits(rows).items():
+        result.add(
+            f"{explorer}: first visits", slowest.first_ms, "ms", FIRST_VISIT_TARGET,
+            note=f"median first visit of its slowest control ({slowest.control})",
+        )
     return result
+
+
+def first_visits(rows: list[Row]) -> dict[str, Row]:
+    """Per explorer, the row of the control whose first visits are slowest (in median)."""
+    slowest: dict[str, Row] = {}
+    for row in rows:
+        if row.explorer not in slowest or row.first_ms > slowest[row.explorer].first_ms:
+            slowest[row.explorer] = row
+    return slowest
 
 
 def report(rows: list[Row]) -> str:
     lines = [
-        "Widget latency (kernel time per frame; target: median < 100 ms)",
+        "Widget latency (kernel time per frame; targets: median < 100 ms, first visits < 150 ms)",
         f"{'explorer':24} {'control':14} {'frames':>6} {'compute':>9} {'render':>8} "
-        f"{'median':>8} {'worst':>8}  verdict",
+        f"{'median':>8} {'first':>8} {'worst':>8}  verdict",
     ]
     for row in rows:
-        verdict = "ok" if row.total_ms < TARGET_MS else "SLOW"
+        fast = row.total_ms < TARGET_MS and row.first_ms < FIRST_VISIT_MS
         lines.append(
             f"{row.explorer:24} {row.control:14} {row.frames:6d} {row.compute_ms:7.1f}ms "
-            f"{row.render_ms:6.1f}ms {row.total_ms:6.1f}ms {row.worst_ms:6.1f}ms  {verdict}"
+            f"{row.render_ms:6.1f}ms {row.total_ms:6.1f}ms {row.first_ms:6.1f}ms "
+            f"{row.worst_ms:6.1f}ms  {'ok' if fast else 'SLOW'}"
         )
     overall = statistics.median(row.total_ms for row in rows) if rows else float("nan")
     lines.append(f"median over all controls: {overall:.1f} ms")

@@ -4,8 +4,8 @@ An explorer displays a widget view together with a PNG of its figure
 (``refimpl.viz.display_with_fallback``). Where no widget state is saved, which is how JupyterLab
 saves a notebook by default, nbconvert's HTML shows that PNG instead of an empty widget. Each
 source notebook is executed, its widget state dropped, and exported with ``HTMLExporter``: every
-explorer cell must show an ``<img>`` whose source is a PNG data URI, and no cell may show an
-error.
+explorer cell must show an ``<img>`` whose source is a PNG data URI, with an ``alt`` text that
+says what the figure shows, and no cell may show an error.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ pytestmark = pytest.mark.notebook
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 PNG_URI = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MIN_ALT_CHARS = 120
 ERROR_MIME = "application/vnd.jupyter.stderr"  # nbconvert's mark on error and stderr outputs
 
 
@@ -40,6 +41,7 @@ class CellOutputs(HTMLParser):
         super().__init__()
         self.cell: str | None = None
         self.images: dict[str, list[str]] = {}
+        self.alts: dict[str, list[str]] = {}  # the images' alt texts, in the same order
         self.widget_views: dict[str, int] = {}
         self.errors: dict[str, int] = {}
 
@@ -53,6 +55,7 @@ class CellOutputs(HTMLParser):
             return
         if tag == "img":
             self.images.setdefault(self.cell, []).append(attributes.get("src") or "")
+            self.alts.setdefault(self.cell, []).append(attributes.get("alt") or "")
         elif tag == "script" and attributes.get("type") == WIDGET_VIEW:
             self.widget_views[self.cell] = self.widget_views.get(self.cell, 0) + 1
         elif attributes.get("data-mime-type") == ERROR_MIME:
@@ -88,8 +91,16 @@ def test_static_html_shows_every_explorer_as_a_png(source_path):
         cell_id = nb.cells[index].id
         label = f"explorer cell {index} ({cell_id})"
         assert not shown.widget_views.get(cell_id), f"{label}: an empty widget view, not its PNG"
-        pngs = [src for src in shown.images.get(cell_id, []) if src.startswith(PNG_URI)]
+        images = zip(shown.images.get(cell_id, []), shown.alts.get(cell_id, []), strict=True)
+        pngs, alts = [], []
+        for src, alt in images:
+            if src.startswith(PNG_URI):
+                pngs.append(src)
+                alts.append(alt)
         assert len(pngs) == 1, f"{label} shows {len(pngs)} PNG images in the HTML"
+        # the text alternative says what the figure shows: its controls, not just "figure"
+        assert len(alts[0]) > MIN_ALT_CHARS, f"{label}: alt text {alts[0]!r}"
+        assert "Controls:" in alts[0], f"{label}: alt text {alts[0]!r}"
         data = base64.b64decode(pngs[0].removeprefix(PNG_URI), validate=True)
         assert data.startswith(PNG_SIGNATURE), f"{label}: the image is not a PNG"
         assert len(data) > 5_000, f"{label}: the PNG is only {len(data)} bytes"

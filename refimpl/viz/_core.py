@@ -3,6 +3,7 @@ the networks a loss-slice explorer offers."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html
 import io
@@ -13,8 +14,9 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.figure import Figure  # a bare Figure renders off-screen, without pyplot state
+from matplotlib.text import Text
 
 from refimpl.examples import example_network
 
@@ -111,18 +113,65 @@ def hidden(artists: Iterable[Any]) -> Iterator[None]:
             artist.set_visible(visible)
 
 
-def display_with_fallback(widget: widgets.Widget, fig: Figure) -> None:
+def png_html(png: bytes, alt: str) -> str:
+    """An ``<img>`` of PNG bytes with its text alternative (``alt``, and ``title`` on hover)."""
+    source = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    words = html.escape(alt, quote=True)
+    return f'<img src="{source}" alt="{words}" title="{words}">'
+
+
+def display_with_fallback(widget: widgets.Widget, fig: Figure, alt: str = "") -> None:
     """Display ``widget``, with a static PNG of ``fig`` for places that cannot show widgets.
 
     JupyterLab renders the widget view. nbconvert's HTML export skips a widget view whose state
     was not saved and falls back to the PNG, and so does a notebook opened untrusted. So the
     fallback needs notebooks executed without saved widget state (JupyterLab's default when it
     saves; ``store_widget_state = False`` for nbclient and nbgrader, see nbgrader_config.py).
+    The PNG is also given as HTML with ``alt`` as its text alternative (what a screen reader
+    reads; nbconvert prefers that HTML to the bare PNG), and ``alt`` leads the plain text.
     """
     bundle = dict(widget._repr_mimebundle_())
-    bundle["image/png"] = figure_png(fig)
-    bundle["text/plain"] = "Interactive figure: run this cell in JupyterLab to use the sliders."
+    png = figure_png(fig)
+    bundle["image/png"] = png
+    bundle["text/html"] = png_html(png, alt or FALLBACK_ALT)
+    bundle["text/plain"] = (
+        f"{alt}\n" if alt else ""
+    ) + "Interactive figure: run this cell in JupyterLab to use the sliders."
     display(bundle, raw=True)
+
+
+def described_png(png: bytes, alt: str) -> dict[str, Any]:
+    """A display bundle of a still picture: the PNG, the PNG as HTML with ``alt`` as its text
+    alternative (what nbconvert and a screen reader use), and ``alt`` as plain text."""
+    return {"image/png": png, "text/html": png_html(png, alt), "text/plain": alt}
+
+
+class DescribedFigure(Figure):
+    """A still Figure that a notebook shows with a text alternative: set :attr:`alt` to what
+    it shows (displayed as :func:`described_png` of the figure, as the inline backend draws it:
+    at the figure's dpi, trimmed to what is drawn)."""
+
+    alt: str = ""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=self.dpi, bbox_inches="tight")
+        return described_png(buffer.getvalue(), self.alt or FALLBACK_ALT)
+
+
+class DescribedImage(Image):
+    """An IPython PNG Image shown with a text alternative ``alt`` (see :func:`described_png`)."""
+
+    def __init__(self, png: bytes, alt: str):
+        super().__init__(data=png, format="png")
+        self.alt = alt
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return described_png(self.data, self.alt)
+
+
+#: The text alternative of a figure that was given none.
+FALLBACK_ALT = "An interactive figure: run this cell in JupyterLab to use its controls."
 
 
 class LearnerFunction:
@@ -230,6 +279,11 @@ class Explorer:
         """Lines shown above the figure (for example, which functions are the learner's)."""
         return []
 
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until what the explorer computes ahead in the background is done (or ``timeout``
+        seconds); True if nothing is left. An explorer that computes nothing ahead: at once."""
+        return True
+
     def values(self) -> dict[str, Any]:
         return {name: control.value for name, control in self.controls.items()}
 
@@ -274,8 +328,46 @@ class Explorer:
             list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")
         )
 
+    def describe(self) -> str:
+        """The figure in words, for readers who cannot see it (the static PNG's alt text).
+
+        What the explorer shows (the first paragraph of its class docstring), the axes of each
+        panel, the numbers its frame writes (titles, readouts) and the controls' values.
+        """
+        summary = " ".join((type(self).__doc__ or "").split("\n\n")[0].split())
+        panels = [words for ax in self.fig.axes if (words := axes_words(ax))]
+        written = self.readouts()
+        settings = ", ".join(
+            f"{control.description or name} = {control.value}"
+            for name, control in self.controls.items()
+        )
+        parts = [summary, *(f"Panel: {words}." for words in panels)]
+        if written:
+            parts.append("Shown now: " + "; ".join(written) + ".")
+        parts.append(f"Controls: {settings}.")
+        return " ".join(parts)
+
+    def readouts(self) -> list[str]:
+        """The words and numbers the current frame writes, for :meth:`describe`: by default the
+        texts that move with the frame (titles, readouts), those of a word or more."""
+        texts = (
+            " ".join(artist.get_text().split())
+            for artist in getattr(self.fig, "moving", [])
+            if isinstance(artist, Text) and artist.get_visible()
+        )
+        return [text for text in texts if len(text) > 3]
+
     def _ipython_display_(self) -> None:
-        display_with_fallback(self.widget(), self.fig)
+        widget = self.widget()  # draws the first frame, so that describe() tells of it
+        display_with_fallback(widget, self.fig, self.describe())
+
+
+def axes_words(ax) -> str:
+    """One panel in words: its title, then what its y axis shows against its x axis."""
+    title = " ".join(ax.get_title().split())
+    x, y = (" ".join(label.split()) for label in (ax.get_xlabel(), ax.get_ylabel()))
+    axes = f"{y} against {x}" if x and y else x or y
+    return ": ".join(part for part in (title, axes) if part)
 
 
 def slice_networks(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from ipywidgets import Layout
 from matplotlib import colormaps
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import LogNorm
@@ -29,13 +30,71 @@ SLEPT_RANGE = (2.5, 10.5)
 
 # -- palette ---------------------------------------------------------------------------------
 
-POSITIVE, NEGATIVE = "#1f77b4", "#ff7f0e"  # weights: blue w > 0, orange w < 0
-PROBABILITY_CMAP = colormaps["RdBu"]  # fail (red) .. pass (blue), as in the neuron explorer
+#: Okabe and Ito's colour-blind-safe palette ("Color Universal Design", 2008). Two things that
+#: differ only by colour use a pair of these that also differs in lightness, so they are told
+#: apart in grey and by deuteranopes and protanopes (tests/test_viz_accessibility.py checks
+#: every pair in DISTINCT_PAIRS); where it matters, a shape or a line style says it too.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+#: Weights: blue w > 0 (solid), orange w < 0 (dashed: NEGATIVE_LINESTYLE).
+POSITIVE, NEGATIVE = OKABE_ITO["blue"], OKABE_ITO["orange"]
+NEGATIVE_LINESTYLE = (0, (2.0, 1.2))  # dashes, in units of the line's width
+#: Checks that pass and fail: blue and orange, with a tick / a cross (PASS_MARK, FAIL_MARK)
+#: or a hatch (FAIL_HATCH), never colour alone.
+PASS_COLOUR, FAIL_COLOUR = OKABE_ITO["blue"], OKABE_ITO["orange"]
+PASS_MARK, FAIL_MARK = "\N{CHECK MARK}", "\N{BALLOT X}"
+FAIL_HATCH = "xxx"
+#: Something went wrong (a run diverged, a unit died): words in white on this colour.
+ALARM_COLOUR = OKABE_ITO["vermillion"]
+#: Test students: the training students' black marks, in bluish green.
+TEST_COLOUR = OKABE_ITO["bluish green"]
+#: Probabilities, fail (red, 0) .. pass (blue, 1): a ColorBrewer diverging map that stays
+#: red-against-blue for colour-blind readers; in grey, the 0.5 line and the students' shapes
+#: (PASS_STYLE, FAIL_STYLE) say which side is which.
+PROBABILITY_CMAP = colormaps["RdBu"]
+#: Pairs of colours that tell two things apart, by what they tell apart (see OKABE_ITO).
+DISTINCT_PAIRS = {
+    "weight > 0 / weight < 0": (POSITIVE, NEGATIVE),
+    "check passes / fails": (PASS_COLOUR, FAIL_COLOUR),
+    "training / test students": (OKABE_ITO["black"], TEST_COLOUR),
+}
 #: Students on the plane: a passed one is a white dot, a failed one a black cross.
 PASS_STYLE = {"marker": "o", "s": 28, "facecolor": "white", "edgecolor": "black", "linewidth": 0.9}
 FAIL_STYLE = {"marker": "x", "s": 26, "color": "black", "linewidth": 1.3}
 #: A box that keeps a text readable over a map.
 READOUT_BOX = {"boxstyle": "round", "facecolor": "white", "alpha": 0.85}
+
+# -- controls ------------------------------------------------------------------------------
+
+#: Pixels of a slider's track: a 30 px drag moves it by at most a tenth of its range.
+SLIDER_TRACK_PX = 300
+#: Pixels of a slider beside its track and its label: the readout and the margins.
+SLIDER_READOUT_PX = 90
+#: Pixels per character of a control's label (JupyterLab's 13 px font, with room to spare).
+LABEL_PX_PER_CHAR = 7.5
+
+
+def slider_options(description: str, track_px: int = SLIDER_TRACK_PX) -> dict[str, Any]:
+    """The description, style and layout of a slider whose track is ``track_px`` wide.
+
+    The label gets a fixed width fitted to ``description``, so the track's width is known from
+    the widget alone: ``layout.width - style.description_width - SLIDER_READOUT_PX``.
+    """
+    label_px = round(LABEL_PX_PER_CHAR * len(description)) + 12
+    return {
+        "description": description,
+        "style": {"description_width": f"{label_px}px"},
+        "layout": Layout(width=f"{label_px + track_px + SLIDER_READOUT_PX}px"),
+    }
+
 
 # -- words -----------------------------------------------------------------------------------
 
@@ -78,6 +137,12 @@ def title_text(ax, y: float = 1.025, fontsize: float = 12, **style: Any) -> Text
 def corner_readout(ax) -> Text:
     """Numbers at the axes' lower left corner, in a box that keeps them readable over a map."""
     return axes_text(ax, 0.02, 0.02, fontsize=10, va="bottom", bbox=READOUT_BOX)
+
+
+def readout_below(ax, y: float) -> Text:
+    """Numbers under the axes, at height ``y`` in the axes' coordinates (below the tick labels
+    and a legend there): outside the axes, they cover no student and no line."""
+    return axes_text(ax, 0.0, y, fontsize=10, va="top", ha="left", bbox=READOUT_BOX)
 
 
 def message_text(ax, bbox: dict[str, Any] = READOUT_BOX, **style: Any) -> Text:

@@ -26,9 +26,16 @@ from refimpl.gradcheck import numerical_gradient as reference_numerical_gradient
 from refimpl.optim import DIVERGENCE_FACTOR
 from refimpl.optim import gradient_descent as reference_gradient_descent
 from refimpl.surface import loss_surface, parameter_entries, slice_function
-from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
+from refimpl.viz._core import DPI, BlitFigure, DescribedFigure, Explorer, LearnerFunction
 from refimpl.viz._geometry import contour_segments
-from refimpl.viz._style import CONTOUR_LEVELS, alarm_text, log_loss_map, title_text
+from refimpl.viz._style import (
+    ALARM_COLOUR,
+    CONTOUR_LEVELS,
+    alarm_text,
+    log_loss_map,
+    slider_options,
+    title_text,
+)
 
 #: The step of the numerical gradient (the course's default h).
 H = 1e-5
@@ -127,7 +134,6 @@ class DescentExplorer(Explorer):
         self.landscapes = _landscapes()
         self._maps: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         land = self.landscapes[surface]
-        wide = {"style": {"description_width": "initial"}, "continuous_update": True}
         self.controls = {
             "surface": widgets.ToggleButtons(
                 options=[("bowl w1² + 10·w2²", "bowl"), ("loss slice of the network", "slice")],
@@ -141,12 +147,16 @@ class DescentExplorer(Explorer):
                 min=land.lr_range[0],
                 max=land.lr_range[1],
                 step=0.05,
-                description="learning rate",
                 readout_format=".3g",
-                **wide,
+                continuous_update=True,
+                **slider_options("learning rate"),
             ),
             "steps": widgets.IntSlider(
-                value=land.steps, min=1, max=100, description="steps", **wide
+                value=land.steps,
+                min=1,
+                max=100,
+                continuous_update=True,
+                **slider_options("steps"),
             ),
             **{
                 name: widgets.FloatSlider(
@@ -154,8 +164,8 @@ class DescentExplorer(Explorer):
                     min=land.box[2 * k],
                     max=land.box[2 * k + 1],
                     step=0.1,
-                    description=f"start {land.labels[k]}",
-                    **wide,
+                    continuous_update=True,
+                    **slider_options(f"start {land.labels[k]}"),
                 )
                 for k, name in enumerate(("start_a", "start_b"))
             },
@@ -242,8 +252,8 @@ class DescentExplorer(Explorer):
         lax.set_ylabel("loss f(w) (log scale)", fontsize=11)
         lax.grid(alpha=0.3, which="major")
         (self.loss_line,) = lax.plot([], [], "-o", color=PATH_COLOUR, markersize=3, linewidth=1.6)
-        self.diverged_line = lax.axvline(0.0, color="tab:red", linestyle="--", linewidth=1.5)
-        self.diverged_text = alarm_text(lax, fontsize=11, colour="tab:red")
+        self.diverged_line = lax.axvline(0.0, color=ALARM_COLOUR, linestyle="--", linewidth=1.5)
+        self.diverged_text = alarm_text(lax, fontsize=11, colour=ALARM_COLOUR)
         # The run's numbers, above the loss panel (a plain text: a moving ax.title is misplaced).
         self.loss_readout = title_text(lax)
         self.fig.moving = [
@@ -331,7 +341,7 @@ class DescentExplorer(Explorer):
             )
             self.diverged_text.set_visible(True)
             self.loss_readout.set_text(f"loss {losses[0]:.3g} at the start")
-        self.verdict.set_color("tab:red" if stop is not None else "black")
+        self.verdict.set_color(ALARM_COLOUR if stop is not None else "black")
         return {"path": drawn_path, "losses": drawn_losses, "diverged": np.array(stop is not None)}
 
 
@@ -389,7 +399,15 @@ def derivative_error_figure(numerical_derivative: Callable | None = None) -> Fig
     central_error = np.maximum(np.nan_to_num(central_error, nan=1.0), ERROR_FLOOR)
     forward_error = np.maximum(forward_error, ERROR_FLOOR)
 
-    fig = Figure(figsize=(8.6, 4.6), dpi=DPI, layout="constrained")
+    fig = DescribedFigure(figsize=(8.6, 4.6), dpi=DPI, layout="constrained")
+    best_forward, best_central = (STEPS_H[np.argmin(e)] for e in (forward_error, central_error))
+    fig.alt = (
+        "Log-log plot of the error of a numerical derivative of sin at x = 1 against the step h "
+        "(smaller h to the right), for the forward difference (orange) and the central "
+        "difference (blue): each error first falls as h shrinks (truncation), then rises again "
+        f"(round-off). The forward difference is best near h = {best_forward:.0e}, the central "
+        f"one near h = {best_central:.0e}. {central.plain_note}"
+    )
     ax = fig.add_subplot()
     _error_curves(ax, forward_error, central_error)
     for error, colour, shift in ((forward_error, "tab:orange", 40), (central_error, "tab:blue", 0)):

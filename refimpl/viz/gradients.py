@@ -37,10 +37,16 @@ from refimpl.viz._core import (
 from refimpl.viz._geometry import contour_segments
 from refimpl.viz._style import (
     CONTOUR_LEVELS,
+    FAIL_COLOUR,
+    FAIL_HATCH,
+    FAIL_MARK,
     LOSS_NAMES,
+    PASS_COLOUR,
+    PASS_MARK,
     colour_ticks,
     log_loss_map,
     message_text,
+    slider_options,
     title_text,
 )
 
@@ -71,7 +77,6 @@ MAP_CMAP = "YlGnBu"  # low loss pale yellow, high loss blue
 MAP_ALPHA = 0.85  # softened a little, so that the arrows stand out
 NUMERICAL_COLOUR = "black"
 ANALYTIC_COLOUR = "#ff7f0e"
-PASS_COLOUR, FAIL_COLOUR = "#2ca02c", "#d62728"
 BOX_STYLE = {"boxstyle": "round", "facecolor": "white", "alpha": 0.9, "edgecolor": "0.7"}
 
 
@@ -133,7 +138,7 @@ def _controls(
 ) -> dict[str, widgets.Widget]:
     """The explorer's controls: the slice (a, b, which network), the point, the two passes."""
     wide = {"style": {"description_width": "initial"}}
-    slider = {**wide, "continuous_update": True, "min": -SPAN, "max": SPAN, "step": 0.05}
+    slider = {"continuous_update": True, "min": -SPAN, "max": SPAN, "step": 0.05}
     toggle = {"style": {"description_width": "initial", "button_width": "auto"}}
     return {
         "a": widgets.Dropdown(options=labels, value=a, description="parameter a (x)", **wide),
@@ -141,8 +146,8 @@ def _controls(
         "at": widgets.ToggleButtons(
             options=at_options, value=at_options[0][1], description="network", **toggle
         ),
-        "da": widgets.FloatSlider(value=da, description="point: change in a", **slider),
-        "db": widgets.FloatSlider(value=db, description="change in b", **slider),
+        "da": widgets.FloatSlider(value=da, **slider, **slider_options("point: change in a")),
+        "db": widgets.FloatSlider(value=db, **slider, **slider_options("change in b")),
         "loss": widgets.ToggleButtons(
             options=[("MSE", "mse"), ("BCE", "bce")], value=loss, description="loss", **toggle
         ),
@@ -459,12 +464,16 @@ class GradientArrowsExplorer(Explorer):
         shown = np.clip(np.nan_to_num(errors, nan=1.0), ERROR_FLOOR, 1.0)
         for bar, error in zip(self.bars, shown, strict=True):
             bar.set_height(error - ERROR_FLOOR)
-            bar.set_color(PASS_COLOUR if error <= TOLERANCE else FAIL_COLOUR)
+            passed = error <= TOLERANCE
+            bar.set_facecolor(PASS_COLOUR if passed else FAIL_COLOUR)
+            bar.set_edgecolor(PASS_COLOUR if passed else "black")
+            bar.set_hatch("" if passed else FAIL_HATCH)  # not colour alone
+            bar.set_hatchcolor("black")
         failing = int(np.sum(~(errors <= TOLERANCE)))
         self.bar_title.set_text(
-            f"gradient check at this point: all {errors.size} entries pass"
+            f"{PASS_MARK} gradient check here: all {errors.size} entries pass"
             if not failing
-            else f"gradient check at this point: {failing} of {errors.size} entries FAIL"
+            else f"{FAIL_MARK} gradient check here: {failing} of {errors.size} entries FAIL"
         )
         return {
             "analytic": down_analytic,

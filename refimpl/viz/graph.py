@@ -23,11 +23,18 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from refimpl.activations import sigmoid
 from refimpl.autodiff import Value as ReferenceValue
 from refimpl.autodiff import trace_neuron_loss
-from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction, figure_png
-from refimpl.viz._style import axes_text, legend_below, title_text
+from refimpl.viz._core import (
+    DPI,
+    BlitFigure,
+    DescribedImage,
+    Explorer,
+    LearnerFunction,
+    figure_png,
+)
+from refimpl.viz._style import OKABE_ITO, axes_text, legend_below, slider_options, title_text
 
-VALUE_COLOUR = "#1f5fbf"  # forward: values on the nodes
-GRAD_COLOUR = "#d62728"  # backward: gradients dL/d(node)
+VALUE_COLOUR = OKABE_ITO["blue"]  # forward: values on the nodes
+GRAD_COLOUR = OKABE_ITO["vermillion"]  # backward: gradients dL/d(node), the red tangent
 LOCAL_COLOUR = "0.25"  # local derivatives on the edges
 NODE_FACE = {"leaf": "#eef3fb", "op": "#f7f7f7", "loss": "#fdeeee", "target": "#f2f2f2"}
 
@@ -145,19 +152,19 @@ class GraphExplorer(Explorer):
         self._differs: list[str] = []
         self._slope_of = ""  # the leaf whose words are shown
 
-        slider = {"style": {"description_width": "initial"}, "continuous_update": True}
         toggle = {"style": {"description_width": "initial", "button_width": "auto"}}
         low, high = SLIDER_RANGE
         self.controls = {
-            "w": widgets.FloatSlider(
-                value=w, min=low, max=high, step=0.1, description="w", **slider
-            ),
-            "b": widgets.FloatSlider(
-                value=b, min=low, max=high, step=0.1, description="b", **slider
-            ),
-            "x": widgets.FloatSlider(
-                value=x, min=low, max=high, step=0.1, description="x", **slider
-            ),
+            name: widgets.FloatSlider(
+                value=start,
+                min=low,
+                max=high,
+                step=0.1,
+                continuous_update=True,
+                **slider_options(name),
+            )
+            for name, start in (("w", w), ("b", b), ("x", x))
+        } | {
             "y": widgets.ToggleButtons(
                 options=[("1 (passed)", 1.0), ("0 (failed)", 0.0)],
                 value=float(y),
@@ -391,6 +398,16 @@ class GraphExplorer(Explorer):
             )
         return lines
 
+    def readouts(self) -> list[str]:
+        values = ", ".join(f"{name} = {text.get_text()}" for name, text in self.value_texts.items())
+        words = [f"forward values: {values}"]
+        if self.show_backward:
+            grads = ", ".join(
+                f"∂L/∂{name} = {text.get_text()}" for name, text in self.grad_texts.items()
+            )
+            words += [f"gradients: {grads}", self.slope_text.get_text()]
+        return words
+
     def draw(self, w: float, b: float, x: float, y: float, slope_of: str) -> dict[str, np.ndarray]:
         got = self.trace(w, b, x, y)
         reference = self._reference_trace(w, b, x, y)
@@ -460,4 +477,10 @@ def neuron_graph(
     With ``show_backward=False`` only the forward pass: the value of every node.
     """
     explorer = GraphExplorer(w=w, b=b, x=x, y=y, show_backward=show_backward)
-    return Image(data=figure_png(explorer.fig), format="png")
+    alt = (
+        "Computational graph of one sigmoid neuron with a squared-error loss: w and x into "
+        "w·x, plus b into z, sigmoid into a, with the target y into L = (a − y)². "
+        + "; ".join(explorer.readouts())
+        + "."
+    )
+    return DescribedImage(figure_png(explorer.fig), alt)

@@ -2,9 +2,10 @@
 
 Two sliders set one student's hours studied and hours slept. The diagram shows every node's
 value (inputs, hidden ``z`` and ``a = relu(z)``, output ``z`` and ``y_hat = sigmoid(z)``) and every
-weight on its edge: blue edges are positive weights, orange ones negative, the width grows with
-``|w|`` and an edge fades when it carries little signal for this student. Beside it, the network's
-predicted probability over the whole study/sleep plane, with the student marked.
+weight on its edge: blue solid edges are positive weights, orange dashed ones negative, the width
+grows with ``|w|`` and an edge fades when it carries little signal for this student. A hidden unit
+that fires is grey with a solid rim, one that is off white with a dashed rim. Beside it, the
+network's predicted probability over the whole study/sleep plane, with the student marked.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from refimpl.viz._geometry import plane_grid
 from refimpl.viz._style import (
     FAIL_STYLE,
     NEGATIVE,
+    NEGATIVE_LINESTYLE,
     PASS_STYLE,
     POSITIVE,
     PROBABILITY_CMAP,
@@ -33,9 +35,14 @@ from refimpl.viz._style import (
     STUDIED_RANGE,
     legend_below,
     pass_fail_handles,
+    slider_options,
 )
 
-ACTIVE_CMAP = colormaps["Oranges"]  # hidden units: pale when off, orange when firing
+#: Hidden units: white with a dashed rim when off (a = 0); grey with a solid rim when firing,
+#: darker the larger a (never a colour of the weights: one meaning per colour).
+ACTIVE_CMAP = colormaps["Greys"]
+OFF_FACE, OFF_RIM = "white", "--"
+ON_RIM = "-"
 
 # Diagram layout (data units of an equal-aspect axes): inputs, hidden units, output.
 NODE_RADIUS = 0.45
@@ -58,6 +65,11 @@ WEIGHT_BOX = {
 PLANE_LEGEND = {"ncols": 4, "fontsize": 8.5, "handletextpad": 0.3, "columnspacing": 0.8}
 #: The student on the plane (and in its legend): a gold star.
 STUDENT_STYLE = {"linestyle": "", "marker": "*", "color": "gold", "markeredgecolor": "black"}
+
+
+def unit_colour(a: float) -> tuple | str:
+    """A hidden unit's fill for its activation ``a``: white when off, then greys up to a = 5."""
+    return ACTIVE_CMAP(0.2 + 0.35 * min(a / 5.0, 1.0)) if a > 0 else OFF_FACE
 
 
 def _fmt(value: float) -> str:
@@ -103,13 +115,22 @@ class NetworkExplorer(Explorer):
         self.y = np.asarray(y, dtype=np.float64).reshape(-1)
         self.forward = LearnerFunction(forward_231, reference_forward_231, "forward_231")
 
-        slider = {"style": {"description_width": "initial"}, "continuous_update": True}
         self.controls = {
             "studied": widgets.FloatSlider(
-                value=studied, min=0.0, max=10.0, step=0.1, description="hours studied", **slider
+                value=studied,
+                min=0.0,
+                max=10.0,
+                step=0.1,
+                continuous_update=True,
+                **slider_options("hours studied"),
             ),
             "slept": widgets.FloatSlider(
-                value=slept, min=3.0, max=10.0, step=0.1, description="hours slept", **slider
+                value=slept,
+                min=3.0,
+                max=10.0,
+                step=0.1,
+                continuous_update=True,
+                **slider_options("hours slept"),
             ),
         }
         self._build_figure()
@@ -147,8 +168,35 @@ class NetworkExplorer(Explorer):
         self._build_names(ax)
         ax.legend(
             handles=[
-                Line2D([], [], color=POSITIVE, linewidth=3, label="weight > 0"),
-                Line2D([], [], color=NEGATIVE, linewidth=3, label="weight < 0"),
+                Line2D([], [], color=POSITIVE, linewidth=3, label="weight > 0 (solid)"),
+                Line2D(
+                    [],
+                    [],
+                    color=NEGATIVE,
+                    linewidth=3,
+                    linestyle=NEGATIVE_LINESTYLE,
+                    label="weight < 0 (dashed)",
+                ),
+                Line2D(
+                    [],
+                    [],
+                    linestyle="",
+                    marker="o",
+                    markersize=12,
+                    markerfacecolor=ACTIVE_CMAP(0.35),
+                    markeredgecolor="0.2",
+                    label="unit on (a > 0): grey",
+                ),
+                Line2D(
+                    [],
+                    [],
+                    linestyle="",
+                    marker="o",
+                    markersize=12,
+                    markerfacecolor=OFF_FACE,
+                    markeredgecolor="0.2",
+                    label="unit off (a = 0): white",
+                ),
             ],
             title="edge width ~ |weight|\nfaded: little signal here",
             title_fontsize=9,
@@ -182,6 +230,7 @@ class NetworkExplorer(Explorer):
                     (edge,) = ax.plot(
                         *np.column_stack([source, target]),
                         color=POSITIVE if w >= 0 else NEGATIVE,
+                        linestyle="-" if w >= 0 else NEGATIVE_LINESTYLE,
                         linewidth=0.6 + 6.0 * abs(w) / widest,
                         solid_capstyle="round",
                         zorder=1,
@@ -283,6 +332,15 @@ class NetworkExplorer(Explorer):
     def notes(self) -> list[str]:
         return [self.forward.note]
 
+    def readouts(self) -> list[str]:
+        studied, slept = self.student.get_xdata()[0], self.student.get_ydata()[0]
+        hidden = ", ".join(" ".join(text.get_text().split()) for text in self.node_texts[2:5])
+        return [
+            f"this student studied {studied:.1f} h and slept {slept:.1f} h",
+            f"hidden units: {hidden} (grey: on, white: off)",
+            " ".join(self.summary.get_text().split()),
+        ]
+
     def draw(self, studied: float, slept: float) -> dict[str, np.ndarray]:
         X = np.array([[studied, slept]])  # one student: a batch of n = 1
         y_hat, cache = self.forward(X, self._params_copy())
@@ -298,12 +356,14 @@ class NetworkExplorer(Explorer):
         texts += [f"z = {_fmt(z)}\na = {_fmt(a)}" for z, a in zip(z1, a1, strict=True)]
         texts.append(f"z = {_fmt(z2[0])}\ny_hat\n= {p:.3f}")
         colours = ["0.93", "0.93"]
-        colours += [ACTIVE_CMAP(0.12 + 0.6 * min(a / 5.0, 1.0)) if a > 0 else "0.82" for a in a1]
+        colours += [unit_colour(a) for a in a1]
         colours.append(PROBABILITY_CMAP(p))
-        for node, text, colour, label in zip(
-            self.nodes, self.node_texts, colours, texts, strict=True
+        rims = ["-", "-", *(ON_RIM if a > 0 else OFF_RIM for a in a1), "-"]
+        for node, text, colour, rim, label in zip(
+            self.nodes, self.node_texts, colours, rims, texts, strict=True
         ):
             node.set_facecolor(colour)
+            node.set_linestyle(rim)
             text.set_text(label)
         # the output node's text must stay readable on a dark red or blue
         self.node_texts[-1].set_color("white" if abs(p - 0.5) > 0.3 else "black")

@@ -21,17 +21,18 @@ import refimpl
 from refimpl.activations import relu, sigmoid
 from refimpl.data import FEATURE_NAMES, study_sleep
 from refimpl.neuron import neuron as reference_neuron
-from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
+from refimpl.viz._core import DPI, BlitFigure, DescribedFigure, Explorer, LearnerFunction
 from refimpl.viz._geometry import plane_grid, switch_line
 from refimpl.viz._style import (
     FAIL_STYLE,
     PASS_STYLE,
     SLEPT_RANGE,
     STUDIED_RANGE,
-    corner_readout,
     frame_on_top,
     legend_below,
     pass_fail_handles,
+    readout_below,
+    slider_options,
     title_text,
 )
 
@@ -86,16 +87,30 @@ class NeuronExplorer(Explorer):
         self.neuron = LearnerFunction(neuron, reference_neuron, "neuron")
         self.X_grid, self.image_shape = plane_grid()
 
-        slider = {"style": {"description_width": "initial"}, "continuous_update": True}
         self.controls = {
             "w1": widgets.FloatSlider(
-                value=w1, min=-3.0, max=3.0, step=0.1, description="w1 (per hour studied)", **slider
+                value=w1,
+                min=-3.0,
+                max=3.0,
+                step=0.1,
+                continuous_update=True,
+                **slider_options("w1 (per hour studied)"),
             ),
             "w2": widgets.FloatSlider(
-                value=w2, min=-3.0, max=3.0, step=0.1, description="w2 (per hour slept)", **slider
+                value=w2,
+                min=-3.0,
+                max=3.0,
+                step=0.1,
+                continuous_update=True,
+                **slider_options("w2 (per hour slept)"),
             ),
             "b": widgets.FloatSlider(
-                value=b, min=-30.0, max=30.0, step=0.5, description="b (bias)", **slider
+                value=b,
+                min=-30.0,
+                max=30.0,
+                step=0.5,
+                continuous_update=True,
+                **slider_options("b (bias)"),
             ),
             "activation": widgets.Dropdown(
                 options=list(ACTIVATION_FUNCTIONS), value=activation, description="f"
@@ -110,7 +125,7 @@ class NeuronExplorer(Explorer):
         self.draw(**self.values())
 
     def _build_figure(self) -> None:
-        self.fig = BlitFigure(figsize=(7.4, 5.0), dpi=DPI, layout="constrained")
+        self.fig = BlitFigure(figsize=(7.4, 5.6), dpi=DPI, layout="constrained")
         ax = self.ax = self.fig.add_subplot()
         self.heat = ax.imshow(
             np.zeros(self.image_shape),
@@ -132,7 +147,7 @@ class NeuronExplorer(Explorer):
         # a plain text, not ax.title: matplotlib moves a title that is hidden while the still
         # parts are drawn
         self.title = title_text(ax, y=1.02)
-        self.readout = corner_readout(ax)
+        self.readout = readout_below(ax, -0.23)  # under the legend: it covers no student
         self._build_axes(ax)
         self.frame = frame_on_top(ax)  # the axes' frame, drawn again over the heat map
         self.fig.set_moving(
@@ -236,7 +251,11 @@ def _signed(value: float) -> str:
 def activation_figure() -> Figure:
     """ReLU and sigmoid side by side on z in [-6, 6] (a static figure for notebook 01)."""
     z = np.linspace(-6.0, 6.0, 241)
-    fig = Figure(figsize=(8.0, 3.0), layout="constrained")
+    fig = DescribedFigure(figsize=(8.0, 3.0), layout="constrained")
+    fig.alt = (
+        "Two plots over z from -6 to 6. Left, relu(z): 0 for z < 0, then the line z. Right, "
+        "sigmoid(z): an S-shaped curve from 0 to 1, 0.5 at z = 0."
+    )
     for ax, name, f, note in zip(
         fig.subplots(1, 2),
         ("relu", "sigmoid"),

@@ -24,9 +24,11 @@ from refimpl.viz._geometry import contour_segments
 from refimpl.viz._style import (
     CONTOUR_LEVELS,
     LOSS_NAMES,
+    OKABE_ITO,
     corner_readout,
     log_loss_map,
     message_text,
+    slider_options,
     title_text,
 )
 
@@ -41,7 +43,11 @@ STRIDE_3D = 3
 #: Elevation and azimuth of the 3-D view (degrees): looking down the valley of the default slice.
 VIEW_3D = (40.0, -60.0)
 
-CUT_COLOURS = ("#2fb4ff", "#ff9a1f")  # bright enough to read on the dark valleys
+#: The cuts along a and along b: sky blue and orange, bright enough to read on the dark valleys,
+#: and told apart without colour by their dashes (on the map) and line styles (in the cuts).
+CUT_COLOURS = (OKABE_ITO["sky blue"], OKABE_ITO["orange"])
+CUT_MAP_DASHES = ("--", (0, (1.0, 1.5)))
+CUT_LINESTYLES = ("-", (0, (5.0, 2.0)))
 BEND_STYLE = {"color": "tab:red", "linewidth": 6.0, "alpha": 0.35, "solid_capstyle": "butt"}
 MARK_STYLE = {"marker": "*", "markersize": 15, "color": "tab:red", "markeredgecolor": "white"}
 
@@ -99,7 +105,7 @@ class LossSurfaceExplorer(Explorer):
             "a": widgets.Dropdown(options=labels, value=a, description="parameter a (x)", **wide),
             "b": widgets.Dropdown(options=labels, value=b, description="parameter b (y)", **wide),
             "span": widgets.FloatSlider(
-                value=span, min=0.5, max=10.0, step=0.5, description="range ±", **wide
+                value=span, min=0.5, max=10.0, step=0.5, **slider_options("range ±")
             ),
             "loss": widgets.ToggleButtons(
                 options=[("MSE", "mse"), ("BCE", "bce")], value=loss, description="loss", **toggle
@@ -174,8 +180,10 @@ class LossSurfaceExplorer(Explorer):
         fig.text(0.57, 0.48, "loss", rotation=90, va="center", fontsize=11)
         self.contours = LineCollection([], colors="white", linewidths=0.6, alpha=0.8)
         ax.add_collection(self.contours)
-        (self.cut_a_line,) = ax.plot([], [], "--", color=CUT_COLOURS[0], linewidth=1.6)
-        (self.cut_b_line,) = ax.plot([], [], "--", color=CUT_COLOURS[1], linewidth=1.6)
+        self.cut_a_line, self.cut_b_line = (
+            ax.plot([], [], linestyle=dashes, color=colour, linewidth=1.6)[0]
+            for colour, dashes in zip(CUT_COLOURS, CUT_MAP_DASHES, strict=True)
+        )
         (self.mark,) = ax.plot([0.0], [0.0], linestyle="", **MARK_STYLE)
         self.mark_text = corner_readout(ax)
         self.map_title = title_text(ax)
@@ -184,11 +192,14 @@ class LossSurfaceExplorer(Explorer):
     def _build_cuts(self) -> None:
         """The two 1-D cuts through the marked point, with where they bend downward."""
         cut = self.cut_ax
-        (self.cut_a,) = cut.plot(
-            [], [], color=CUT_COLOURS[0], linewidth=2, label="along a (b fixed)"
-        )
-        (self.cut_b,) = cut.plot(
-            [], [], color=CUT_COLOURS[1], linewidth=2, label="along b (a fixed)"
+        self.cut_a, self.cut_b = (
+            cut.plot([], [], color=colour, linestyle=style, linewidth=2, label=label)[0]
+            for colour, style, label in zip(
+                CUT_COLOURS,
+                CUT_LINESTYLES,
+                ("along a (b fixed)", "along b (a fixed)"),
+                strict=True,
+            )
         )
         (self.bend_a,) = cut.plot([], [], **BEND_STYLE, label="bends downward: not convex")
         (self.bend_b,) = cut.plot([], [], **BEND_STYLE)

@@ -10,10 +10,12 @@ fires for none: ``refimpl.diagnostics.dead_units``).
 
 Compute and render (measured on an idle 2-core machine): a new run of 2000 epochs on the 150
 training students takes about 0.2 s of compute, once per choice of learning rate, width,
-initialisation and seed (a run seen before is kept). What depends on the run is redrawn on every
-frame over still parts that depend on the width only, rendered once per width (about 0.15 s) and
-kept: moving the epoch slider, or going back to a run seen before, takes about 2 ms of numbers and
-40 ms of drawing and PNG encoding.
+initialisation and seed (a run seen before is kept). Once the explorer is shown, a background
+thread trains the 21 runs one control away from the current one, nearest first, while the learner
+looks at the frame (``refimpl.viz._prefetch``: about 4 s for all of them), so that a new setting
+usually finds its run ready. What depends on the run, or on the width (the unit axis), is redrawn
+on every frame over still parts that are rendered once: moving the epoch slider, or going to a run
+already trained, takes about 2 ms of numbers and 40-80 ms of drawing and PNG encoding.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from refimpl.losses import accuracy as reference_accuracy
 from refimpl.mlp import mlp_forward
 from refimpl.viz._core import DPI, BlitFigure, Explorer, LearnerFunction
 from refimpl.viz._geometry import clip_to_plane, contour_segments, plane_grid, switch_line
+from refimpl.viz._prefetch import Prefetcher
 from refimpl.viz._style import (
+    ALARM_COLOUR,
     FAIL_STYLE,
     NEGATIVE,
     PASS_STYLE,
@@ -43,16 +47,20 @@ from refimpl.viz._style import (
     PROBABILITY_CMAP,
     SLEPT_RANGE,
     STUDIED_RANGE,
+    TEST_COLOUR,
     alarm_text,
     axes_text,
     frame_on_top,
     legend_below,
     pass_fail_handles,
+    slider_options,
     title_text,
 )
 
 #: Epochs of every run (``refimpl.examples.training_run``); the slider scrubs through them.
 EPOCHS = RUN_EPOCHS
+#: Runs an explorer keeps (refimpl.examples keeps more): the current one and its neighbours.
+KEPT_RUNS = 64
 LEARNING_RATES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 WIDTHS = (1, 2, 3, 4, 8, 16)
 SEEDS = tuple(range(6))
@@ -78,8 +86,7 @@ EPOCH_STOPS = tuple(
 #: Fixed log axes, so that runs compare at a glance; values outside are drawn at the edge.
 LOSS_LIMITS = (3e-3, 30.0)
 GRAD_NORM_LIMITS = (1e-5, 100.0)
-TEST_COLOUR = "#2ca02c"  # test students: the same markers, in green
-DEAD_COLOUR = "tab:red"
+DEAD_COLOUR = ALARM_COLOUR
 #: A dead unit: a red cross at the foot of its (empty) bar.
 DEAD_MARK = {
     "linestyle": "",
@@ -88,6 +95,8 @@ DEAD_MARK = {
     "color": DEAD_COLOUR,
     "markeredgecolor": "white",
 }
+#: A unit whose outgoing weight is negative: an orange bar, hatched (not colour alone).
+NEGATIVE_HATCH = "//"
 UNIT_LINE_COLOUR = "gold"  # hidden units' switch lines, visible on red, white and blue
 #: The box of the loss and gradient-norm readouts.
 CURVE_READOUT_BOX = {"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.8"}
@@ -95,6 +104,29 @@ CURVE_READOUT_BOX = {"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "
 PLANE_LEGEND = {"ncols": 5, "fontsize": 8.5, "handletextpad": 0.2, "columnspacing": 0.7}
 #: Points per drawn curve (log-spaced epochs; the curves' x axis is logarithmic after 1).
 CURVE_POINTS = 400
+
+
+def neighbour_settings(key: tuple[float, int, str, int]) -> list[tuple[float, int, str, int]]:
+    """The runs one control away from ``key`` = (lr, width, init, seed), nearest first.
+
+    One step of the learning rate, the seed or the width, then every other initialisation, then
+    two steps, and so on: what a learner moving one control reaches first comes first.
+    """
+    lr, width, init, seed = key
+    axes = ((0, LEARNING_RATES, lr), (3, SEEDS, seed), (1, WIDTHS, width))
+
+    def steps_away(steps: int) -> list[tuple[float, int, str, int]]:
+        found = []
+        for position, options, value in axes:
+            at = options.index(value)
+            for index in (at - steps, at + steps):
+                if 0 <= index < len(options):
+                    found.append((*key[:position], options[index], *key[position + 1 :]))
+        return found
+
+    inits = [(lr, width, other, seed) for _, other in INIT_OPTIONS if other != init]
+    farther = range(2, max(len(LEARNING_RATES), len(SEEDS), len(WIDTHS)))
+    return [*steps_away(1), *inits, *(found for steps in farther for found in steps_away(steps))]
 
 
 def curve_epochs(count: int, points: int = CURVE_POINTS) -> np.ndarray:
@@ -155,9 +187,8 @@ def _controls(lr: float, width: int, init: str, seed: int, epoch: int) -> dict[s
         "lr": widgets.SelectionSlider(
             options=[(f"{rate:g}", rate) for rate in LEARNING_RATES],
             value=lr,
-            description="learning rate",
             continuous_update=False,  # a new run on release, not on every step of a drag
-            **wide,
+            **slider_options("learning rate"),
         ),
         "width": dropdown(widths, width, "hidden units", 250),
         "init": dropdown(INIT_OPTIONS, init, "initialisation", 330),
@@ -165,10 +196,8 @@ def _controls(lr: float, width: int, init: str, seed: int, epoch: int) -> dict[s
         "epoch": widgets.SelectionSlider(
             options=EPOCH_STOPS,
             value=epoch,
-            description="epoch (only redraws)",
             continuous_update=True,
-            layout=widgets.Layout(width="520px"),
-            **wide,
+            **slider_options("epoch (only redraws)"),
         ),
     }
 
@@ -202,10 +231,20 @@ class TrainingExplorer(Explorer):
         self.X_grid_std, _, _ = standardize(self.X_grid, self.data.mean, self.data.std)
         self._run: Run | None = None
         self._run_key: tuple | None = None
+        self._shown_width = 0
+        self._runs = Prefetcher(training_run, keep=KEPT_RUNS)
+        self._prefetching = False  # from the first widget on: a learner is moving controls
 
         self.controls = _controls(lr, width, init, seed, epoch)
         self._build_figure()
         self.draw(**self.values())
+
+    def widget(self) -> widgets.Widget:
+        self._prefetching = True
+        return super().widget()
+
+    def settle(self, timeout: float | None = None) -> bool:
+        return self._runs.settle(timeout)
 
     def controls_box(self) -> widgets.Widget:
         rows = [["lr", "width", "init", "seed"], ["epoch"]]
@@ -220,7 +259,7 @@ class TrainingExplorer(Explorer):
             return [self.accuracy.note]
         message = html.escape(run.message)
         if run.status == "diverged":
-            message = f'<span style="color: #d62728; font-weight: bold">{message}</span>'
+            message = f'<span style="color: {ALARM_COLOUR}; font-weight: bold">{message}</span>'
         timing = f"(trained in {run.seconds:.2f} s, once: moving the epoch slider only redraws)"
         return [self.accuracy.note, f"<code>refimpl.train</code>: {message} {timing}"]
 
@@ -255,6 +294,7 @@ class TrainingExplorer(Explorer):
             *self.bars,
             self.dead_marks,
             self.units_note,
+            self.units_ax.xaxis,  # its ticks follow the width: moving, so no width renders again
         )
 
     def _build_curves(self) -> None:
@@ -344,7 +384,9 @@ class TrainingExplorer(Explorer):
         uax.grid(alpha=0.3, axis="y")
         handles = [
             Rectangle((0, 0), 1, 1, color=POSITIVE, label="weight out > 0"),
-            Rectangle((0, 0), 1, 1, color=NEGATIVE, label="weight out < 0"),
+            Rectangle(
+                (0, 0), 1, 1, facecolor=NEGATIVE, hatch=NEGATIVE_HATCH, label="weight out < 0"
+            ),
             Line2D([], [], **DEAD_MARK, label="dead: off for every student"),
         ]
         legend_below(uax, handles, (-0.05, -0.13), ncols=1, fontsize=8.5)
@@ -391,10 +433,12 @@ class TrainingExplorer(Explorer):
         self, lr: float, width: int, init: str, seed: int, epoch: int
     ) -> dict[str, np.ndarray]:
         key = (float(lr), int(width), str(init), int(seed))
-        run = training_run(*key)
-        if self.fig.still_key != int(width):
-            self._show_width(int(width))
-            self.fig.still_key = int(width)  # a width seen before pastes its kept still layer
+        run = self._runs.get(key)
+        if self._shown_width != int(width):
+            self._show_width(int(width))  # moving artists only: nothing still to render again
+            self._shown_width = int(width)
+        if self._prefetching:
+            self._runs.ahead(neighbour_settings(key))
         if self._run_key != key:
             self._show_run(run)
             self._run_key = key
@@ -441,6 +485,7 @@ class TrainingExplorer(Explorer):
         for bar, share, w_out in zip(self.bars[:width], active, params["W2"][:, 0], strict=True):
             bar.set_height(share)
             bar.set_facecolor(POSITIVE if w_out >= 0 else NEGATIVE)
+            bar.set_hatch("" if w_out >= 0 else NEGATIVE_HATCH)  # the sign without colour
         self.dead_marks.set_data(np.flatnonzero(dead), np.full(int(dead.sum()), 4.0))
         notes = []
         if identical_units(params):
