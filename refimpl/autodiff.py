@@ -66,9 +66,12 @@ class Value:
 
     Gradients ACCUMULATE (``+=``): a Value used twice (``a * a``, or ``a`` in two
     branches) receives the sum of both contributions, as the multivariate chain
-    rule says. Calling ``backward()`` twice therefore adds twice; set ``.grad``
-    back to 0 in between (micrograd's ``zero_grad``). ``==`` compares identity,
-    not values, so Values can be kept in sets.
+    rule says. So a second ``backward()`` does not just add the gradients again:
+    the intermediate Values still hold their ``.grad`` and pass it on once more,
+    and gradients compound (p -> q = 2p -> r = 3q: p.grad is 6 after one call,
+    18 after two, not 12). Set ``.grad`` of every Value of the graph back to 0 in
+    between (micrograd's ``zero_grad``). ``==`` compares identity, not values, so
+    Values can be kept in sets.
 
     Parameters
     ----------

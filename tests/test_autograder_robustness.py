@@ -90,6 +90,8 @@ def test_builtin_max_is_named_as_a_possible_cause_not_a_certain_one():
     assert result.stage == "dtype"
     assert "Your function returned an integer (int)" in result.message
     assert "can come, for example, from Python's max(0, z)" in result.message
+    assert result.mistake == "relu-builtin-max"  # catalogued: the built-in is not elementwise
+    assert "not entries" in result.message
 
 
 def test_bool_complex_and_object_dtypes():
@@ -383,7 +385,7 @@ def test_sigmoid_with_np_where_over_both_branches_still_overflows():
 
     result = failure(check.sigmoid, sigmoid)
     assert (result.stage, result.mistake) == ("fp-error", "sigmoid-overflow")
-    assert "computes BOTH branches" in result.message
+    assert "np.where computes BOTH of its branches" in result.message
 
 
 def test_stable_sigmoids_pass_without_warnings(capsys):

@@ -278,3 +278,13 @@ def test_trace_uses_only_add_mul_sigmoid_and_backward():
     e = neuron_chain_rule(0.5, -0.5, 2.0, 1.0)
     for key, value in e.items():
         assert got[key] == pytest.approx(value, rel=1e-12)
+
+
+def test_a_second_backward_compounds_through_intermediate_values():
+    """The docstring's example: intermediate gradients are passed on again, so p gets 18."""
+    p = Value(1.0)
+    r = 3 * (2 * p)
+    r.backward()
+    assert p.grad == 6.0
+    r.backward()
+    assert p.grad == 18.0  # not 12: q kept its .grad from the first call

@@ -61,6 +61,10 @@ def _relu_abs(Z):
     return np.abs(as_f64(Z))
 
 
+def _relu_builtin_max(Z):
+    return max(0, Z)
+
+
 def _relu_in_place(Z):
     Z[Z < 0] = 0
     return Z
@@ -78,6 +82,11 @@ RELU = Entry.simple(
         Mistake("relu-min-not-max", "the minimum instead of the maximum",
                 "relu(Z) keeps positive values and turns negative ones into 0: which of "
                 "min/max with 0 does that?", _relu_min),
+        Mistake("relu-builtin-max", "Python's built-in max(0, Z)",
+                "The built-in max compares two whole objects, not entries: max(0, Z) gives "
+                "the int 0 or Z itself, and for an array of several entries it cannot decide "
+                "at all (the truth value of an array is ambiguous). Which NumPy function "
+                "compares entry by entry?", _relu_builtin_max),
         Mistake("relu-abs", "the absolute value",
                 "Negative inputs must give 0, not their size.", _relu_abs),
         Mistake("relu-in-place", "the input array is modified (Z[Z < 0] = 0)",
@@ -161,10 +170,9 @@ SIGMOID = Entry.simple(
                 _sigmoid_derivative),
         Mistake("sigmoid-overflow", "exp(-z) overflows for very negative z",
                 "1 / (1 + exp(-z)) computes exp(1000) = inf for z = -1000: the value happens "
-                "to be right, but NumPy warns. Compute E = np.exp(-np.abs(Z)), which never "
-                "overflows, and build both cases from E: 1 / (1 + E) for z >= 0, E / (1 + E) "
-                "for z < 0. np.where(Z >= 0, 1 / (1 + np.exp(-Z)), ...) still overflows: "
-                "NumPy computes BOTH branches for every entry before choosing.",
+                "to be right, but NumPy warns. For each sign of z there is a form of sigmoid "
+                "that only ever exponentiates a number <= 0. Careful: np.where computes BOTH "
+                "of its branches for every entry before choosing.",
                 _sigmoid_overflows),
     ))
 

@@ -254,8 +254,8 @@ BCE_FROM_LOGITS = Entry.simple(
                 "itself: log(1 + e^z) has a stable form.",
                 partial(_bce_from_logits, mode="through-sigmoid")),
         Mistake("naive-softplus", "log(1 + exp(Z)) overflows for large Z",
-                "exp(800) is inf in float64. Use np.logaddexp(0, Z), or "
-                "max(Z, 0) + log1p(exp(-|Z|)).",
+                "exp(800) is inf in float64, although log(1 + e^z) itself is only about z "
+                "there. Rewrite it so that e is only ever raised to a power <= 0.",
                 partial(_bce_from_logits, mode="naive-softplus")),
         Mistake("yz-sign", "the y * Z term has the wrong sign",
                 "Write -[y log(sigma(z)) + (1 - y) log(1 - sigma(z))] in terms of z and "

@@ -274,34 +274,6 @@ class _MulGradSwapped(_WrongValue):
         return out
 
 
-class _SubGradSign(_WrongValue):
-    """a - b written directly, passing +out.grad to b."""
-
-    def __sub__(self, other):
-        other = self._wrap(other)
-        out = type(self)(self.data - other.data, (self, other), "-")
-
-        def _backward():
-            self.grad += out.grad
-            other.grad += out.grad
-
-        out._backward = _backward
-        return out
-
-
-class _PowGradMissingExponent(_WrongValue):
-    """d(x**k)/dx taken as x**(k - 1)."""
-
-    def __pow__(self, k):
-        out = type(self)(self.data**k, (self,), f"**{k}")
-
-        def _backward():
-            self.grad += self.data ** (k - 1) * out.grad
-
-        out._backward = _backward
-        return out
-
-
 class _SigmoidGradFromInput(_WrongValue):
     """sigmoid's _backward uses x (1 - x) with x the INPUT."""
 
@@ -358,11 +330,6 @@ VALUE = Entry.simple(
         Mistake("mul-grad-swapped", "the local derivatives of a * b are swapped",
                 "For out = a * b, dout/da = b and dout/db = a: each input's gradient uses the "
                 "OTHER input's data.", _MulGradSwapped),
-        Mistake("sub-grad-sign", "a - b passes +out.grad to b",
-                "For out = a - b, dout/db = -1: b's gradient gets -out.grad.", _SubGradSign),
-        Mistake("pow-grad-missing-exponent", "the factor k of x ** k is missing",
-                "d(x**k)/dx = k * x**(k - 1): for a ** 2 that is 2 * a.",
-                _PowGradMissingExponent),
         Mistake("sigmoid-grad-from-input", "sigmoid's derivative computed from its input",
                 "sigma'(x) = s (1 - s) with s = sigma(x), the sigmoid's OUTPUT (out.data), "
                 "not its input x.", _SigmoidGradFromInput),

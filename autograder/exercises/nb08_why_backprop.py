@@ -362,8 +362,8 @@ GD_STEP = Entry.simple(
     | in_place_hints("grads"),
     mistakes=(
         Mistake("gd-step-in-place", "params is updated in place",
-                "params[k] -= ... writes into the caller's arrays: build a new dict of new "
-                "arrays, {k: params[k] - lr * grads[k] for k in params}.",
+                "params[k] -= ... writes into the caller's arrays, so their params change "
+                "too: return new arrays and leave the ones you were given as they were.",
                 partial(_gd_step, mode="in-place")),
         Mistake("gd-step-ascent", "a step uphill (+ instead of -)",
                 "The gradient points uphill; descent goes the other way.",
