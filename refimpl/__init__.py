@@ -43,6 +43,10 @@ w, b, x         numbers     one neuron with one input (notebook 05): z = w x + b
 dL_dw, dL_db    numbers     that neuron's gradient, the chain rule by hand
 Value           object      a number that records how it was computed: .data,
                             .grad; out.backward() fills .grad of every input
+Y               (n, k)      notebook 09's one-hot targets over k classes; its
+                            logits Z are (n, k) too
+labels          (n,)        integer classes 0 .. k - 1 (notebook 09)
+P               (n, k)      softmax probabilities, rows summing to 1
 history         dict        train's record: history["loss"] (before each step),
                             history["grad_norm"] (the norm of all gradients)
 ==============  ==========  ===================================================
@@ -59,6 +63,7 @@ losses       mse, bce (also from logits), their gradients, target checks, accura
 layers       dense_forward / dense_backward
 network      the 2-3-1 network: init, forward, backward, loss, predict
 mlp          the same for any depth
+classifier   a multi-class network: the digits, softmax, cross-entropy, mini-batch SGD
 optim        gd_step, gradient_descent, train, grad_norm
 gradcheck    numerical derivatives and gradients, gradient_errors, grad_check
 data         study_sleep and other 2-D data sets, split, standardize
@@ -89,6 +94,26 @@ from refimpl.activations import (
     tanh_prime,
 )
 from refimpl.autodiff import Value, neuron_loss_grads
+from refimpl.classifier import (
+    DIGIT_CLASSES,
+    DIGIT_MAX,
+    DIGIT_SHAPE,
+    classifier_forward,
+    classifier_gradients,
+    confusion_matrix,
+    cross_entropy,
+    label_accuracy,
+    load_digits,
+    load_digits_split,
+    log_softmax,
+    minibatches,
+    one_hot,
+    predict_labels,
+    relu_backward,
+    softmax,
+    softmax_cross_entropy_backward,
+    train_classifier,
+)
 from refimpl.data import (
     FEATURE_NAMES,
     LABEL_FLIP_EVERY,
@@ -150,6 +175,9 @@ __all__ = [
     "ACTIVATIONS",
     "BCE_EPS",
     "DERIVATIVES",
+    "DIGIT_CLASSES",
+    "DIGIT_MAX",
+    "DIGIT_SHAPE",
     "DIVERGENCE_FACTOR",
     "FEATURE_NAMES",
     "INITS",
@@ -172,6 +200,10 @@ __all__ = [
     "bce_from_logits",
     "bce_from_logits_grad",
     "bce_grad",
+    "classifier_forward",
+    "classifier_gradients",
+    "confusion_matrix",
+    "cross_entropy",
     "dense_backward",
     "dense_forward",
     "forward_231",
@@ -184,8 +216,13 @@ __all__ = [
     "identity_prime",
     "init_231",
     "init_mlp",
+    "label_accuracy",
+    "load_digits",
+    "load_digits_split",
+    "log_softmax",
     "loss_231",
     "loss_surface",
+    "minibatches",
     "mlp_backward",
     "mlp_forward",
     "mlp_loss",
@@ -197,18 +234,24 @@ __all__ = [
     "numerical_derivative",
     "numerical_gradient",
     "numerical_gradients",
+    "one_hot",
     "predict",
+    "predict_labels",
     "relative_error",
     "relu",
+    "relu_backward",
     "relu_prime",
     "sigmoid",
     "sigmoid_prime",
+    "softmax",
+    "softmax_cross_entropy_backward",
     "spirals",
     "standardize",
     "study_sleep",
     "tanh",
     "tanh_prime",
     "train",
+    "train_classifier",
     "train_test_split",
     "validate_targets",
     "xor",

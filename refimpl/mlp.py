@@ -124,7 +124,8 @@ def backward_unchecked(
     """The backward pass of ``mlp_backward`` without validation (callers validate once)."""
     ZL, AL = cache[f"Z{n_layers}"], cache[f"A{n_layers}"]
     if loss == "bce" and output == "sigmoid":
-        # Fused delta: for sigmoid + BCE, sigma'(Z) cancels and dL/dZ = (y_hat - y) / n.
+        # Fused delta: for sigmoid + BCE, sigma'(Z) cancels and dL/dZ = (y_hat - y) / y.size
+        # (the mean runs over all n * d_L entries of y; n for one output).
         # It is NOT valid for other pairs (e.g. sigmoid + MSE), handled below.
         validate_targets(AL, y)
         dZ = (AL - y) / y.size  # (n, d_L)
@@ -169,7 +170,8 @@ def mlp_backward(
 ) -> dict[str, np.ndarray]:
     """Backward pass of an L-layer MLP: the gradient of the loss for every parameter.
 
-    The output delta is ``dZL = (y_hat - y) / n`` for sigmoid + BCE and
+    The loss is a mean over all ``y.size = n * d_L`` entries of y (n for one output), so
+    the output delta is ``dZL = (y_hat - y) / y.size`` for sigmoid + BCE and
     ``dZL = dL/dy_hat * f'(ZL)`` otherwise; then for l = L..1,
     ``dW{l} = A{l-1}.T @ dZ{l}``, ``db{l} = dZ{l}.sum(axis=0)``,
     ``dZ{l-1} = (dZ{l} @ W{l}.T) * f'(Z{l-1})``.

@@ -36,8 +36,8 @@ def collect(*args: str, plugin_path: Path | None = None) -> subprocess.Completed
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_the_course_has_the_eight_notebooks_of_the_readme():
-    assert len(readme_notebooks()) == 8
+def test_the_course_has_the_nine_notebooks_of_the_readme():
+    assert len(readme_notebooks()) == 9
     assert missing_notebooks() == []
     assert [path.stem for path in SOURCE_NOTEBOOKS] == readme_notebooks()
 

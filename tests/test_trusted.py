@@ -51,6 +51,9 @@ EXPECTED_EXERCISES = {
     "06_backprop": {"backward_231", "gradient_errors"},
     "07_training": {"train", "predict", "accuracy"},
     "08_why_backprop": {"mlp_forward", "mlp_backward", "gd_step"},
+    "09_classifier": {"relu_backward", "dense_backward", "log_softmax",
+                      "softmax_cross_entropy_backward", "classifier_gradients",
+                      "train_classifier"},
 }
 
 

@@ -1,9 +1,10 @@
-"""Notebook 06, backpropagation: dense_backward (the backward pass of one layer),
-backward_231 (the 2-3-1 network, loss "mse" or "bce"), gradient_errors (the gradient check).
+"""Notebook 06, backpropagation: backward_231 (the 2-3-1 network, loss "mse" or "bce"),
+gradient_errors (the gradient check).
 
 Each exercise is one ``Entry``: its cases, then its wrong versions, then the declaration
-(reference, cases, tolerance, known mistakes, the words of its check's docstring). No notebook
-checks ``dense_backward`` yet; notebook 06 teaches it (``dW = A_prev.T @ dZ``).
+(reference, cases, tolerance, known mistakes, the words of its check's docstring). Notebook 06
+teaches the backward pass of one layer (``dW = A_prev.T @ dZ``); notebook 09 checks it as
+``dense_backward`` (``nb09_classifier``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import numpy as np
 
 import refimpl
 from autograder.checks.exercise import Exercise
-from autograder.checks.types import Case, DictOf, Leaf, Mistake, TupleOf
+from autograder.checks.types import Case, DictOf, Mistake
 from autograder.exercises.entry import Entry
 from autograder.exercises.shared_cases import (
     N_HIDDEN,
-    fixed,
     grads_spec,
     in_place_hints,
     layer_diagnose,
@@ -26,89 +26,13 @@ from autograder.exercises.shared_cases import (
     params_231,
     random_params,
     random_X,
-    shapes_label,
     study_sleep,
 )
 from autograder.exercises.shared_mistakes import (
     hidden_delta,
-    matmul_error_with_w,
     matmul_error_with_w2,
     sum_bias,
 )
-
-# ---------------------------------------------------------------------------------------
-# dense_backward
-# ---------------------------------------------------------------------------------------
-
-
-def _dense_backward_visible() -> list[Case]:
-    return [
-        Case((fixed(4, (4, 3)), fixed(5, (4, 2)), fixed(6, (2, 3))),
-             label="4 samples, 2 inputs -> 3 units"),
-        Case((fixed(7, (3, 3)), fixed(8, (3, 3)), fixed(9, (3, 3))),
-             label="square: 3 samples, 3 -> 3 units"),
-        Case((fixed(10, (1, 2)), fixed(11, (1, 3)), fixed(12, (3, 2))),
-             label="one sample, 3 inputs -> 2 units"),
-    ]
-
-
-def _dense_backward_hidden(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for i in range(N_HIDDEN):
-        n, d_in = int(rng.integers(1, 7)), int(rng.integers(1, 6))
-        d_out = d_in if i % 4 == 1 else int(rng.integers(1, 6))
-        dZ, A_prev = rng.normal(size=(n, d_out)), rng.normal(size=(n, d_in))
-        W = rng.normal(size=(d_in, d_out))
-        cases.append(Case((dZ, A_prev, W), label=shapes_label(dZ=dZ, A_prev=A_prev, W=W)))
-    return cases
-
-
-def _dense_backward(dZ, A_prev, W, *, mode="ref"):
-    dA_prev, dW, db = dZ @ W.T, A_prev.T @ dZ, dZ.sum(axis=0)
-    if mode == "dw-transposed":
-        dW = dZ.T @ A_prev
-    elif mode == "da-uses-w":
-        dA_prev = dZ @ W
-    elif mode == "db-wrong-axis":
-        db = dZ.sum(axis=1)
-    elif mode == "db-not-summed":
-        db = dZ.copy()
-    elif mode == "db-mean":
-        db = dZ.mean(axis=0)
-    elif mode == "dw-extra-1-over-n":
-        dW = dW / dZ.shape[0]
-    else:
-        raise ValueError(mode)
-    return dA_prev, dW, db
-
-
-_NO_SECOND_1_OVER_N = "dZ already contains the 1/n of the mean loss: do not divide by n again."
-
-DENSE_BACKWARD = Entry.simple(
-    "dense_backward", refimpl.dense_backward, _dense_backward_visible, _dense_backward_hidden,
-    summary="dense_backward(dZ, A_prev, W) -> (dA_prev, dW, db)",
-    output=TupleOf((Leaf("dA_prev"), Leaf("dW"), Leaf("db"))),
-    input_hints=in_place_hints("dZ", "A_prev", "W"),
-    mistakes=(
-        Mistake("dw-transposed", "dW is transposed",
-                "dW must have the shape of W, (d_in, d_out): check the order of the product "
-                "of A_prev and dZ.", partial(_dense_backward, mode="dw-transposed")),
-        Mistake("da-uses-w", "W instead of its transpose in dA_prev",
-                "dA_prev must have the shape of A_prev, (n, d_in); dZ is (n, d_out). Which "
-                "product with W gives that shape?",
-                partial(_dense_backward, mode="da-uses-w"), matmul_error_with_w),
-        Mistake("db-wrong-axis", "db is summed over the wrong axis",
-                "db has one entry per output unit: which axis of dZ runs over the samples?",
-                partial(_dense_backward, mode="db-wrong-axis")),
-        Mistake("db-not-summed", "db is dZ itself",
-                "b is shared by all samples, so its gradient adds up the contributions of "
-                "every sample.", partial(_dense_backward, mode="db-not-summed")),
-        Mistake("db-mean", "db is a mean instead of a sum", _NO_SECOND_1_OVER_N,
-                partial(_dense_backward, mode="db-mean")),
-        Mistake("dw-extra-1-over-n", "dW is divided by n", _NO_SECOND_1_OVER_N,
-                partial(_dense_backward, mode="dw-extra-1-over-n")),
-    ))
-
 
 # ---------------------------------------------------------------------------------------
 # backward_231: cases
@@ -431,4 +355,4 @@ GRADIENT_ERRORS = Entry.simple(
     ))
 
 
-ENTRIES = (DENSE_BACKWARD, BACKWARD_231, GRADIENT_ERRORS)
+ENTRIES = (BACKWARD_231, GRADIENT_ERRORS)

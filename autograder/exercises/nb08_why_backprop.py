@@ -193,6 +193,12 @@ def _mlp_backward_visible(learner_options: dict) -> list[Case]:
         zeros = ", exact zeros in Z1" if k == 0 else ""
         cases.append(_mlp_case(X, y, params, learner_options,
                                f"layers {sizes}, {n} samples{zeros}"))
+    rng = np.random.default_rng(22)  # two outputs: the mean runs over all n * d_L entries
+    sizes, n = [2, 3, 2], 4
+    X = np.round(random_X(rng, n, sizes[0], zero_row=False), 2)
+    params = {key: np.round(v, 2) for key, v in random_params(rng, sizes, False).items()}
+    y = _mlp_targets(rng, n, 2, learner_options["output"])
+    cases.append(_mlp_case(X, y, params, learner_options, f"layers {sizes}: two outputs"))
     return cases
 
 
@@ -203,11 +209,12 @@ def _mlp_backward_hidden(rng: np.random.Generator, learner_options: dict) -> lis
         width = int(rng.integers(2, 6))
         hidden_sizes = [width, width] if i % 3 == 1 else [int(rng.integers(1, 6))
                                                           for _ in range(1 + i % 2)]
-        sizes = [int(rng.integers(1, 5)), *hidden_sizes, 1]
+        outputs = 2 if i % 4 == 3 else 1
+        sizes = [int(rng.integers(1, 5)), *hidden_sizes, outputs]
         zeros = i % 2 == 0
         X = random_X(rng, n, sizes[0], zero_row=zeros and n > 1)
         params = random_params(rng, sizes, zero_bias=zeros)
-        y = _mlp_targets(rng, n, 1, learner_options["output"])
+        y = _mlp_targets(rng, n, outputs, learner_options["output"])
         cases.append(_mlp_case(X, y, params, learner_options, f"layers {sizes}, n = {n}"))
     return cases
 
@@ -248,6 +255,11 @@ def _mlp_missing_n(X, y, params, cache, loss="bce", hidden="relu", output="sigmo
     return _mlp_backward(X, y, params, cache, loss, hidden, output, factor=float(y.size))
 
 
+def _mlp_over_samples(X, y, params, cache, loss="bce", hidden="relu", output="sigmoid"):
+    return _mlp_backward(X, y, params, cache, loss, hidden, output,
+                         factor=float(np.shape(y)[1]) if np.ndim(y) == 2 else 1.0)
+
+
 _MLP_BACKWARD_MISTAKES = (
     Mistake("w-not-transposed", "W instead of its transpose when going back a layer",
             "dA of the layer below must have that layer's shape (n, d_prev); dZ is "
@@ -267,6 +279,9 @@ _MLP_BACKWARD_MISTAKES = (
             partial(_mlp_backward, dw_input="z")),
     Mistake("missing-1-over-n", "the 1/n of the mean loss is missing",
             "The loss is a MEAN: the output delta carries the 1/n.", _mlp_missing_n),
+    Mistake("mean-over-samples-only", "the output delta divided by n, not by n * d_L",
+            "With several outputs the loss is a mean over every entry of y, not only over "
+            "the samples: how many entries does y have?", _mlp_over_samples),
     Mistake("sign-flip", "every gradient has the wrong sign",
             "The gradient points uphill: check the order in (y_hat - y).",
             partial(_mlp_backward, factor=-1.0)),

@@ -35,6 +35,9 @@ _LOSSES = frozenset({"mse", "bce", "bce_from_logits"})
 _GRADIENTS = frozenset({"dense_backward", "backward_231", "mlp_backward", "neuron_loss_grads",
                         "value_neuron_loss", "gradient_errors", "train", "gd_step"})
 _NUMERICAL = frozenset({"numerical_derivative", "numerical_gradient", "gradient_errors"})
+_SOFTMAX = frozenset({"log_softmax", "softmax_cross_entropy_backward"})
+_CLASSIFIER = _FORWARD | _SOFTMAX | frozenset({
+    "relu_backward", "dense_backward", "classifier_gradients", "train_classifier"})
 
 #: The exercises each reference function could answer, with a little arithmetic or a few
 #: crafted calls (a function of labels still gives probabilities by bisecting thresholds).
@@ -76,6 +79,19 @@ ANSWERS: dict[str, frozenset[str]] = {
     "train": _FORWARD | _LOSSES | _GRADIENTS | {"gradient_descent"},
     "Value": frozenset({"Value", "value_neuron_loss", "neuron_loss_grads", "relu", "sigmoid",
                         "neuron"}),
+    # notebook 09: the digits and their bookkeeping answer nothing
+    **{name: frozenset() for name in (
+        "load_digits", "load_digits_split", "one_hot", "minibatches", "confusion_matrix")},
+    "label_accuracy": frozenset({"accuracy"}),
+    "relu_backward": frozenset({"relu_backward", "relu"}),  # relu_backward(Z, Z) = relu(Z)
+    "log_softmax": _SOFTMAX,
+    "softmax": _SOFTMAX,
+    "cross_entropy": _SOFTMAX,
+    "softmax_cross_entropy_backward": _SOFTMAX,
+    "classifier_forward": _FORWARD,
+    "predict_labels": _FORWARD,
+    "classifier_gradients": _CLASSIFIER,
+    "train_classifier": _CLASSIFIER,
 }
 
 #: Reference classes given as code to the check of an exercise built on them; the source is

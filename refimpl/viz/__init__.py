@@ -13,8 +13,8 @@ Modules: ``_core`` (Explorer, BlitFigure, LearnerFunction, PNG frames), ``_style
 palette, legends, texts that frames fill in, log-scale loss maps), ``_geometry`` (the plane's
 grid, lines across it, contour lines), then one module per notebook's figures: ``neuron`` (01),
 ``network`` (02), ``surface`` (03), ``descent`` (04), ``graph`` (05), ``gradients`` (06),
-``training`` (07), ``cost`` (08). Explorers share what they share through these, never through
-each other.
+``training`` (07), ``cost`` (08), ``classifier`` (09). Explorers share what they share through
+these, never through each other.
 
 Every explorer is an :class:`Explorer`: ``update(**values)`` redraws and returns the arrays it
 drew, so tests can sweep its sliders without a browser. Displaying an explorer shows the live
@@ -25,6 +25,7 @@ widget in JupyterLab, and a static PNG of its first frame where there is no widg
 from refimpl.examples import trained_params_231
 from refimpl.gradient_costs import measure_gradient_costs
 from refimpl.viz._core import Explorer, LearnerFunction, display_with_fallback, figure_png
+from refimpl.viz.classifier import ClassifierExplorer, compare_with_mlp_classifier, digits_figure
 from refimpl.viz.cost import gradient_cost_figure
 from refimpl.viz.descent import DescentExplorer, derivative_error_figure
 from refimpl.viz.gradients import GradientArrowsExplorer
@@ -35,6 +36,7 @@ from refimpl.viz.surface import LossSurfaceExplorer
 from refimpl.viz.training import TrainingExplorer
 
 __all__ = [
+    "ClassifierExplorer",
     "DescentExplorer",
     "Explorer",
     "GradientArrowsExplorer",
@@ -45,7 +47,9 @@ __all__ = [
     "NeuronExplorer",
     "TrainingExplorer",
     "activation_figure",
+    "compare_with_mlp_classifier",
     "derivative_error_figure",
+    "digits_figure",
     "display_with_fallback",
     "figure_png",
     "glossary",
