@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,7 +26,7 @@ import refimpl
 from autograder.checks.engine import run_check
 from autograder.checks.exercise import Exercise
 from autograder.checks.running import run_learner
-from autograder.checks.types import Case, CheckFailed, CheckResult
+from autograder.checks.types import MESSAGE_WIDTH, Case, CheckFailed, CheckResult
 from autograder.exercises.entry import Entry
 from autograder.exercises.registry import CONFIGURATIONS, ENTRIES, EXERCISES, exercise
 from autograder.exercises.shared_cases import N_HIDDEN
@@ -133,8 +134,13 @@ def _conclude(result: CheckResult) -> CheckFailed | None:
     The check function itself raises it (``raise failure from None``), so that a notebook
     shows one short frame of the autograder and no internal traceback.
     """
-    if result.passed:  # green in a notebook; plain text in scripts and logs
-        print(f"\x1b[32m{result.message}\x1b[0m" if in_learner_kernel() else result.message)
+    if result.passed:  # green in a notebook, wrapped between words; plain text elsewhere
+        if not in_learner_kernel():
+            print(result.message)
+            return None
+        lines = textwrap.wrap(result.message, MESSAGE_WIDTH, break_long_words=False,
+                              break_on_hyphens=False, subsequent_indent="  ")
+        print("\n".join(f"\x1b[32m{line}\x1b[0m" for line in lines))
         return None
     return CheckFailed(result)
 

@@ -42,6 +42,7 @@ from notebook_tools import (
     SOURCE_NOTEBOOKS,
     exercises,
     explorer_cells,
+    is_test_cell,
     notebook_id,
     read,
     released_course,
@@ -225,6 +226,11 @@ def test_notebook_runs_in_jupyterlab_and_its_widgets_respond(browser, lab, page,
             show(page, min(errors), source.stem)
         assert not errors, f"cells show errors after Run All:\n{describe_errors(errors)}"
         assert not not_run, f"Run All did not run these cells (cell: prompt): {not_run}"
+
+        first_check = next(i for i, cell in enumerate(read(served).cells) if is_test_cell(cell))
+        passed = output_text(page, first_check)
+        assert passed.lstrip().startswith("✔"), f"check cell {first_check} says:\n{passed}"
+        show(page, first_check, f"{source.stem}.passed")  # a passed check: its green line
 
         explorers = explorer_cells(served)
         for index in explorers:

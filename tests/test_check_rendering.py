@@ -7,6 +7,7 @@ import numpy as np
 from IPython.core.interactiveshell import InteractiveShell
 
 from autograder import check
+from autograder.checks.types import MESSAGE_WIDTH
 
 WRONG = "def relu(Z):\n    return np.minimum(np.asarray(Z, dtype=float), 0.0)\n"
 RIGHT = "def relu(Z):\n    return np.maximum(np.asarray(Z, dtype=float), 0.0)\n"
@@ -37,3 +38,12 @@ def test_a_passed_check_is_green_in_a_notebook_and_plain_elsewhere(capsys):
     assert "\x1b[32m✔ relu: 5 visible cases passed" in out
     check.relu(lambda Z: np.maximum(np.asarray(Z, float), 0.0))
     assert capsys.readouterr().out.startswith("✔ relu: 5 visible cases passed")
+
+
+def test_a_long_success_line_wraps_between_words_in_a_notebook(capsys):
+    out = _run_in_ipython(capsys, RIGHT)
+    lines = [line.removeprefix("\x1b[32m").removesuffix("\x1b[0m") for line in out.splitlines()]
+    message = check.evaluate("relu", lambda Z: np.maximum(np.asarray(Z, float), 0.0)).message
+    assert len(message) > MESSAGE_WIDTH  # the labels make it long
+    assert all(len(line) <= MESSAGE_WIDTH for line in lines)
+    assert " ".join(" ".join(lines).split()) == " ".join(message.split())  # no word broken
