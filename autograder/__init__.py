@@ -7,18 +7,22 @@ In a notebook::
     check.backward_231(backward_231, loss="bce")
     check.relu(relu, hidden=True)         # seeded-random hidden cases, no expected values shown
 
-The folders, one job each (arrows: who imports whom)::
+The folders, one job each (arrows: who imports whom; everything imports downwards)::
 
-    check.py      what a notebook calls: check.NAME(fn), one per exercise      -> exercises, checks
-    exercises/    one module per notebook: references, cases, tolerances, mistakes -> checks
-    checks/       the engine: run a learner's function, compare, explain       -> grading.worker
-    grading/      trusted grading: the sandboxed worker, the policy, seeds, records
-    instructor/   collect, autograde, feedback, export, report               -> grading, course
+    check.py      what a notebook calls: check.NAME(fn), one per exercise
+                                                      -> exercises, checks, grading.policy
+    exercises/    one module per notebook: references, cases, tolerances, mistakes
+                                                      -> checks, grading.worker, refimpl
+    checks/       the engine: run a learner's function, compare, explain -> grading.worker
+    grading/      trusted grading: worker/ (runs the learner's code in the sandbox; imports
+                  only the standard library, NumPy and IPython), isolation, the policy,
+                  seeds, records, and nbgrader's step (``trusted``)  -> exercises, checks
+    instructor/   collect, autograde, feedback, export, report  -> grading, exercises, course
     learner/      the workspace that updates never overwrite; ``backprop-course check``;
                   the learner's JupyterLab (``lab``: no instructor tools, no news pop-up)
     course.py     the nbgrader course: config, release (nbgrader's Python API)
     files.py      atomic file writes
-    cli.py        the ``backprop-course`` command line                -> instructor, learner
+    cli.py        the ``backprop-course`` command line  -> instructor, learner, course
 """
 
 from autograder.checks.engine import run_check
