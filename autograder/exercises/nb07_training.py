@@ -6,7 +6,6 @@ Each exercise is one ``Entry``: its cases, then its wrong versions, then the dec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -22,6 +21,7 @@ from autograder.exercises.shared_cases import (
     params_231,
     random_params,
     study_sleep,
+    trained_params,
 )
 from autograder.exercises.shared_mistakes import as_f64
 from autograder.grading.worker.problems import LearnerProblem
@@ -105,14 +105,8 @@ def _check_training(out: Any, X: np.ndarray, y: np.ndarray, start: dict,
     Raises LearnerProblem when one fails; says nothing when the output is malformed (the
     comparison with the reference reports that).
     """
-    if not (isinstance(out, tuple | list) and len(out) == 2 and isinstance(out[0], Mapping)):
-        return
-    try:
-        trained = {key: np.asarray(out[0][key], dtype=np.float64) for key in start}
-    except (KeyError, TypeError, ValueError):
-        return
-    if any(trained[k].shape != start[k].shape or not np.isfinite(trained[k]).all()
-           for k in start):
+    trained = trained_params(out, start)
+    if trained is None:
         return
     with np.errstate(all="ignore"):
         before = refimpl.loss_231(X, y, start, loss="bce")

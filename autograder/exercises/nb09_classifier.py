@@ -8,7 +8,6 @@ Targets are one-hot ``Y`` of shape (n, k); the logits ``Z`` are (n, k) too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -26,6 +25,7 @@ from autograder.exercises.shared_cases import (
     layer_order,
     random_params,
     shapes_label,
+    trained_params,
 )
 from autograder.exercises.shared_mistakes import as_f64, matmul_error_with_w
 from autograder.grading.worker.problems import LearnerProblem
@@ -445,16 +445,8 @@ def _train_reference(X, Y, params, lr, epochs, batch_size, seed):
 def _train_postcheck(out: Any, case: Case) -> None:
     """A trained digit classifier must label the held-out images right."""
     held_out = case.private.get("held_out")
-    if held_out is None or not (isinstance(out, tuple | list) and len(out) == 2
-                                and isinstance(out[0], Mapping)):
-        return
-    start = case.args[2]
-    try:
-        trained = {key: np.asarray(out[0][key], dtype=np.float64) for key in start}
-    except (KeyError, TypeError, ValueError):
-        return
-    if any(trained[k].shape != start[k].shape or not np.isfinite(trained[k]).all()
-           for k in start):
+    trained = None if held_out is None else trained_params(out, case.args[2])
+    if trained is None:
         return
     X_test, labels_test = held_out
     correct = int(np.sum(refimpl.predict_labels(X_test, trained) == labels_test))

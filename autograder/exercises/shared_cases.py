@@ -1,10 +1,12 @@
 """What the exercises of several notebooks share in their declarations: small helpers that
-build cases, the advice on inputs changed in place, and the gradient dict of a backward pass
-(its output specification and where a wrong one goes wrong)."""
+build cases, the advice on inputs changed in place, the gradient dict of a backward pass
+(its output specification and where a wrong one goes wrong), and the params a training run
+returned."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ from autograder.checks.types import DictOf
 
 __all__ = ["N_HIDDEN", "array", "first_wrong_sentence", "fixed", "grads_spec", "in_place_hints",
            "layer_diagnose", "layer_order", "params_231", "random_X", "random_params",
-           "random_shape", "shapes_label", "sprinkle_zeros", "study_sleep"]
+           "random_shape", "shapes_label", "sprinkle_zeros", "study_sleep", "trained_params"]
 
 N_HIDDEN = 20  # hidden cases per check
 
@@ -152,3 +154,24 @@ def layer_diagnose(correct: list[str], wrong: list[str]) -> str | None:
     return (f"The layers above are right, so the error is in {where}: look at how you go back "
             f"from dZ{top + 1} to dA{top}, the activation derivative in dZ{top}, and dW{top}, "
             f"db{top}.")
+
+
+# ---------------------------------------------------------------------------------------
+# Training runs
+# ---------------------------------------------------------------------------------------
+
+
+def trained_params(out: Any, start: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """The params of a training run's ``(params, history)`` as float64 arrays, each finite and
+    of its starting shape; None when the output is malformed (the comparison with the
+    reference reports that)."""
+    if not (isinstance(out, tuple | list) and len(out) == 2 and isinstance(out[0], Mapping)):
+        return None
+    try:
+        trained = {key: np.asarray(out[0][key], dtype=np.float64) for key in start}
+    except (KeyError, TypeError, ValueError):
+        return None
+    if any(trained[k].shape != start[k].shape or not np.isfinite(trained[k]).all()
+           for k in start):
+        return None
+    return trained
