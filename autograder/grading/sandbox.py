@@ -83,7 +83,8 @@ class Sandbox:
         self._proc: subprocess.Popen | None = None
         self._cgroup: Cgroup | None = None
         self._host_folder: str | None = None  # fallback only: links and scratch
-        self._seen: set[int] = set()  # every pid kill() has killed (for reaping)
+        # Every process kill() has killed: pid -> start time (a pid may be reused later).
+        self._seen: dict[int, int] = {}
         if self.isolation.namespaces:
             self.paths = WorkerPaths(sandbox_view.interpreter(),
                                      (sandbox_view.INSIDE, sandbox_view.INSIDE_SITE),
@@ -206,9 +207,12 @@ class Sandbox:
             root = self._proc.pid if self._proc.returncode is None else None
             table = _process_table()
             roots = ({root} if root else set()) | (_marked(marker) if marker else set())
+            # Killed processes that left the tree (their parent died first) until they are gone.
+            roots |= {pid for pid, start in self._seen.items()
+                      if pid in table and table[pid][2] == start}
             targets = {p for p in _descendants(table, roots) if table[p][1] not in "ZX"}
             targets.discard(os.getpid())
-            self._seen |= targets
+            self._seen.update({pid: table[pid][2] for pid in targets})
             if not targets:
                 break
             if time.monotonic() > deadline:
@@ -227,7 +231,7 @@ class Sandbox:
     def _reap_orphans(self) -> None:
         """Reap the sandbox's processes that became our children (we are their subreaper)."""
         table = _process_table()
-        for pid in self._seen - {self._proc.pid}:
+        for pid in self._seen.keys() - {self._proc.pid}:
             if table.get(pid, (0, ""))[0] == os.getpid():
                 with contextlib.suppress(ChildProcessError, OSError):
                     os.waitpid(pid, os.WNOHANG)
@@ -252,8 +256,8 @@ def _owner(proc_dir: Path) -> int | None:
 # ---------------------------------------------------------------------------------------
 
 
-def _process_table() -> dict[int, tuple[int, str]]:
-    """Every process: pid -> (parent pid, state letter)."""
+def _process_table() -> dict[int, tuple[int, str, int]]:
+    """Every process: pid -> (parent pid, state letter, start time in clock ticks)."""
     table = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -264,14 +268,14 @@ def _process_table() -> dict[int, tuple[int, str]]:
         except OSError:
             continue
         fields = stat[stat.rindex(b")") + 2:].split()
-        table[int(name)] = (int(fields[1]), fields[0].decode())
+        table[int(name)] = (int(fields[1]), fields[0].decode(), int(fields[19]))
     return table
 
 
-def _descendants(table: dict[int, tuple[int, str]], roots: Iterable[int]) -> set[int]:
+def _descendants(table: dict[int, tuple[int, str, int]], roots: Iterable[int]) -> set[int]:
     """The roots that exist and all their descendants."""
     children: dict[int, list[int]] = {}
-    for pid, (parent, _) in table.items():
+    for pid, (parent, *_) in table.items():
         children.setdefault(parent, []).append(pid)
     found, todo = set(), [r for r in roots if r in table]
     while todo:
