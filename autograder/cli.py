@@ -76,7 +76,7 @@ def cmd_lab(args: argparse.Namespace, extra: list[str]) -> int:
 
     from jupyterlab.labapp import LabApp
 
-    from autograder.learner.lab import configured
+    from autograder.learner.lab import configured, write_config
 
     workspace = args.workspace.expanduser().resolve()
     url = running_lab(workspace)
@@ -90,6 +90,13 @@ def cmd_lab(args: argparse.Namespace, extra: list[str]) -> int:
         if not any(workspace.glob("*.ipynb")):
             return 2
         say("starting JupyterLab on the notebooks you already have.", file=sys.stderr)
+    try:
+        write_config(workspace)
+    except OSError as error:
+        say(f"could not write the learner's JupyterLab settings into {workspace}:\n{error}\n"
+            "Check that you may write in that folder, or choose another one with "
+            "--workspace.", file=sys.stderr)
+        return 2
     say(f"JupyterLab opens the workspace {workspace}")
     with configured(workspace):  # nbgrader's instructor tools off, no news pop-up
         LabApp.launch_instance(argv=jupyterlab_argv(workspace, extra))

@@ -120,6 +120,28 @@ def test_lab_updates_the_workspace_then_starts_jupyterlab_there(
     assert "starting JupyterLab on the notebooks you already have" in capsys.readouterr().err
 
 
+def test_lab_that_cannot_write_its_settings_says_so_and_keeps_the_notebooks(
+    course, tmp_path, capsys, monkeypatch
+):
+    from jupyterlab.labapp import LabApp
+
+    started = []
+    monkeypatch.setattr(LabApp, "launch_instance", started.append)
+    workspace = tmp_path / "ws"
+    assert cli.main(["update", f"--workspace={workspace}"]) == 0
+    blocker = workspace / learner_lab.CONFIG_DIR
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the settings folder goes")  # unwritable, even for root
+    notebooks = {path: path.read_bytes() for path in workspace.glob("*.ipynb")}
+    capsys.readouterr()
+    assert cli.main(["lab", f"--workspace={workspace}", "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert "could not write the learner's JupyterLab settings" in err
+    assert "Traceback" not in err
+    assert started == []
+    assert {path: path.read_bytes() for path in workspace.glob("*.ipynb")} == notebooks
+
+
 def nbgrader_lab_plugins() -> set[str]:
     """The plugin ids in nbgrader's installed lab extension: the ``"@jupyter/nbgrader:NAME"``
     strings of its built JavaScript."""
