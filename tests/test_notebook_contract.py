@@ -99,3 +99,16 @@ def test_opens_with_goals_and_time_and_closes_with_a_recap(path):
     last_cells = nb.cells[-2:]
     closing = " ".join(cell.source.lower() for cell in last_cells if cell.cell_type == "markdown")
     assert "recap" in closing
+
+
+#: A transpose written any other way than ``^\top`` in math (``.T`` stays in code).
+OTHER_TRANSPOSES = re.compile(r"\^T\b|\^\{T\}|ᵀ|\\intercal|\^\{\\top\}")
+
+
+@NOTEBOOKS
+def test_one_transpose_notation_in_the_prose(path):
+    """Math writes a transpose as ``^\\top`` everywhere (issue 16, item 14)."""
+    found = [f"cell {index}: {match.group(0)!r}"
+             for index, cell in enumerate(read(path).cells) if cell.cell_type == "markdown"
+             for match in OTHER_TRANSPOSES.finditer(cell.source)]
+    assert found == [], "write transposes as ^\\top: " + ", ".join(found)
