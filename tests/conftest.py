@@ -11,10 +11,8 @@ notebook, and the course folders many tests start from.
   (``test_autograder_checks_backprop.py``: 06_backprop), the tests of the ``refimpl.viz``
   module of one of its explorers (``test_viz_graph.py``: GraphExplorer, 05_chain_rule), or the
   notebook itself under ``--nbval``.
-- Under ``--nbval`` a test cell must pass, although it carries the ``raises-exception`` tag.
-  The tag is there for the learner: Run All goes on past an unfinished exercise. nbval reads
-  the same tag as "this cell may raise", so without this rule a source notebook whose solution
-  is broken would pass CI (``tests/test_run_all.py`` proves that it fails).
+- Under ``--nbval`` a test cell must pass although it is tagged ``raises-exception``: the
+  conftest.py at the repository's root says why.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from notebook_tools import is_test_cell, missing_notebooks, notebook_subjects
+from notebook_tools import missing_notebooks, notebook_subjects
 
 #: Test arguments (and attributes of argument objects) that name what a test is about. Other
 #: strings say how a test runs, not what it is about (``loss="mse"`` in a test of refimpl).
@@ -96,8 +94,7 @@ def item_notebooks(item, subjects: dict[str, set[str]], modules: dict[str, str])
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark every test with the notebooks it is about (``nb01`` ... ``nb09``); make nbval fail
-    a test cell that raises (see the docstring)."""
+    """Mark every test with the notebooks it is about (``nb01`` ... ``nb09``)."""
     subjects = notebook_subjects()
     modules = {}
     if any(item.path.stem.startswith("test_viz_") for item in items):
@@ -105,28 +102,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         for notebook in sorted(item_notebooks(item, subjects, modules)):
             item.add_marker(notebook_marker(notebook))
-        require_checks_to_pass(item)
-
-
-# ---------------------------------------------------------------------------------------
-# nbval: test cells must pass
-# ---------------------------------------------------------------------------------------
-
-
-def require_checks_to_pass(item) -> None:
-    """Make nbval fail ``item`` if it is a test cell that raises, whatever its tags say.
-
-    nbval (0.11, ``nbval/plugin.py``) turns a ``raises-exception`` tag into the cell option
-    ``check_exception`` when it collects the cell, and reads the option when the cell runs: an
-    error then neither fails the cell nor is required. The option is switched off here, between
-    the two, for test cells only: another cell of the course may still be tagged to raise.
-    """
-    if item.path.suffix != ".ipynb":
-        return
-    cell = getattr(item, "cell", None)  # nbval's IPyNbCell: one code cell of the notebook
-    options = getattr(item, "options", None)
-    if cell is not None and options is not None and is_test_cell(cell):
-        options["check_exception"] = False
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ What each consumer of the notebooks does with it:
   the cells queued after it even when it raises. tests/test_browser.py runs every untouched
   student notebook in JupyterLab; tests/test_notebook_release.py runs them with nbclient, and
   the first test here runs every notebook with all its exercises wrong.
-- nbval lets a tagged cell raise. tests/conftest.py turns that off for test cells, so a source
-  notebook with a broken solution still fails CI; shown here in a pytest process started
-  with the options of ``make test``.
+- nbval lets a tagged cell raise. The repository's root conftest.py turns that off for test
+  cells, so a source notebook with a broken solution still fails CI, and fails a run on that
+  notebook alone; shown here in pytest processes started with the options of ``make test``.
 - nbgrader ignores the tag. Checksums do not cover it, generate_assignment keeps it, and
   autograde and validate score a test cell by its outputs. The trusted grader never reads it.
   Below, a tagged check that fails scores 0 and one that passes scores full points.
@@ -124,9 +124,9 @@ def test_a_tagged_check_that_fails_in_a_source_notebook_fails_nbval(tmp_path):
     copy = tmp_path / f"{ASSIGNMENT}.ipynb"
     nbformat.write(nb, copy)
 
-    # tests/conftest.py stands for the `tests` folder of `make test`: passing it loads the
-    # conftest without running the whole suite.
-    strict = run_nbval("tests/conftest.py", str(copy))
+    # The root conftest.py holds the rule; passing it loads it for a notebook outside the
+    # repository (a notebook inside it gets it anyway, see the next test).
+    strict = run_nbval("conftest.py", str(copy))
     output = strict.stdout + strict.stderr
     assert strict.returncode == 1, output[-3000:]
     assert FAILED_CELL.findall(output) == [failing], output[-3000:]
@@ -137,6 +137,21 @@ def test_a_tagged_check_that_fails_in_a_source_notebook_fails_nbval(tmp_path):
     assert lenient.returncode == 0, (lenient.stdout + lenient.stderr)[-3000:]
     assert not FAILED_CELL.findall(lenient.stdout)
 
+
+
+def test_nbval_on_one_notebook_of_the_repository_is_as_strict(tmp_path):
+    """``pytest --nbval path/to/one.ipynb`` loads the root conftest.py: no tests/ needed."""
+    import tempfile
+
+    nb = with_wrong_relu(source_notebook(ASSIGNMENT))
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ROOT / "test-artifacts") as folder:
+        copy = Path(folder) / f"{ASSIGNMENT}.ipynb"
+        nbformat.write(nb, copy)
+        strict = run_nbval(str(copy.relative_to(ROOT)))
+    output = strict.stdout + strict.stderr
+    assert strict.returncode == 1, output[-3000:]
+    assert "relu-min-not-max" in output
 
 # ---------------------------------------------------------------------------------------
 # nbgrader and the trusted grader: the tag changes no score
