@@ -109,7 +109,8 @@ def slice_gradients(
 def entry_errors(
     analytic: Mapping[str, np.ndarray], numerical: Mapping[str, np.ndarray], labels
 ) -> np.ndarray:
-    """The relative error of every entry, ``|a - n| / max(|a| + |n|, 1e-8)``, in label order.
+    """The relative error of every entry, ``|g - g_num| / max(|g| + |g_num|, 1e-8)``, in label
+    order.
 
     Parameters
     ----------

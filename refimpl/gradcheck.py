@@ -3,7 +3,12 @@
 ``df/dx ~ (f(x + h) - f(x - h)) / (2 h)`` has an error of order h**2; with
 h = 1e-5 in float64 a correct analytic gradient typically agrees to a
 relative error below 1e-7. ``gradient_errors`` measures that relative error
-for every parameter; ``grad_check`` measures it the same way and judges it.
+for every parameter; ``grad_check`` measures it the same way and judges it;
+``verdict`` reads one error as notebook 06's table does.
+
+Symbols: g is an analytic gradient entry (from a backward pass), g_num its
+numerical estimate (central differences), and the relative error is
+``|g - g_num| / max(|g| + |g_num|, 1e-8)``, always in [0, 1].
 """
 
 from __future__ import annotations
@@ -12,9 +17,20 @@ import numpy as np
 
 from refimpl._validation import as_scalar
 
-# relative_error divides by max(|a| + |n|, RELATIVE_ERROR_FLOOR) so that two
+# relative_error divides by max(|g| + |g_num|, RELATIVE_ERROR_FLOOR) so that two
 # gradients that are both exactly 0 compare as equal instead of giving 0 / 0.
 RELATIVE_ERROR_FLOOR = 1e-8
+
+# The verdicts of a gradient check (notebook 06's table) on the largest relative error e:
+# right up to RIGHT_UP_TO, suspicious in between, wrong from WRONG_FROM on. With this
+# convention, g_num = g (1 + d) gives e = |d| / (2 + d), about half the relative difference d.
+# RIGHT_UP_TO: central differences with h = 1e-5 in float64 are accurate to about 1e-10
+# relative (h**2 truncation, eps / h rounding); 1e-7 leaves room for entries far smaller than
+# the loss. WRONG_FROM: g and g_num differ by 2 % or more, which no rounding explains (a
+# factor 2 gives e = 1/3, a flipped sign e = 1). Notebook 06 quotes CS231n's numbers, made for
+# max(|g|, |g_num|), which gives between 1 and 2 times e: the same powers of ten.
+RIGHT_UP_TO = 1e-7
+WRONG_FROM = 1e-2
 
 
 class GradientCheckError(AssertionError):
@@ -110,7 +126,7 @@ def numerical_gradients(loss_fn, params, h=1e-5) -> dict[str, np.ndarray]:
 
 
 def relative_error(analytic, numerical) -> float:
-    """Largest entrywise relative error, ``max |a - n| / max(|a| + |n|, 1e-8)``.
+    """Largest entrywise relative error, ``max |g - g_num| / max(|g| + |g_num|, 1e-8)``.
 
     Parameters
     ----------
@@ -122,20 +138,46 @@ def relative_error(analytic, numerical) -> float:
     error : float
         0.0 for empty arrays.
     """
-    a = np.asarray(analytic, dtype=np.float64)
-    n = np.asarray(numerical, dtype=np.float64)
-    if a.shape != n.shape:
+    g = np.asarray(analytic, dtype=np.float64)
+    g_num = np.asarray(numerical, dtype=np.float64)
+    if g.shape != g_num.shape:
         raise ValueError(
-            f"analytic has shape {a.shape} but numerical has shape {n.shape}; "
+            f"analytic has shape {g.shape} but numerical has shape {g_num.shape}; "
             "they must have the same shape."
         )
-    if a.size == 0:
+    if g.size == 0:
         return 0.0
-    return float(np.max(_entrywise_relative_error(a, n)))
+    return float(np.max(_entrywise_relative_error(g, g_num)))
 
 
-def _entrywise_relative_error(a: np.ndarray, n: np.ndarray) -> np.ndarray:
-    return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), RELATIVE_ERROR_FLOOR)
+def _entrywise_relative_error(g: np.ndarray, g_num: np.ndarray) -> np.ndarray:
+    return np.abs(g - g_num) / np.maximum(np.abs(g) + np.abs(g_num), RELATIVE_ERROR_FLOOR)
+
+
+def verdict(error) -> str:
+    """What a gradient check's relative error says, as notebook 06's table reads it.
+
+    Parameters
+    ----------
+    error : float
+        A relative error (``relative_error``, ``gradient_errors``), in [0, 1] or nan.
+
+    Returns
+    -------
+    verdict : {"right", "suspicious", "wrong"}
+        "right" for ``error <= RIGHT_UP_TO`` (1e-7), "wrong" for ``error >= WRONG_FROM``
+        (1e-2) and for nan (a gradient that is not a number), "suspicious" in between: a
+        ReLU kink within h of a sample, rounding in a tiny entry, or a bug that touches few
+        entries; check again at another h or another point.
+    """
+    error = float(error)
+    if error < 0:
+        raise ValueError(f"A relative error is never negative; got {error!r}.")
+    if error <= RIGHT_UP_TO:
+        return "right"
+    if error < WRONG_FROM:
+        return "suspicious"
+    return "wrong"  # nan included: no comparison with it is true
 
 
 def _format_entry(name: str, index: tuple[int, ...]) -> str:
@@ -190,8 +232,8 @@ def gradient_errors(loss_fn, params, grads, h=1e-5) -> dict[str, float]:
     -------
     errors : dict of float
         ``errors[name] = relative_error(grads[name], numerical[name])``: the largest
-        entrywise ``|a - n| / max(|a| + |n|, 1e-8)``. A correct gradient gives about
-        1e-7 or less, a wrong one about 1e-2 to 1.
+        entrywise ``|g - g_num| / max(|g| + |g_num|, 1e-8)``. A correct gradient gives
+        1e-7 or less, a wrong one 1e-2 to 1 (``verdict`` reads it).
 
     Raises
     ------
@@ -205,7 +247,7 @@ def gradient_errors(loss_fn, params, grads, h=1e-5) -> dict[str, float]:
     return _gradient_errors(loss_fn, params, grads, h)[0]
 
 
-def grad_check(loss_fn, params, grads, h=1e-5, tol=1e-7) -> dict[str, float]:
+def grad_check(loss_fn, params, grads, h=1e-5, tol=RIGHT_UP_TO) -> dict[str, float]:
     """Compare analytic gradients with central differences, parameter by parameter.
 
     Parameters
@@ -217,7 +259,7 @@ def grad_check(loss_fn, params, grads, h=1e-5, tol=1e-7) -> dict[str, float]:
         The analytic gradients: the same keys and shapes as params.
     h : float, default 1e-5
     tol : float, default 1e-7
-        Largest relative error accepted.
+        Largest relative error accepted (``RIGHT_UP_TO``: the verdict "right").
 
     Returns
     -------
@@ -239,16 +281,16 @@ def grad_check(loss_fn, params, grads, h=1e-5, tol=1e-7) -> dict[str, float]:
     failing = sorted((key for key in params if not errors[key] <= tol), key=lambda k: -errors[k])
     if failing:
         key = failing[0]
-        a = np.asarray(grads[key], dtype=np.float64)
-        n = numerical[key]
-        entrywise = _entrywise_relative_error(a, n)
+        g = np.asarray(grads[key], dtype=np.float64)
+        g_num = numerical[key]
+        entrywise = _entrywise_relative_error(g, g_num)
         entrywise = np.where(np.isnan(entrywise), np.inf, entrywise)  # a nan is the worst
-        index = np.unravel_index(np.argmax(entrywise), a.shape)
+        index = np.unravel_index(np.argmax(entrywise), g.shape)
         index = tuple(int(i) for i in index)
         others = "".join(f" {k} fails too ({errors[k]:.1e})." for k in failing[1:])
         raise GradientCheckError(
             f"Gradient check failed for {key}: relative error {errors[key]:.1e} exceeds the "
             f"tolerance {tol:.0e}. The worst entry is {_format_entry(key, index)}: analytic "
-            f"{a[index]:.6g}, numerical {n[index]:.6g}.{others}"
+            f"{g[index]:.6g}, numerical {g_num[index]:.6g}.{others}"
         )
     return errors

@@ -1,5 +1,7 @@
 """refimpl.gradcheck: central differences that put x back, and checks that fail clearly."""
 
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -94,6 +96,21 @@ def test_relative_error():
     assert relative_error(np.zeros((0, 2)), np.zeros((0, 2))) == 0.0
     with pytest.raises(ValueError, match="same shape"):
         relative_error(np.ones(2), np.ones((2, 1)))
+
+
+def test_verdict_reads_an_error_as_notebook_06_s_table():
+    from refimpl.gradcheck import RIGHT_UP_TO, WRONG_FROM, verdict
+
+    assert (RIGHT_UP_TO, WRONG_FROM) == (1e-7, 1e-2)
+    assert verdict(0.0) == verdict(RIGHT_UP_TO) == "right"
+    assert verdict(np.nextafter(RIGHT_UP_TO, 1.0)) == "suspicious"
+    assert verdict(np.nextafter(WRONG_FROM, 0.0)) == "suspicious"
+    assert verdict(WRONG_FROM) == verdict(1.0) == "wrong"
+    assert verdict(float("nan")) == "wrong"  # a gradient that is not a number
+    with pytest.raises(ValueError, match="never negative"):
+        verdict(-1e-9)
+    # grad_check passes exactly the errors the table calls right
+    assert inspect.signature(grad_check).parameters["tol"].default == RIGHT_UP_TO
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Notebook 06, backpropagation: backward_231 (the 2-3-1 network, loss "mse" or "bce"),
-gradient_errors (the gradient check).
+gradient_errors (the gradient check), backward_tanh_231 (the method carried over to a network
+the notebook does not show: a tanh hidden layer, BCE).
 
 Each exercise is one ``Entry``: its cases, then its wrong versions, then the declaration
 (reference, cases, tolerance, known mistakes, the words of its check's docstring). Notebook 06
@@ -9,6 +10,7 @@ teaches the backward pass of one layer (``dW = A_prev.T @ dZ``); notebook 09 che
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -75,9 +77,19 @@ def _backward_231_hidden(rng: np.random.Generator, loss: str) -> list[Case]:
 # ---------------------------------------------------------------------------------------
 
 
+def _hidden_delta_231(dA1, Z1, A1, deriv, hidden):
+    """dZ1 from dA1, as hidden_delta has it, or with two mistakes of a tanh layer: relu'
+    (``deriv="relu-prime"``) or 1 - Z1**2 (``"tanh-of-z"``) as its derivative."""
+    if deriv == "relu-prime":
+        return dA1 * refimpl.relu_prime(Z1)
+    if deriv == "tanh-of-z":
+        return dA1 * (1 - Z1**2)
+    return hidden_delta(dA1, Z1, A1, deriv, hidden)
+
+
 def _backward_231(X, y, params, cache, loss="mse", *, out="ref", factor=1.0,
                   w2_transposed=True, deriv="ref", db="ref", dw_transposed=False,
-                  dw2_input="A1", dw1_input="X"):
+                  dw2_input="A1", dw1_input="X", hidden="relu"):
     n = X.shape[0]
     y_hat, Z2 = cache["A2"], cache["Z2"]
     sp = refimpl.sigmoid_prime(Z2)
@@ -91,7 +103,7 @@ def _backward_231(X, y, params, cache, loss="mse", *, out="ref", factor=1.0,
     }[out] * factor
     W2 = params["W2"]
     dA1 = dZ2 @ (W2.T if w2_transposed else W2)
-    dZ1 = hidden_delta(dA1, cache["Z1"], cache["A1"], deriv)
+    dZ1 = _hidden_delta_231(dA1, cache["Z1"], cache["A1"], deriv, hidden)
     A_for_dW2 = cache["A1"] if dw2_input == "A1" else cache["Z1"]
     A_for_dW1 = X if dw1_input == "X" else cache["A1"]
 
@@ -285,28 +297,30 @@ def _gradient_errors(loss_fn, params, grads, h=1e-5, *, mode="ref"):
     errors = {}
     for key in params:
         x = work[key]
-        numerical = np.zeros(np.shape(x))
+        g_num = np.zeros(np.shape(x))
         for i in np.ndindex(*np.shape(x)):
             old = x[i]
             x[i] = old + h
             f_plus = loss_fn(work)
             if mode == "forward":
                 x[i] = old
-                numerical[i] = (f_plus - loss_fn(work)) / h
+                g_num[i] = (f_plus - loss_fn(work)) / h
                 continue
             x[i] = old - h
             f_minus = loss_fn(work)
             if mode != "not-restored":
                 x[i] = old
-            numerical[i] = (f_plus - f_minus) / (2 * h)
-        a = np.asarray(grads[key], dtype=np.float64)
-        diff = np.abs(a - numerical)
+            g_num[i] = (f_plus - f_minus) / (2 * h)
+        g = np.asarray(grads[key], dtype=np.float64)
+        diff = np.abs(g - g_num)
         if mode == "absolute":
             entrywise = diff
         elif mode == "no-floor":
-            entrywise = diff / (np.abs(a) + np.abs(numerical))
+            entrywise = diff / (np.abs(g) + np.abs(g_num))
+        elif mode == "max-denominator":  # CS231n's convention, not this course's
+            entrywise = diff / np.maximum(np.maximum(np.abs(g), np.abs(g_num)), 1e-8)
         else:
-            entrywise = diff / np.maximum(np.abs(a) + np.abs(numerical), 1e-8)
+            entrywise = diff / np.maximum(np.abs(g) + np.abs(g_num), 1e-8)
         if mode == "not-reduced":
             errors[key] = entrywise
         else:
@@ -336,8 +350,12 @@ GRADIENT_ERRORS = Entry.simple(
                 "2h: the forward difference is far less accurate.",
                 partial(_gradient_errors, mode="forward")),
         Mistake("absolute-error", "the absolute error instead of the relative one",
-                "Divide |a - n| by max(|a| + |n|, 1e-8): a relative error means the same for "
-                "large and small gradients.", partial(_gradient_errors, mode="absolute")),
+                "Divide |g - g_num| by max(|g| + |g_num|, 1e-8): a relative error means the "
+                "same for large and small gradients.", partial(_gradient_errors, mode="absolute")),
+        Mistake("max-instead-of-sum", "divides by max(|g|, |g_num|) instead of |g| + |g_num|",
+                "Compare your denominator with the one in the notebook's formula for e: other "
+                "texts (CS231n) use another one, which gives up to twice this course's number.",
+                partial(_gradient_errors, mode="max-denominator")),
         Mistake("mean-instead-of-max", "the mean over the entries instead of the maximum",
                 "One wrong entry must show: report the LARGEST entrywise error of each "
                 "parameter.", partial(_gradient_errors, mode="mean")),
@@ -346,7 +364,7 @@ GRADIENT_ERRORS = Entry.simple(
                 "parameter.", partial(_gradient_errors, mode="not-reduced")),
         Mistake("relative-error-without-floor", "0 / 0 for entries that are exactly 0",
                 "A dead ReLU unit has gradient entries that are exactly 0, analytic AND "
-                "numerical: divide by max(|a| + |n|, 1e-8), not by |a| + |n|.",
+                "numerical: divide by max(|g| + |g_num|, 1e-8), not by |g| + |g_num|.",
                 partial(_gradient_errors, mode="no-floor")),
         Mistake("params-not-restored", "params is left perturbed",
                 "After the two evaluations of an entry, put its old value back (old = x[i]; "
@@ -355,4 +373,118 @@ GRADIENT_ERRORS = Entry.simple(
     ))
 
 
-ENTRIES = (BACKWARD_231, GRADIENT_ERRORS)
+# ---------------------------------------------------------------------------------------
+# backward_tanh_231: the method carried over to a network the notebook does not show
+# ---------------------------------------------------------------------------------------
+
+
+def _backward_tanh_231_reference(X, y, params):
+    """The gradients of the BCE of the 2-3-1 network with a tanh hidden layer and a sigmoid
+    output: refimpl.mlp_forward and refimpl.mlp_backward with hidden="tanh"."""
+    _, cache = refimpl.mlp_forward(X, params, hidden="tanh")
+    return refimpl.mlp_backward(X, y, params, cache, loss="bce", hidden="tanh")
+
+
+def _tanh_231_case(n: int, seed: int, w1_scale: float, label: str) -> Case:
+    X, y = study_sleep(n, seed)
+    params = params_231(seed, [0.1, -0.2, 0.05], 0.05)
+    params["W1"] = params["W1"] * w1_scale
+    return Case((X, y, params), label=label)
+
+
+def _backward_tanh_231_visible() -> list[Case]:
+    return [
+        _tanh_231_case(5, 4, 1.0, "5 students"),
+        _tanh_231_case(4, 5, 4.0, "4 students, W1 four times larger: tanh saturates"),
+        _tanh_231_case(7, 6, 1.0, "7 students"),
+    ]
+
+
+def _backward_tanh_231_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(N_HIDDEN):
+        n = [1, 3, 4, 2, 6, 5, 8][i % 7]
+        X = random_X(rng, n, 2, zero_row=False)
+        params = random_params(rng, [2, 3, 1], zero_bias=False)
+        if i % 3 == 2:  # saturated units: tanh' near 0, far from 1 - Z1**2
+            params["W1"] *= 4.0
+        y = rng.integers(0, 2, (n, 1)).astype(np.float64)
+        cases.append(Case((X, y, params), label=f"n = {n}"))
+    return cases
+
+
+def _forward_hidden_231(X, params, hidden):
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = refimpl.ACTIVATIONS[hidden](Z1)
+    Z2 = A1 @ params["W2"] + params["b2"]
+    return {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": refimpl.sigmoid(Z2)}
+
+
+def _backward_tanh_231(X, y, params, *, hidden="tanh", **changed):
+    """backward_tanh_231 with one thing changed: the hidden activation of the whole network
+    (``hidden="relu"``), or one of ``_backward_231``'s (``deriv="tanh-of-z"``, ...)."""
+    cache = _forward_hidden_231(X, params, hidden)
+    return _backward_231(X, y, params, cache, "bce", hidden=hidden, **changed)
+
+
+def _backward_tanh_231_missing_n(X, y, params):
+    return _backward_tanh_231(X, y, params, factor=float(X.shape[0]))
+
+
+#: The mistakes of backward_231 (loss "bce") that a tanh network can repeat, by slug: the
+#: same words, made again in backward_tanh_231.
+_BCE_MISTAKES = {m.slug: m for m in _BACKWARD_231_MISTAKES["bce"]}
+
+
+def _repeated(slug: str, variant) -> Mistake:
+    return replace(_BCE_MISTAKES[slug], variant=variant)
+
+
+BACKWARD_TANH_231 = Entry.simple(
+    "backward_tanh_231", _backward_tanh_231_reference, _backward_tanh_231_visible,
+    _backward_tanh_231_hidden,
+    summary="backward_tanh_231(X, y, params) -> grads of the BCE of a 2-3-1 network with a "
+            "tanh hidden layer and a sigmoid output, against refimpl.mlp_backward "
+            '(hidden="tanh")',
+    tolerance_why="Tighter than backward_231's: a smooth network has no ReLU kink, so a "
+                  "central-difference estimate of the gradient (relative error 1e-10 to "
+                  "1e-8) could pass a loose tolerance, and this exercise asks for the backward "
+                  "pass. Honest float64 versions of the formulas agree far closer (measured: "
+                  "tanh and sigmoid from exp, the unfused chain rule through BCE's "
+                  "1 / (y_hat (1 - y_hat)), 1 / cosh(Z1)**2 for tanh').",
+    details="The function does its own forward pass: Z1 = X @ W1 + b1, A1 = tanh(Z1), "
+            "Z2 = A1 @ W2 + b2, y_hat = sigmoid(Z2).",
+    output=grads_spec(("W1", "b1", "W2", "b2")), rtol=1e-9, atol=1e-12,
+    diagnose=layer_diagnose, part_order=layer_order,
+    input_hints=in_place_hints("X", "y", "params"),
+    mistakes=(
+        Mistake("tanh-prime-of-z", "tanh' computed from Z1 (1 - Z1**2) instead of from A1",
+                "tanh'(z) = 1 - tanh(z)**2 squares the tanh of z, not z itself: which of your "
+                "arrays already holds tanh(Z1)?",
+                partial(_backward_tanh_231, deriv="tanh-of-z")),
+        Mistake("relu-prime-in-tanh-layer", "relu' (of Exercises 1 and 3) in the tanh layer",
+                "Each layer uses the derivative of ITS OWN activation: this hidden layer is "
+                "tanh, whose slope changes smoothly with z instead of being a 0/1 mask.",
+                partial(_backward_tanh_231, deriv="relu-prime")),
+        Mistake("relu-network", "the ReLU network of Exercises 1 and 3, not the tanh one",
+                "Start with the forward pass: this network's hidden activation is tanh, and "
+                "the backward pass needs that activation's derivative.",
+                partial(_backward_tanh_231, hidden="relu")),
+        Mistake("tanh-instead-of-tanh-prime", "the activation itself instead of its derivative",
+                "dZ1 is dA1 times the SLOPE of tanh at Z1, not its value.",
+                partial(_backward_tanh_231, deriv="activation")),
+        Mistake("missing-tanh-prime", "the tanh derivative is missing in the hidden layer",
+                "Between dA1 and dZ1 the chain rule passes through A1 = tanh(Z1): what is "
+                "dA1/dZ1?", partial(_backward_tanh_231, deriv="missing")),
+        _repeated("mse-gradient-with-bce", partial(_backward_tanh_231, out="mse")),
+        _repeated("extra-sigmoid-prime",
+                  partial(_backward_tanh_231, out="shortcut-times-sigmoid-prime")),
+        _repeated("missing-1-over-n", _backward_tanh_231_missing_n),
+        _repeated("sign-flip", partial(_backward_tanh_231, factor=-1.0)),
+        _repeated("w2-not-transposed", partial(_backward_tanh_231, w2_transposed=False)),
+        _repeated("dw2-uses-z1", partial(_backward_tanh_231, dw2_input="Z1")),
+        _repeated("db-wrong-axis", partial(_backward_tanh_231, db="wrong-axis")),
+    ))
+
+
+ENTRIES = (BACKWARD_231, GRADIENT_ERRORS, BACKWARD_TANH_231)

@@ -24,6 +24,7 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from refimpl.diagnostics import entry_errors, slice_gradients
+from refimpl.gradcheck import RIGHT_UP_TO
 from refimpl.network import backward_231
 from refimpl.surface import loss_surface, parameter_entries
 from refimpl.viz._core import (
@@ -57,8 +58,8 @@ DEFAULT_POINT = (-0.5, 1.0)
 #: Each parameter of the slice varies over its value +- SPAN.
 SPAN = 3.0
 GRID_POINTS = 51
-#: The tolerance of a gradient check (refimpl.grad_check's).
-TOLERANCE = 1e-7
+#: The tolerance of a gradient check: refimpl.grad_check's, the upper end of the verdict "right".
+TOLERANCE = RIGHT_UP_TO
 #: Relative errors are drawn on a log axis from ERROR_FLOOR (a perfect match) to 1.
 ERROR_FLOOR = 1e-12
 #: Each arrow is this fraction of the half-width of the map long.
