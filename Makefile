@@ -54,6 +54,10 @@ lint: $(VENV)/.installed-test
 
 # Unit tests, notebook tests, and every source notebook executed top to bottom by nbval.
 # --dist loadfile keeps each file (and each notebook's cells) on one worker.
+# One BLAS thread per process: xdist already runs a worker per core, and BLAS threads on top of
+# that made one digits training (notebook 10) 5-10 times slower on 2 cores.
+test: export OPENBLAS_NUM_THREADS := 1
+test: export OMP_NUM_THREADS := 1
 test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --nbval --nbval-cell-timeout=300 tests course/source
 

@@ -49,6 +49,14 @@ labels          (n,)        integer classes 0 .. k - 1 (notebook 09)
 P               (n, k)      softmax probabilities, rows summing to 1
 history         dict        train's record: history["loss"] (before each step),
                             history["grad_norm"] (the norm of all gradients)
+std             number      the standard deviation of a layer's starting weights,
+                            W ~ N(0, std**2) (notebook 10: normal, Xavier, He)
+lam             number      L2 strength: loss + (lam / 2) * sum of W**2, dW + lam W
+velocity        dict        momentum's running sum of gradients, params' keys
+beta            number      momentum's decay: v <- beta v + dW, W <- W - lr v
+m, v            dict        Adam's running means of dW and of dW**2
+beta1, beta2    numbers     their decay rates (Adam's defaults 0.9 and 0.999)
+t               number      Adam's step number, 1 for the first step
 ==============  ==========  ===================================================
 
 The output delta is ``dZ2 = (y_hat - y) / n`` for sigmoid + BCE only; for
@@ -56,19 +64,22 @@ sigmoid + MSE it is ``dZ2 = 2 (y_hat - y) sigma'(Z2) / n``.
 
 Modules
 -------
-activations  relu, sigmoid, tanh, identity and their derivatives
-autodiff     neuron_loss_grads (the chain rule by hand), Value (micrograd-style autodiff)
-neuron       a single neuron
-losses       mse, bce (also from logits), their gradients, target checks, accuracy
-layers       dense_forward / dense_backward
-network      the 2-3-1 network: init, forward, backward, loss, predict
-mlp          the same for any depth
-classifier   a multi-class network: the digits, softmax, cross-entropy, mini-batch SGD
-optim        gd_step, gradient_descent, train, grad_norm
-gradcheck    numerical derivatives and gradients, gradient_errors, grad_check
-data         study_sleep and other 2-D data sets, split, standardize
-surface      the loss over a grid of two parameters (and the labels of its entries)
-fast         MLPTrainer: the mlp training step in preallocated arrays (same numbers, faster)
+activations     relu, sigmoid, tanh, identity and their derivatives
+autodiff        neuron_loss_grads (the chain rule by hand), Value (micrograd-style autodiff)
+neuron          a single neuron
+losses          mse, bce (also from logits), their gradients, target checks, accuracy
+layers          dense_forward / dense_backward
+network         the 2-3-1 network: init, forward, backward, loss, predict
+mlp             the same for any depth
+classifier      a multi-class network: the digits, softmax, cross-entropy, mini-batch SGD
+optim           gd_step, gradient_descent, train, grad_norm
+initialization  init_std (normal, Xavier, He) and deep_stack_statistics (notebook 10)
+optimizers      momentum_step, adam_step, optimizer_path, steps_to_reach (notebook 10)
+generalization  l2_regularize, early_stopping, fit_classifier (notebook 10)
+gradcheck       numerical derivatives and gradients, gradient_errors, grad_check
+data            study_sleep and other 2-D data sets, split, standardize
+surface         the loss over a grid of two parameters (and the labels of its entries)
+fast            MLPTrainer: the mlp training step in preallocated arrays (same numbers, faster)
 
 Behind the notebooks' figures (not exported here; ``refimpl.viz`` draws them):
 
@@ -128,6 +139,7 @@ from refimpl.data import (
     xor,
 )
 from refimpl.fast import MLPTrainer
+from refimpl.generalization import FitHistory, early_stopping, fit_classifier, l2_regularize
 from refimpl.gradcheck import (
     RELATIVE_ERROR_FLOOR,
     GradientCheckError,
@@ -137,6 +149,12 @@ from refimpl.gradcheck import (
     numerical_gradient,
     numerical_gradients,
     relative_error,
+)
+from refimpl.initialization import (
+    INIT_SCHEMES,
+    StackStatistics,
+    deep_stack_statistics,
+    init_std,
 )
 from refimpl.layers import dense_backward, dense_forward
 from refimpl.losses import (
@@ -169,10 +187,20 @@ from refimpl.optim import (
     gradient_descent,
     train,
 )
+from refimpl.optimizers import (
+    ADAM_DEFAULTS,
+    OPTIMIZERS,
+    adam_step,
+    momentum_step,
+    optimizer_path,
+    steps_to_reach,
+    zeros_like_params,
+)
 from refimpl.surface import loss_surface
 
 __all__ = [
     "ACTIVATIONS",
+    "ADAM_DEFAULTS",
     "BCE_EPS",
     "DERIVATIVES",
     "DIGIT_CLASSES",
@@ -181,20 +209,25 @@ __all__ = [
     "DIVERGENCE_FACTOR",
     "FEATURE_NAMES",
     "INITS",
+    "INIT_SCHEMES",
     "LABEL_FLIP_EVERY",
     "LOSSES",
     "LOSS_GRADS",
+    "OPTIMIZERS",
     "OUTPUTS",
     "PASS_MIN_SLEEP",
     "PASS_MIN_STUDY",
     "RELATIVE_ERROR_FLOOR",
     "SHAPES_231",
     "STD_FLOOR",
+    "FitHistory",
     "GradientCheckError",
     "MLPTrainer",
+    "StackStatistics",
     "TrainingHistory",
     "Value",
     "accuracy",
+    "adam_step",
     "backward_231",
     "bce",
     "bce_from_logits",
@@ -204,8 +237,11 @@ __all__ = [
     "classifier_gradients",
     "confusion_matrix",
     "cross_entropy",
+    "deep_stack_statistics",
     "dense_backward",
     "dense_forward",
+    "early_stopping",
+    "fit_classifier",
     "forward_231",
     "gd_step",
     "get_activation",
@@ -216,6 +252,8 @@ __all__ = [
     "identity_prime",
     "init_231",
     "init_mlp",
+    "init_std",
+    "l2_regularize",
     "label_accuracy",
     "load_digits",
     "load_digits_split",
@@ -226,6 +264,7 @@ __all__ = [
     "mlp_backward",
     "mlp_forward",
     "mlp_loss",
+    "momentum_step",
     "moons",
     "mse",
     "mse_grad",
@@ -235,6 +274,7 @@ __all__ = [
     "numerical_gradient",
     "numerical_gradients",
     "one_hot",
+    "optimizer_path",
     "predict",
     "predict_labels",
     "relative_error",
@@ -247,6 +287,7 @@ __all__ = [
     "softmax_cross_entropy_backward",
     "spirals",
     "standardize",
+    "steps_to_reach",
     "study_sleep",
     "tanh",
     "tanh_prime",
@@ -255,4 +296,5 @@ __all__ = [
     "train_test_split",
     "validate_targets",
     "xor",
+    "zeros_like_params",
 ]

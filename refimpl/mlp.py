@@ -14,10 +14,11 @@ import numpy as np
 
 from refimpl._validation import OUTPUTS as OUTPUTS  # the output activations, refimpl.OUTPUTS
 from refimpl._validation import as_inputs, as_params, check_labels, resolve_activations
+from refimpl.initialization import init_std
 from refimpl.layers import dense_backward, dense_forward
 from refimpl.losses import LOSS_GRADS, bce_from_logits, mse, validate_targets
 
-INITS = ("he", "zeros", "normal")
+INITS = ("he", "zeros", "normal", "xavier")
 
 
 def init_mlp(layer_sizes: Sequence[int], seed=0, init: str = "he") -> dict[str, np.ndarray]:
@@ -29,8 +30,9 @@ def init_mlp(layer_sizes: Sequence[int], seed=0, init: str = "he") -> dict[str, 
         Units per layer, input first: ``[2, 3, 1]`` is the 2-3-1 network.
     seed : int, default 0
         Seed of the random generator (the same seed gives the same params).
-    init : {"he", "zeros", "normal"}, default "he"
-        "he": ``W ~ N(0, 2 / d_in)``; "normal": ``W ~ N(0, 1)`` (unscaled);
+    init : {"he", "zeros", "normal", "xavier"}, default "he"
+        "he": ``W ~ N(0, 2 / d_in)``; "xavier": ``W ~ N(0, 2 / (d_in + d_out))``;
+        "normal": ``W ~ N(0, 1)`` (unscaled); the stds come from ``refimpl.init_std``.
         "zeros": every weight 0 (shows the symmetry problem). Biases start at 0.
 
     Returns
@@ -50,14 +52,12 @@ def init_mlp(layer_sizes: Sequence[int], seed=0, init: str = "he") -> dict[str, 
     rng = np.random.default_rng(seed)
     params: dict[str, np.ndarray] = {}
     for l, (d_in, d_out) in enumerate(pairwise(sizes), start=1):
-        if init == "he":
-            # He et al. (2015): variance 2 / d_in keeps ReLU activations from
-            # shrinking or growing from layer to layer.
-            W = rng.standard_normal((d_in, d_out)) * np.sqrt(2.0 / d_in)
-        elif init == "normal":
-            W = rng.standard_normal((d_in, d_out))
-        else:
+        if init == "zeros":
             W = np.zeros((d_in, d_out))
+        else:
+            # He et al. (2015): variance 2 / d_in keeps ReLU activations from shrinking or
+            # growing from layer to layer; Xavier does the same for tanh-like units.
+            W = rng.standard_normal((d_in, d_out)) * init_std(d_in, d_out, init)
         params[f"W{l}"] = W
         params[f"b{l}"] = np.zeros(d_out)
     return params

@@ -37,7 +37,7 @@ def init_231(seed=0, init="he") -> dict[str, np.ndarray]:
     Parameters
     ----------
     seed : int, default 0
-    init : {"he", "zeros", "normal"}, default "he"
+    init : {"he", "zeros", "normal", "xavier"}, default "he"
 
     Returns
     -------

@@ -41,8 +41,8 @@ def test_init_231_shapes_and_determinism(init):
 
 
 def test_init_231_rejects_an_unknown_scheme():
-    with pytest.raises(ValueError, match="Unknown init 'xavier'"):
-        init_231(init="xavier")
+    with pytest.raises(ValueError, match="Unknown init 'glorot'"):
+        init_231(init="glorot")
 
 
 def test_forward_231_cache_and_shapes():
