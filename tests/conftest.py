@@ -4,7 +4,7 @@ notebook, and the course folders many tests start from.
 - A notebook that the README's table lists but ``course/source`` lacks stops the whole run
   with a usage error naming it. Otherwise the tests parametrized over the notebooks would
   shrink or skip, and the run would stay green.
-- ``-m nb01`` ... ``-m nb09`` select the tests about one notebook. A test gets a notebook's
+- ``-m nb01`` ... ``-m nb10`` select the tests about one notebook. A test gets a notebook's
   marker when one of its parameters names the notebook, or one of its exercises, checks,
   catalogue keys or explorers (``notebook_tools.notebook_subjects``). Its file can name the
   notebook too: a module named after the notebook's topic
@@ -94,7 +94,7 @@ def item_notebooks(item, subjects: dict[str, set[str]], modules: dict[str, str])
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark every test with the notebooks it is about (``nb01`` ... ``nb09``)."""
+    """Mark every test with the notebooks it is about (``nb01`` ... ``nb10``)."""
     subjects = notebook_subjects()
     modules = {}
     if any(item.path.stem.startswith("test_viz_") for item in items):

@@ -1,5 +1,5 @@
 """The harness of tests/conftest.py: a notebook missing from the course stops the run, and
-``-m nb01`` ... ``-m nb08`` select the tests about one notebook.
+``-m nb01`` ... ``-m nb10`` select the tests about one notebook.
 
 The runs here are real pytest processes (collection only, a few seconds each).
 """
@@ -36,8 +36,8 @@ def collect(*args: str, plugin_path: Path | None = None) -> subprocess.Completed
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_the_course_has_the_nine_notebooks_of_the_readme():
-    assert len(readme_notebooks()) == 9
+def test_the_course_has_the_ten_notebooks_of_the_readme():
+    assert len(readme_notebooks()) == 10
     assert missing_notebooks() == []
     assert [path.stem for path in SOURCE_NOTEBOOKS] == readme_notebooks()
 
@@ -77,7 +77,8 @@ def test_marker_nb06_selects_the_tests_about_06_backprop():
         if "test_notebook" in line:
             assert "[06_backprop" in line, line
         if "catalogue" in line:
-            assert any(key in line for key in ("backward_231", "gradient_errors")), line
+            assert any(key in line for key in ("backward_231", "backward_tanh_231",
+                                               "gradient_errors")), line
 
 
 def test_every_notebook_marker_selects_its_notebook_mistakes_and_checks(tmp_path):

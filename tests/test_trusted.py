@@ -48,12 +48,14 @@ EXPECTED_EXERCISES = {
     "03_loss": {"mse", "bce", "bce_from_logits"},
     "04_gradient_descent": {"numerical_derivative", "numerical_gradient", "gradient_descent"},
     "05_chain_rule": {"neuron_loss_grads", "Value", "value_neuron_loss"},
-    "06_backprop": {"backward_231", "gradient_errors"},
+    "06_backprop": {"backward_231", "gradient_errors", "backward_tanh_231"},
     "07_training": {"train", "predict", "accuracy"},
     "08_why_backprop": {"mlp_forward", "mlp_backward", "gd_step"},
     "09_classifier": {"relu_backward", "dense_backward", "log_softmax",
                       "softmax_cross_entropy_backward", "classifier_gradients",
                       "train_classifier"},
+    "10_training_well": {"init_std", "momentum_step", "adam_step", "l2_regularize",
+                         "early_stopping"},
 }
 
 
@@ -310,6 +312,16 @@ def test_suspicious_lines():
         "cell 3, line 1 builds or runs code from text: `import runpy`",
         "cell 3, line 2 builds or runs code from text: "
         "`ns = runpy.run_path(refimpl.activations.__file__)`"]
+
+
+def test_suspicious_lines_see_the_reference_under_an_alias():
+    """``import refimpl as ref`` in a locked cell makes ``ref.relu`` the reference too."""
+    nb = relu_notebook("relu = ref.relu\n", "s = ref.sigmoid(np.zeros(2))\n")
+    nb.cells.insert(1, new_code_cell("import refimpl as ref\n",
+                                     metadata=cell_metadata("aliases")))
+    found = [a.detail for a in suspicious_lines(nb, {"relu"})]
+    assert found == ["cell 4, line 1 uses the reference implementation of a graded exercise: "
+                     "`relu = ref.relu`"]
 
 
 FORGED_ANSWER = """

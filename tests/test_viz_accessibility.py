@@ -16,6 +16,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
+import refimpl
 import refimpl.examples
 import refimpl.viz._core
 from benchmarks.widgets import explorers
@@ -27,7 +28,11 @@ from refimpl.viz import (
     gradient_cost_figure,
     measure_gradient_costs,
     neuron_graph,
+    overfitting_figure,
 )
+from refimpl.viz import generalization as generalization_figures
+from refimpl.viz import initialization as initialization_explorer
+from refimpl.viz import optimizers as optimizer_explorer
 from refimpl.viz._style import (
     DISTINCT_PAIRS,
     FAIL_STYLE,
@@ -164,6 +169,8 @@ def boxed_texts(fig) -> list[Text]:
 SETTINGS = {
     "NeuronExplorer": [{}, {"w1": -1.0, "w2": 2.0, "b": 5.0}, {"activation": "relu"}],
     "TrainingExplorer": [{}, {"epoch": 0}, {"lr": 100.0}, {"width": 16, "epoch": 40}],
+    "OptimizerExplorer": [{}, {"lr": 0.3}, {"surface": "valley"}, {"surface": "plateau"}],
+    "InitializationExplorer": [{}, {"activation": "relu"}, {"scheme": "he"}],
 }
 
 
@@ -217,9 +224,18 @@ def test_the_network_gives_each_colour_one_meaning():
         assert (edge.get_linestyle() == "-") == (w >= 0), (name, i, j)
 
 
-@pytest.mark.parametrize("meaning", sorted(DISTINCT_PAIRS))
+#: The shared pairs, and those of the figures of notebook 10 (each module names its own).
+EVERY_PAIR = {
+    **DISTINCT_PAIRS,
+    **initialization_explorer.COLOUR_PAIRS,
+    **optimizer_explorer.COLOUR_PAIRS,
+    **generalization_figures.COLOUR_PAIRS,
+}
+
+
+@pytest.mark.parametrize("meaning", sorted(EVERY_PAIR))
 def test_distinguishing_colours_differ_in_grey_and_for_dichromats(meaning):
-    a, b = DISTINCT_PAIRS[meaning]
+    a, b = EVERY_PAIR[meaning]
     assert grey_difference(a, b) >= GREY_MIN_DELTA_L, f"{meaning}: alike in grey"
     for simulation in (PROTANOPIA, DEUTERANOPIA):
         assert dichromat_difference(a, b, simulation) >= CVD_MIN_DELTA_E, meaning
@@ -330,10 +346,29 @@ def test_an_explorer_not_shown_trains_nothing_ahead():
     assert explorer._runs._thread is None
 
 
+def overfitting_histories():
+    """A short run that overfits 40 digits, and the same with L2 and early stopping."""
+    X_train, X_test, labels_train, labels_test = refimpl.load_digits_split(seed=0)
+    data = {
+        "X": X_train[:40],
+        "Y": refimpl.one_hot(labels_train[:40]),
+        "X_val": X_test[:200],
+        "Y_val": refimpl.one_hot(labels_test[:200]),
+    }
+    params = refimpl.init_mlp([64, 32, 10], seed=0)
+    run = {"optimizer": "adam", "lr": 0.01, "epochs": 30, "batch_size": 10}
+    plain = refimpl.fit_classifier(**data, params=params, **run)
+    regularised = refimpl.fit_classifier(**data, params=params, **run, lam=0.01, patience=5)
+    return plain, regularised
+
+
 def still_figures():
     """Every figure a notebook shows still (no controls), by name."""
     costs = measure_gradient_costs(widths=(2, 4), repeats=1)
+    plain, regularised = overfitting_histories()
     return {
+        "overfitting_figure": overfitting_figure(plain, regularised),
+        "overfitting_figure(one run)": overfitting_figure(plain),
         "activation_figure": activation_figure(),
         "derivative_error_figure": derivative_error_figure(),
         "gradient_cost_figure": gradient_cost_figure(costs),

@@ -166,11 +166,12 @@ _DTYPE_HELP = {
 
 
 def dtype_text(part: Part, top: bool) -> str | None:
-    """Why ``part`` does not hold floating-point numbers, or None when it does.
-    ``top``: the part is the whole result."""
+    """Why ``part`` does not hold floating-point numbers, or None when it does (whole numbers
+    are fine where the reference's are whole: an epoch, an index). ``top``: the part is the
+    whole result."""
     a = np.asarray(part.got)
     kind = a.dtype.kind
-    if kind == "f":
+    if kind == "f" or (kind in "iu" and np.asarray(part.expected).dtype.kind in "iu"):
         return None
     kind = {"u": "i", "S": "U"}.get(kind, kind)
     what, help_text = _DTYPE_HELP.get(kind, (f"values of dtype {a.dtype}", ""))

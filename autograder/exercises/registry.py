@@ -23,6 +23,7 @@ from autograder.exercises import (
     nb07_training,
     nb08_why_backprop,
     nb09_classifier,
+    nb10_training_well,
 )
 from autograder.exercises.entry import Entry
 
@@ -30,7 +31,7 @@ __all__ = ["CONFIGURATIONS", "ENTRIES", "EXERCISES", "NOTEBOOKS", "exercise", "n
 
 MODULES: tuple[ModuleType, ...] = (nb01_neuron, nb02_forward, nb03_loss, nb04_gradient_descent,
                                    nb05_chain_rule, nb06_backprop, nb07_training,
-                                   nb08_why_backprop, nb09_classifier)
+                                   nb08_why_backprop, nb09_classifier, nb10_training_well)
 
 
 def notebook_name(module: ModuleType) -> str:

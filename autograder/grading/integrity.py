@@ -54,6 +54,17 @@ _SUSPICIOUS = [
 ]
 
 
+#: ``import refimpl as ref`` anywhere in the notebook (a locked cell too) makes ``ref.`` a name
+#: of the reference.
+_REFIMPL_ALIAS = re.compile(r"^\s*import\s+refimpl\s+as\s+(\w+)", re.MULTILINE)
+
+
+def _reference_module_names(nb: NotebookNode) -> set[str]:
+    """``refimpl`` and every alias the notebook imports it under."""
+    return {"refimpl"} | {match.group(1) for cell in nb.cells if cell.cell_type == "code"
+                          for match in _REFIMPL_ALIAS.finditer(cell.source)}
+
+
 def suspicious_lines(nb: NotebookNode, exercises: set[str]) -> list[Attention]:
     """Lines of the learner's cells that reach past the exercise (flagged, never scored).
 
@@ -63,7 +74,8 @@ def suspicious_lines(nb: NotebookNode, exercises: set[str]) -> list[Attention]:
     patterns = list(_SUSPICIOUS)
     if exercises:
         names = "|".join(sorted(map(re.escape, exercises)))
-        patterns.insert(0, (re.compile(rf"\brefimpl\s*\.\s*({names})\b"
+        modules = "|".join(sorted(map(re.escape, _reference_module_names(nb))))
+        patterns.insert(0, (re.compile(rf"\b({modules})\s*\.\s*({names})\b"
                                        rf"|\bfrom\s+refimpl\S*\s+import\b.*\b({names})\b"),
                             "uses the reference implementation of a graded exercise"))
     found = []

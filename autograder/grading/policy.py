@@ -32,12 +32,14 @@ __all__ = ["ANSWERS", "SHIPPED", "Policy", "code_objects", "reference_constants"
 _FORWARD = frozenset({"relu", "sigmoid", "neuron", "dense_forward", "forward_231", "predict",
                       "mlp_forward"})
 _LOSSES = frozenset({"mse", "bce", "bce_from_logits"})
-_GRADIENTS = frozenset({"dense_backward", "backward_231", "mlp_backward", "neuron_loss_grads",
-                        "value_neuron_loss", "gradient_errors", "train", "gd_step"})
+_GRADIENTS = frozenset({"dense_backward", "backward_231", "backward_tanh_231", "mlp_backward",
+                        "neuron_loss_grads", "value_neuron_loss", "gradient_errors", "train",
+                        "gd_step"})
 _NUMERICAL = frozenset({"numerical_derivative", "numerical_gradient", "gradient_errors"})
 _SOFTMAX = frozenset({"log_softmax", "softmax_cross_entropy_backward"})
 _CLASSIFIER = _FORWARD | _SOFTMAX | frozenset({
     "relu_backward", "dense_backward", "classifier_gradients", "train_classifier"})
+_OPTIMIZERS = frozenset({"gradient_descent", "gd_step", "momentum_step", "adam_step"})
 
 #: The exercises each reference function could answer, with a little arithmetic or a few
 #: crafted calls (a function of labels still gives probabilities by bisecting thresholds).
@@ -45,8 +47,7 @@ ANSWERS: dict[str, frozenset[str]] = {
     # data sets and starting points: no exercise
     **{name: frozenset() for name in (
         "study_sleep", "moons", "spirals", "xor", "standardize", "train_test_split",
-        "init_231", "init_mlp", "validate_targets", "tanh", "tanh_prime", "identity",
-        "identity_prime")},
+        "init_231", "validate_targets", "tanh", "tanh_prime", "identity", "identity_prime")},
     "relu": frozenset({"relu"}),
     "relu_prime": frozenset({"relu"}),
     "sigmoid": frozenset({"sigmoid"}),
@@ -55,7 +56,8 @@ ANSWERS: dict[str, frozenset[str]] = {
     # the affine part of every forward exercise; the parameter gradients of every backward one
     "dense_forward": frozenset({"dense_forward", "neuron", "forward_231", "predict",
                                 "mlp_forward"}),
-    "dense_backward": frozenset({"dense_backward", "backward_231", "mlp_backward"}),
+    "dense_backward": frozenset({"dense_backward", "backward_231", "backward_tanh_231",
+                                 "mlp_backward"}),
     "forward_231": _FORWARD,
     "predict": _FORWARD,
     "mlp_forward": _FORWARD,
@@ -92,6 +94,22 @@ ANSWERS: dict[str, frozenset[str]] = {
     "predict_labels": _FORWARD,
     "classifier_gradients": _CLASSIFIER,
     "train_classifier": _CLASSIFIER,
+    # notebook 10: a seeded start's weights divided by the same seed's normal draws give its
+    # std; so do a deep stack's activations
+    "init_mlp": frozenset({"init_std"}),
+    "init_std": frozenset({"init_std"}),
+    "deep_stack_statistics": frozenset({"init_std"}),
+    "zeros_like_params": frozenset(),
+    "steps_to_reach": frozenset(),
+    "momentum_step": frozenset({"momentum_step"}),
+    "adam_step": frozenset({"adam_step"}),
+    # crafted gradients replay any optimiser state; "sgd" is gradient descent
+    "optimizer_path": _OPTIMIZERS,
+    "l2_regularize": frozenset({"l2_regularize"}),
+    "early_stopping": frozenset({"early_stopping"}),
+    # trains with both optimisers, the L2 penalty and early stopping
+    "fit_classifier": _CLASSIFIER | _OPTIMIZERS | frozenset({
+        "l2_regularize", "early_stopping"}),
 }
 
 #: Reference classes given as code to the check of an exercise built on them; the source is

@@ -13,8 +13,9 @@ Modules: ``_core`` (Explorer, BlitFigure, LearnerFunction, PNG frames), ``_style
 palette, legends, texts that frames fill in, log-scale loss maps), ``_geometry`` (the plane's
 grid, lines across it, contour lines), then one module per notebook's figures: ``neuron`` (01),
 ``network`` (02), ``surface`` (03), ``descent`` (04), ``graph`` (05), ``gradients`` (06),
-``training`` (07), ``cost`` (08), ``classifier`` (09). Explorers share what they share through
-these, never through each other.
+``training`` (07), ``cost`` (08), ``classifier`` (09), and for 10 ``initialization``,
+``optimizers`` and ``generalization``. Explorers share what they share through these, never
+through each other.
 
 Every explorer is an :class:`Explorer`: ``update(**values)`` redraws and returns the arrays it
 drew, so tests can sweep its sliders without a browser. Displaying an explorer shows the live
@@ -28,10 +29,13 @@ from refimpl.viz._core import Explorer, LearnerFunction, display_with_fallback, 
 from refimpl.viz.classifier import ClassifierExplorer, compare_with_mlp_classifier, digits_figure
 from refimpl.viz.cost import gradient_cost_figure
 from refimpl.viz.descent import DescentExplorer, derivative_error_figure
+from refimpl.viz.generalization import overfitting_figure
 from refimpl.viz.gradients import GradientArrowsExplorer
 from refimpl.viz.graph import GraphExplorer, neuron_graph
+from refimpl.viz.initialization import InitializationExplorer
 from refimpl.viz.network import NetworkExplorer
 from refimpl.viz.neuron import NeuronExplorer, activation_figure, glossary
+from refimpl.viz.optimizers import OptimizerExplorer
 from refimpl.viz.surface import LossSurfaceExplorer
 from refimpl.viz.training import TrainingExplorer
 
@@ -41,10 +45,12 @@ __all__ = [
     "Explorer",
     "GradientArrowsExplorer",
     "GraphExplorer",
+    "InitializationExplorer",
     "LearnerFunction",
     "LossSurfaceExplorer",
     "NetworkExplorer",
     "NeuronExplorer",
+    "OptimizerExplorer",
     "TrainingExplorer",
     "activation_figure",
     "compare_with_mlp_classifier",
@@ -56,5 +62,6 @@ __all__ = [
     "gradient_cost_figure",
     "measure_gradient_costs",
     "neuron_graph",
+    "overfitting_figure",
     "trained_params_231",
 ]
