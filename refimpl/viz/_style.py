@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from ipywidgets import Layout
+from ipywidgets import FloatLogSlider, Layout
 from matplotlib import colormaps
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import LogNorm
@@ -94,6 +94,24 @@ def slider_options(description: str, track_px: int = SLIDER_TRACK_PX) -> dict[st
         "style": {"description_width": f"{label_px}px"},
         "layout": Layout(width=f"{label_px + track_px + SLIDER_READOUT_PX}px"),
     }
+
+
+def learning_rate_slider(value: float, exponents: tuple[float, float],
+                         description: str = "learning rate") -> FloatLogSlider:
+    """A log-scale slider from ``10**exponents[0]`` to ``10**exponents[1]``, 20 stops a decade."""
+    return FloatLogSlider(value=value, base=10, min=exponents[0], max=exponents[1], step=0.05,
+                          readout_format=".3g", continuous_update=True,
+                          **slider_options(description))
+
+
+def set_slider_range(slider, low: float, high: float, value: float, widest: float) -> None:
+    """Move a slider to a new range and value; ``widest`` bounds every range it can have.
+
+    The range is opened to (-widest, widest) first: on the way, ipywidgets refuses a ``min``
+    above the old ``max`` (and a ``max`` below the old ``min``).
+    """
+    slider.min, slider.max = -widest, widest
+    slider.min, slider.max, slider.value = low, high, value
 
 
 # -- words -----------------------------------------------------------------------------------

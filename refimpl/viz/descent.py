@@ -32,7 +32,9 @@ from refimpl.viz._style import (
     ALARM_COLOUR,
     CONTOUR_LEVELS,
     alarm_text,
+    learning_rate_slider,
     log_loss_map,
+    set_slider_range,
     slider_options,
     title_text,
 )
@@ -141,16 +143,7 @@ class DescentExplorer(Explorer):
                 description="surface",
                 style={"description_width": "initial", "button_width": "auto"},
             ),
-            "lr": widgets.FloatLogSlider(
-                value=land.lr,
-                base=10,
-                min=land.lr_range[0],
-                max=land.lr_range[1],
-                step=0.05,
-                readout_format=".3g",
-                continuous_update=True,
-                **slider_options("learning rate"),
-            ),
+            "lr": learning_rate_slider(land.lr, land.lr_range),
             "steps": widgets.IntSlider(
                 value=land.steps,
                 min=1,
@@ -188,16 +181,13 @@ class DescentExplorer(Explorer):
         land = self.landscapes[change["new"]]
         paused, self._paused = self._paused, True  # one redraw, after every range is set
         try:
-            lr = self.controls["lr"]
-            lr.min, lr.max = -10.0, 10.0  # wide first: min may never pass max on the way
-            lr.min, lr.max, lr.value = *land.lr_range, land.lr
+            set_slider_range(self.controls["lr"], *land.lr_range, land.lr, widest=10.0)
             for name, (low, high), value, label in (
                 ("start_a", land.box[:2], land.start[0], land.labels[0]),
                 ("start_b", land.box[2:], land.start[1], land.labels[1]),
             ):
                 slider = self.controls[name]
-                slider.min, slider.max = -1e9, 1e9
-                slider.min, slider.max, slider.value = low, high, value
+                set_slider_range(slider, low, high, value, widest=1e9)
                 slider.description = f"start {label}"
             self.controls["steps"].value = land.steps
         finally:

@@ -38,7 +38,9 @@ from refimpl.viz._style import (
     CONTOUR_LEVELS,
     OKABE_ITO,
     axes_text,
+    learning_rate_slider,
     log_loss_map,
+    set_slider_range,
     slider_options,
 )
 
@@ -229,16 +231,7 @@ class OptimizerExplorer(Explorer):
                 style={"description_width": "initial"},
                 layout=widgets.Layout(width="420px"),
             ),
-            "lr": widgets.FloatLogSlider(
-                value=land.lr,
-                base=10,
-                min=land.lr_range[0],
-                max=land.lr_range[1],
-                step=0.05,
-                readout_format=".3g",
-                continuous_update=True,
-                **slider_options("learning rate"),
-            ),
+            "lr": learning_rate_slider(land.lr, land.lr_range),
             "beta": widgets.FloatSlider(
                 value=0.9,
                 min=0.0,
@@ -285,9 +278,7 @@ class OptimizerExplorer(Explorer):
         land = SURFACES[change["new"]]
         paused, self._paused = self._paused, True  # one redraw, after the range is set
         try:
-            lr = self.controls["lr"]
-            lr.min, lr.max = -10.0, 10.0  # wide first: min may never pass max on the way
-            lr.min, lr.max, lr.value = *land.lr_range, land.lr
+            set_slider_range(self.controls["lr"], *land.lr_range, land.lr, widest=10.0)
             self.controls["steps"].value = land.steps
         finally:
             self._paused = paused
