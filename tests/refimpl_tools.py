@@ -39,3 +39,15 @@ def neuron_chain_rule(w, b, x, y):
     a = float(refimpl.sigmoid(z))
     dz = 2 * (a - y) * a * (1 - a)
     return {"z": z, "a": a, "L": (a - y) ** 2, "dw": dz * x, "db": dz, "dx": dz * w, "dz": dz}
+
+
+def copy_params(params):
+    """A params dict of new arrays: to compare with after a call that must not change them."""
+    return {key: np.array(value) for key, value in params.items()}
+
+
+def assert_same_params(a, b):
+    """The same keys in the same order, and bit-identical arrays."""
+    assert list(a) == list(b)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])

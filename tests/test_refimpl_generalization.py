@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from refimpl_tools import assert_same_params, copy_params
 
 from refimpl import (
     FitHistory,
@@ -22,16 +23,6 @@ from refimpl import (
     one_hot,
     train_classifier,
 )
-
-
-def copy(params):
-    return {key: np.array(value) for key, value in params.items()}
-
-
-def assert_same(a, b):
-    assert list(a) == list(b)
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key])
 
 
 def small_problem(seed=0, n=40, sizes=(6, 8, 4)):
@@ -77,14 +68,14 @@ def test_l2_gradient_passes_a_gradient_check(lam):
 def test_l2_regularize_with_zero_lam_changes_nothing_and_is_pure():
     X, Y, params = small_problem()
     loss, grads = classifier_gradients(X, Y, params)
-    saved_params, saved_grads = copy(params), copy(grads)
+    saved_params, saved_grads = copy_params(params), copy_params(grads)
     total, new = l2_regularize(loss, grads, params, 0.0)
     assert total == loss
-    assert_same(new, grads)
+    assert_same_params(new, grads)
     assert all(new[k] is not grads[k] for k in grads)
     l2_regularize(loss, grads, params, 0.3)
-    assert_same(params, saved_params)
-    assert_same(grads, saved_grads)
+    assert_same_params(params, saved_params)
+    assert_same_params(grads, saved_grads)
 
 
 @pytest.mark.parametrize("lam", [-0.1, np.nan, np.inf, "0.1", None, True])
@@ -185,31 +176,31 @@ def test_fit_classifier_with_sgd_is_train_classifier():
     X, Y, params = small_problem(seed=3)
     history = fit_classifier(X, Y, params, lr=0.2, epochs=5, batch_size=7, seed=4)
     trained, _ = train_classifier(X, Y, params, lr=0.2, epochs=5, batch_size=7, seed=4)
-    assert_same(history.params, trained)
+    assert_same_params(history.params, trained)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 def test_fit_classifier_is_reproducible_and_pure(optimizer):
     X, Y, params = small_problem(seed=5)
-    saved = [X.copy(), Y.copy(), copy(params)]
+    saved = [X.copy(), Y.copy(), copy_params(params)]
     kwargs = {"optimizer": optimizer, "lr": 0.01, "epochs": 4, "batch_size": 8, "lam": 1e-2,
               "X_val": X[:10], "Y_val": Y[:10]}
     a = fit_classifier(X, Y, params, seed=1, **kwargs)
     b = fit_classifier(X, Y, params, seed=1, **kwargs)
     c = fit_classifier(X, Y, params, seed=2, **kwargs)
-    assert_same(a.params, b.params)
+    assert_same_params(a.params, b.params)
     np.testing.assert_array_equal(a.val_loss, b.val_loss)
     assert not np.array_equal(a.params["W1"], c.params["W1"])
     np.testing.assert_array_equal(X, saved[0])
     np.testing.assert_array_equal(Y, saved[1])
-    assert_same(params, saved[2])
+    assert_same_params(params, saved[2])
     assert all(a.params[k] is not params[k] for k in params)
 
 
 def test_fit_classifier_with_zero_epochs_returns_a_copy_of_the_start():
     X, Y, params = small_problem()
     history = fit_classifier(X, Y, params, epochs=0, X_val=X, Y_val=Y, patience=3)
-    assert_same(history.params, params)
+    assert_same_params(history.params, params)
     assert history.params["W1"] is not params["W1"]
     assert history.train_loss.shape == (0,)
     assert history.best_epoch is None

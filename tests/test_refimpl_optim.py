@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from refimpl_tools import assert_same_params, copy_params
 
 from refimpl import (
     DIVERGENCE_FACTOR,
@@ -26,23 +27,13 @@ def students():
     return standardize(X)[0], y
 
 
-def copy(params):
-    return {key: value.copy() for key, value in params.items()}
-
-
-def assert_same_params(a, b):
-    assert list(a) == list(b)
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key])
-
-
 # --- gd_step -----------------------------------------------------------------------
 
 
 def test_gd_step_is_pure():
     params = {"W": np.array([[1.0, 2.0]]), "b": np.array([0.5])}
     grads = {"W": np.array([[0.5, -1.0]]), "b": np.array([1.0])}
-    params_before, grads_before = copy(params), copy(grads)
+    params_before, grads_before = copy_params(params), copy_params(grads)
     new = gd_step(params, grads, lr=0.1)
     np.testing.assert_allclose(new["W"], [[0.95, 2.1]], rtol=1e-15)
     np.testing.assert_allclose(new["b"], [0.4], rtol=1e-15)
@@ -141,7 +132,7 @@ def test_train_records_the_loss_before_each_step(students):
     assert len(history.params_trace) == 4
     assert_same_params(history.params_trace[0], start)
     # the same run by hand: loss and gradient norm at the params before each update
-    current = copy(start)
+    current = copy_params(start)
     for epoch in range(4):
         assert_same_params(history.params_trace[epoch], current)
         assert history.losses[epoch] == mlp_loss(X, y, current)
@@ -156,7 +147,7 @@ def test_train_records_the_loss_before_each_step(students):
 def test_train_lowers_the_loss_and_leaves_its_inputs_alone(students):
     X, y = students
     start = init_231(seed=1)
-    start_copy, X_copy, y_copy = copy(start), X.copy(), y.copy()
+    start_copy, X_copy, y_copy = copy_params(start), X.copy(), y.copy()
     params, history = train(X, y, start, lr=1.0, epochs=100, loss="mse")
     assert history.params_trace is None
     assert history.losses[-1] < 0.5 * history.losses[0]

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from refimpl_tools import assert_same_params, copy_params
 
 from refimpl import (
     ADAM_DEFAULTS,
@@ -25,16 +26,6 @@ from refimpl import (
 
 START = (-4.0, 1.0)
 TARGET = 1e-6
-
-
-def copy(params):
-    return {key: np.array(value) for key, value in params.items()}
-
-
-def assert_same(a, b):
-    assert list(a) == list(b)
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key])
 
 
 def two_params(seed=0):
@@ -79,8 +70,8 @@ def test_momentum_with_beta_zero_is_gd_step(w, lr, seed):
     grads = {"w": np.random.default_rng(seed).normal(size=w.shape)}
     velocity = {"w": np.random.default_rng(seed + 1).normal(size=w.shape)}  # forgotten
     new_params, new_velocity = momentum_step({"w": w}, grads, velocity, lr, beta=0.0)
-    assert_same(new_params, gd_step({"w": w}, grads, lr))
-    assert_same(new_velocity, grads)
+    assert_same_params(new_params, gd_step({"w": w}, grads, lr))
+    assert_same_params(new_velocity, grads)
 
 
 def test_momentum_under_a_constant_gradient_speeds_up_to_one_over_one_minus_beta():
@@ -95,10 +86,10 @@ def test_momentum_under_a_constant_gradient_speeds_up_to_one_over_one_minus_beta
 
 def test_momentum_step_is_pure():
     params, grads, velocity = two_params(0), two_params(1), two_params(2)
-    before = [copy(d) for d in (params, grads, velocity)]
+    before = [copy_params(d) for d in (params, grads, velocity)]
     new_params, new_velocity = momentum_step(params, grads, velocity, 0.1)
     for d, saved in zip((params, grads, velocity), before, strict=True):
-        assert_same(d, saved)
+        assert_same_params(d, saved)
     assert new_params["W1"] is not params["W1"]
     assert new_velocity["W1"] is not velocity["W1"]
 
@@ -169,10 +160,10 @@ def test_adam_step_is_pure():
     params, grads, m, v = two_params(0), two_params(1), two_params(2), two_params(3)
     m["W1"], v["b1"] = np.abs(m["W1"]), np.abs(v["b1"])
     v["W1"] = np.abs(v["W1"])
-    before = [copy(d) for d in (params, grads, m, v)]
+    before = [copy_params(d) for d in (params, grads, m, v)]
     adam_step(params, grads, m, v, t=3)
     for d, saved in zip((params, grads, m, v), before, strict=True):
-        assert_same(d, saved)
+        assert_same_params(d, saved)
 
 
 # --- input checks ----------------------------------------------------------------------------
