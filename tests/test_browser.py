@@ -167,7 +167,8 @@ def rendered_explorer(page, index: int):
         text = cells(page).nth(index).locator(".jp-OutputArea").inner_text()
         raise AssertionError(f"cell {index} shows no explorer picture:\n{text}") from error
     assert widget.count() == 1, f"cell {index} shows {widget.count()} widget views"
-    assert widget.locator(".widget-slider").count() >= 1, f"cell {index}: no slider"
+    controls = widget.locator(".widget-slider, .widget-toggle-button").count()
+    assert controls >= 1, f"cell {index}: no slider and no toggle button"
     return widget
 
 
@@ -178,6 +179,35 @@ def only_explorers_show_widgets(page, explorers: list[int]) -> None:
     shown = page.locator(".jp-Notebook .jp-OutputArea").all_inner_texts()
     broken = [t for t in shown if "Error displaying widget" in t or "Loading widget" in t]
     assert not broken, f"widgets that did not render: {broken}"
+
+
+def move_a_control(page, widget) -> None:
+    """Move the widget's first slider one step, or, in an explorer without sliders, press a
+    toggle button that is not pressed; wait until the explorer's picture is redrawn."""
+    if widget.locator(".widget-slider").count() == 0:
+        press_a_toggle_button(page, widget)
+    else:
+        move_a_slider(page, widget)
+
+
+def press_a_toggle_button(page, widget) -> None:
+    """Press the first toggle button that is not pressed; wait for the picture to change."""
+    button = widget.locator(".widget-toggle-button:not(.mod-active)").first
+    image = widget.locator("img.widget-image").first
+    before_src = image.get_attribute("src")
+    label = button.inner_text()
+    button.scroll_into_view_if_needed()
+    button.click()
+    try:
+        page.wait_for_function(
+            "([image, src]) => image.getAttribute('src') !== src",
+            arg=[image.element_handle(), before_src],
+            timeout=STEP,
+        )
+    except Exception as error:
+        raise AssertionError(f"the button {label!r} was pressed, but the plot was not "
+                             "redrawn") from error
+    image_loaded(image, STEP)
 
 
 def move_a_slider(page, widget) -> None:
@@ -241,9 +271,9 @@ def test_notebook_runs_in_jupyterlab_and_its_widgets_respond(browser, lab, page,
             name = source.stem if number == 0 else f"{source.stem}-{number + 1}"
             show(page, index, name)  # the explorer as Run All left it
             widget = cells(page).nth(index).locator(WIDGET_OUTPUT)
-            move_a_slider(page, widget)
+            move_a_control(page, widget)
             uses_the_notebooks_functions(widget, index)
-            show(page, index, f"{name}.slider")
+            show(page, index, f"{name}.moved")
         check_console(console)
     finally:
         lab.shut_down_kernels(source.name)

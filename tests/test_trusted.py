@@ -324,6 +324,18 @@ def test_suspicious_lines_see_the_reference_under_an_alias():
                      "`relu = ref.relu`"]
 
 
+def test_suspicious_lines_let_an_exercise_build_on_the_references_it_may_use():
+    """neuron may call relu and sigmoid (its Exercise.uses): in the cell that defines neuron
+    the reference relu is not flagged, in another learner cell it is."""
+    nb = relu_notebook(HONEST_RELU,
+                       "def neuron(X, w, b, activation='relu'):\n"
+                       "    return refimpl.relu(X @ w + b)\n",
+                       "def helper(Z):\n    return refimpl.relu(Z)\n")
+    found = [a.detail for a in suspicious_lines(nb, {"relu", "neuron"})]
+    assert found == ["cell 5, line 2 uses the reference implementation of a graded exercise: "
+                     "`return refimpl.relu(Z)`"]
+
+
 FORGED_ANSWER = """
 import gc
 from backprop_worker.codec import frame

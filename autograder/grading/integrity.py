@@ -21,6 +21,7 @@ from nbformat import NotebookNode
 from nbgrader.utils import is_solution
 
 import refimpl
+from autograder.exercises import registry
 from autograder.grading import policy
 from autograder.grading.records import Attention
 
@@ -68,20 +69,23 @@ def _reference_module_names(nb: NotebookNode) -> set[str]:
 def suspicious_lines(nb: NotebookNode, exercises: set[str]) -> list[Attention]:
     """Lines of the learner's cells that reach past the exercise (flagged, never scored).
 
-    ``exercises``: the names graded in this notebook; naming their reference implementation
-    (``refimpl.relu``) is flagged, using other reference functions is not.
+    ``exercises``: the names graded in this notebook. Naming the reference implementation of
+    one of them (``refimpl.relu``, or ``ref.relu`` after ``import refimpl as ref``) is flagged,
+    except in a cell that defines an exercise allowed to build on it (09's
+    ``classifier_gradients`` on the reference layers); other reference functions are not.
     """
-    patterns = list(_SUSPICIOUS)
-    if exercises:
-        names = "|".join(sorted(map(re.escape, exercises)))
-        modules = "|".join(sorted(map(re.escape, _reference_module_names(nb))))
-        patterns.insert(0, (re.compile(rf"\b({modules})\s*\.\s*({names})\b"
-                                       rf"|\bfrom\s+refimpl\S*\s+import\b.*\b({names})\b"),
-                            "uses the reference implementation of a graded exercise"))
+    modules = "|".join(sorted(map(re.escape, _reference_module_names(nb))))
     found = []
     for index, cell in enumerate(nb.cells):
         if not _is_learner_cell(cell):
             continue
+        patterns = list(_SUSPICIOUS)
+        flagged = exercises - _allowed_references(cell.source, exercises)
+        if flagged:
+            names = "|".join(sorted(map(re.escape, flagged)))
+            patterns.insert(0, (re.compile(rf"\b({modules})\s*\.\s*({names})\b"
+                                           rf"|\bfrom\s+refimpl\S*\s+import\b.*\b({names})\b"),
+                                "uses the reference implementation of a graded exercise"))
         for number, line in enumerate(cell.source.splitlines(), 1):
             code = line.split("#", 1)[0]
             for pattern, what in patterns:
@@ -90,6 +94,21 @@ def suspicious_lines(nb: NotebookNode, exercises: set[str]) -> list[Attention]:
                                            f"{what}: `{line.strip()[:80]}`"))
                     break
     return found
+
+
+_DEFINITION = re.compile(r"^\s*def\s+(\w+)\s*\(", re.MULTILINE)
+
+
+def _allowed_references(source: str, exercises: set[str]) -> set[str]:
+    """The graded exercises whose reference the cell's own exercises may call (their
+    ``Exercise.uses``): a cell's exercise is a graded one it defines."""
+    allowed: set[str] = set()
+    for name in set(_DEFINITION.findall(source)) & exercises:
+        try:
+            allowed |= set(registry.exercise(name).uses)
+        except (ValueError, TypeError):  # not the course's: nothing is allowed
+            continue
+    return allowed
 
 
 # Instructions that differ between two compilations of the same source (a method call on a
