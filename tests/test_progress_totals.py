@@ -33,6 +33,18 @@ def test_the_points_check_counts_are_the_readme_s():
     assert sum(readme.values()) == 115
 
 
+def test_the_readme_s_course_time_is_the_sum_of_the_notebooks_estimates():
+    minutes = 0
+    for path in SOURCE:
+        opening = nbformat.read(path, as_version=4).cells[0].source
+        [estimate] = re.findall(r"\*\*Time:\*\* about (\d+) minutes", opening)
+        minutes += int(estimate)
+    readme = (ROOT / "README.md").read_text()
+    [(hours, total)] = re.findall(r"The whole course takes about ([\d.]+) hours \((\d+) minutes",
+                                  readme)
+    assert int(total) == minutes
+    assert float(hours) == round(minutes / 60, 1)
+
 def test_written_answers_are_listed_as_graded_by_hand():
     nb = nbformat.read(ROOT / "course" / "source" / "04_gradient_descent" /
                        "04_gradient_descent.ipynb", as_version=4)
