@@ -273,6 +273,7 @@ _CHECKS = {
     "neuron": ("neuron", {"activations": (refimpl.sigmoid, refimpl.relu)}),
     "backward_231_mse": ("backward_231", {"loss": "mse"}),
     "backward_231_bce": ("backward_231", {"loss": "bce"}),
+    "backward_tanh_231": ("backward_tanh_231", {}),
 }
 
 

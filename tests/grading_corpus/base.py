@@ -230,6 +230,7 @@ SIGMOID0 = {"test_sigmoid": 0}
 NEURON0 = {"test_neuron": 0}
 MSE0 = {"test_backward_231_mse": 0}
 BCE0 = {"test_backward_231_bce": 0}
+TANH0 = {"test_backward_tanh_231": 0}
 USED = frozenset({"reference-used"})
 
 

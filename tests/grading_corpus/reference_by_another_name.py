@@ -10,6 +10,7 @@ from grading_corpus.base import (
     NEURON0,
     RELU0,
     SIGMOID0,
+    TANH0,
     USED,
     Case,
     _cell_output_has,
@@ -152,6 +153,18 @@ ONE = [
               return refimpl.mlp.backward_unchecked(X, y, params, cache, 2, "mse", "sigmoid",
                                                     f_h_prime, f_o_prime)
           """),), MSE0, cheat_works="backward_231_mse"),
+    Case("backward-tanh-via-mlp-backward", "1-other-name", N06,
+         (replace("backward_tanh_231", """
+          def backward_tanh_231(X, y, params):
+              _, cache = refimpl.mlp_forward(X, params, hidden="tanh")
+              return refimpl.mlp_backward(X, y, params, cache, loss="bce", hidden="tanh")
+          """),), TANH0, USED, cheat_works="backward_tanh_231"),
+    Case("backward-tanh-numerical-gradients-of-mlp-loss", "1-other-name", N06,
+         (replace("backward_tanh_231", """
+          def backward_tanh_231(X, y, params):
+              loss = lambda p: refimpl.mlp_loss(X, y, p, loss="bce", hidden="tanh")
+              return refimpl.numerical_gradients(loss, params, 1e-6)
+          """),), TANH0, note="refused, or it misses the tolerance: no kink, so rtol 1e-9"),
     Case("backward-mse-gradients-leaked-by-train", "1-other-name", N06,
          (replace("backward_231_mse", """
           def backward_231_mse(X, y, params, cache):
