@@ -65,7 +65,8 @@ sigmoid + MSE it is ``dZ2 = 2 (y_hat - y) sigma'(Z2) / n``.
 Modules
 -------
 activations     relu, sigmoid, tanh, identity and their derivatives
-autodiff        neuron_loss_grads (the chain rule by hand), Value (micrograd-style autodiff)
+autodiff        neuron_loss_grads (the chain rule by hand), Value (micrograd-style autodiff),
+                value_network_231 (the 2-3-1 network from Values), zero_grad, value_grads
 neuron          a single neuron
 losses          mse, bce (also from logits), their gradients, target checks, accuracy
 layers          dense_forward / dense_backward
@@ -104,7 +105,13 @@ from refimpl.activations import (
     tanh,
     tanh_prime,
 )
-from refimpl.autodiff import Value, neuron_loss_grads
+from refimpl.autodiff import (
+    Value,
+    neuron_loss_grads,
+    value_grads,
+    value_network_231,
+    zero_grad,
+)
 from refimpl.classifier import (
     DIGIT_CLASSES,
     DIGIT_MAX,
@@ -295,6 +302,9 @@ __all__ = [
     "train_classifier",
     "train_test_split",
     "validate_targets",
+    "value_grads",
+    "value_network_231",
     "xor",
+    "zero_grad",
     "zeros_like_params",
 ]

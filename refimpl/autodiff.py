@@ -7,6 +7,11 @@ operation computes its result (the forward) and, right next to it, defines
 ``_backward``, which applies the operation's local derivative to the result's
 gradient and ADDS it into the gradients of its inputs. ``trace_neuron_loss`` builds the
 neuron's loss with any such class and reads every node's value and gradient back.
+
+``value_network_231`` builds the whole 2-3-1 network and its mean loss from such Values (one
+node per multiplication, addition, relu and sigmoid), so that ``loss.backward()`` gives the
+gradients of ``backward_231``; ``value_grads`` reads them back as arrays, and ``zero_grad``
+sets every gradient of a graph back to 0 before a second ``backward()``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-__all__ = ["Value", "neuron_loss_grads", "scalar_sigmoid", "trace_neuron_loss"]
+import numpy as np
+
+from refimpl._validation import check_labels, check_loss_name
+from refimpl.network import SHAPES_231
+
+__all__ = ["Value", "neuron_loss_grads", "scalar_sigmoid", "trace_neuron_loss", "value_grads",
+           "value_network_231", "zero_grad"]
 
 
 def scalar_sigmoid(z: float) -> float:
@@ -279,3 +290,159 @@ def trace_neuron_loss(value_class, w: float, b: float, x: float, y: float) -> di
         "dz": float(z.grad),
         "da": float(a.grad),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# The 2-3-1 network built from Values (notebook 05, after the exercises)
+# ---------------------------------------------------------------------------------------
+
+
+def value_network_231(X, y, params, value=Value, loss="mse"):
+    """The 2-3-1 network's forward pass and mean loss as a graph of Values, ready for backward().
+
+    ``forward_231`` entry by entry: every multiplication, addition, relu and sigmoid is one node,
+    so that ``loss.backward()`` fills each parameter's ``.grad`` with the gradient that
+    ``backward_231`` computes with matrices. Only what notebook 05's ``Value`` has is used:
+    ``value(number)``, ``+``, ``*``, ``** 2``, ``.relu()``, ``.sigmoid()`` (numbers on the right).
+    BCE needs a logarithm, which that class does not have: each student's term
+    ``softplus(z2) - y z2`` (``bce_from_logits``) is one node, made as the operations make theirs
+    (``value(data, (z2,))`` and a ``_backward``), with local derivative ``sigma(z2) - y``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, 2)
+        Hours studied and slept, one student per row (a few: the graph has about 30 n nodes).
+    y : array_like, shape (n, 1)
+        Targets (1.0 = passed, 0.0 = failed).
+    params : dict
+        W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,): numbers, or Values of ``value`` (such as the
+        ``param_values`` of an earlier call: a second graph on the same leaves).
+    value : class, default refimpl.Value
+        The autodiff class to build with (the learner's ``Value``, or one like it).
+    loss : {"mse", "bce"}, default "mse"
+        ``mean((y_hat - y)**2)`` or the mean binary cross-entropy.
+
+    Returns
+    -------
+    loss_value : Value
+        The mean loss, the root of the graph; its ``.data`` is ``loss_231(X, y, params, loss)``.
+    param_values : dict of ndarray of Value (dtype object)
+        The leaves, shaped like ``params``: W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,).
+    """
+    check_loss_name(loss)
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2 or X.shape[0] == 0:
+        raise ValueError(f"X should have shape (n, 2) with n >= 1; got {X.shape}.")
+    if y.shape != (X.shape[0], 1):
+        raise ValueError(f"y should have shape ({X.shape[0]}, 1), like X's rows; got {y.shape}.")
+    if loss == "bce":
+        check_labels(y)
+    leaves = _param_leaves(params, value)
+    terms = []
+    for row, target in zip(X.tolist(), y[:, 0].tolist(), strict=True):
+        a1 = [z.relu() for z in _dense(row, leaves["W1"], leaves["b1"])]  # 3 hidden units
+        (z2,) = _dense(a1, leaves["W2"], leaves["b2"])
+        if loss == "bce":
+            terms.append(_bce_node(z2, target, value))
+        else:
+            terms.append((z2.sigmoid() + (-target)) ** 2)  # (y_hat - y)**2
+    mean = sum(terms[1:], start=terms[0]) * (1.0 / len(terms))
+    return mean, leaves
+
+
+def _param_leaves(params, value) -> dict[str, np.ndarray]:
+    """``params`` as object arrays of Values of class ``value`` (a Value is kept as it is)."""
+    if set(params) != set(SHAPES_231):
+        raise ValueError(f"The 2-3-1 network needs params W1, b1, W2, b2; got {sorted(params)}.")
+    leaves = {}
+    for key, shape in SHAPES_231.items():
+        entries = np.asarray(params[key], dtype=object)
+        if entries.shape != shape:
+            raise ValueError(f"params[{key!r}] should have shape {shape}; got {entries.shape}.")
+        leaves[key] = np.empty(shape, dtype=object)
+        for index, entry in np.ndenumerate(entries):
+            leaves[key][index] = entry if isinstance(entry, value) else value(float(entry))
+    return leaves
+
+
+def _dense(inputs, W: np.ndarray, b: np.ndarray) -> list:
+    """One student's row through a dense layer: ``out_j = sum_k inputs_k W[k, j] + b[j]``.
+
+    ``inputs`` are numbers or Values; W (d_in, d_out) and b (d_out,) are Values, on the left
+    of every operation so that a number never needs ``__radd__`` or ``__rmul__``.
+    """
+    out = []
+    for j in range(W.shape[1]):
+        products = [W[k, j] * a for k, a in enumerate(inputs)]
+        out.append(sum(products[1:], start=products[0]) + b[j])
+    return out
+
+
+def _bce_node(z, target: float, value):
+    """One student's BCE from its logit, ``softplus(z) - target z``, as one node above z."""
+    data = max(z.data, 0.0) - target * z.data + math.log1p(math.exp(-abs(z.data)))  # stable
+    out = value(data, (z,))
+    slope = scalar_sigmoid(z.data) - target  # d/dz (softplus(z) - y z) = sigma(z) - y
+
+    def _backward():
+        z.grad += slope * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _each_value(values):
+    """The Values in a Value, or in a dict, array, list or tuple of them (nested)."""
+    if isinstance(values, dict):
+        values = list(values.values())
+    elif isinstance(values, np.ndarray):
+        values = list(values.flat)
+    if isinstance(values, list | tuple):
+        for item in values:
+            yield from _each_value(item)
+    else:
+        yield values
+
+
+def zero_grad(values) -> None:
+    """Set ``.grad`` to 0 on the given Values and on every Value they were computed from.
+
+    Given the loss, that is its whole graph: then a second ``loss.backward()`` gives the same
+    gradients as the first (without it, they compound; see ``Value``). Given the parameters
+    only (micrograd's ``zero_grad``, PyTorch's ``optimizer.zero_grad()``), it resets the leaves
+    that a new forward pass shares with the old one.
+
+    Parameters
+    ----------
+    values : Value, or dict, ndarray, list or tuple of Values
+        For example the loss, or ``param_values`` of ``value_network_231``.
+
+    Returns
+    -------
+    None
+    """
+    stack, seen = list(_each_value(values)), set()
+    while stack:  # every node once, without recursion
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            node.grad = 0.0
+            stack.extend(node._prev)
+
+
+def value_grads(param_values) -> dict[str, np.ndarray]:
+    """The ``.grad`` of each Value of ``param_values``, as float arrays of the same shapes.
+
+    Parameters
+    ----------
+    param_values : dict of ndarray of Value
+        As returned by ``value_network_231``: W1 (2, 3), b1 (3,), W2 (3, 1), b2 (1,).
+
+    Returns
+    -------
+    grads : dict of ndarray
+        The same keys and shapes, float64: comparable with ``backward_231``'s grads.
+    """
+    return {key: np.array([float(v.grad) for v in np.asarray(values, dtype=object).flat],
+                          dtype=np.float64).reshape(np.shape(values))
+            for key, values in param_values.items()}

@@ -306,3 +306,92 @@ def test_a_layer_delta_is_defined_where_it_first_appears(assignment, symbol, def
     cells = [c.source for c in source_notebook(assignment).cells if c.cell_type == "markdown"]
     first = next(source for source in cells if symbol in source)
     assert definition in " ".join(first.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# 05: the 2-3-1 network on Values; a second backward compounds; zero_grad
+# ---------------------------------------------------------------------------------------------
+
+
+def network_05():
+    """05's six students, standardized, the seed-1 start, and backward_231's gradients."""
+    X, y = refimpl.study_sleep(n=6, seed=0)
+    X, _, _ = refimpl.standardize(X)
+    params = refimpl.init_231(seed=1)
+    _, cache = refimpl.forward_231(X, params)
+    return X, y, params, refimpl.backward_231(X, y, params, cache)
+
+
+def ratios_and_largest(param_values, expected):
+    grads = refimpl.value_grads(param_values)
+    ratios = np.concatenate([(grads[key] / expected[key]).ravel() for key in expected])
+    return ratios, max(np.max(np.abs(grads[key] - expected[key])) for key in expected)
+
+
+def test_05_the_network_on_values_compounds_on_a_second_backward_and_zero_grad_fixes_it():
+    X, y, params, expected = network_05()
+    code = find_cell(source_notebook("05_chain_rule"), "value_network_code").source
+    assert "study_sleep(n=6, seed=0)" in code
+    assert "init_231(seed=1)" in code
+    assert sum(value.size for value in params.values()) == 13
+    loss, param_values = refimpl.value_network_231(X, y, params)
+    loss.backward()
+    _, largest = ratios_and_largest(param_values, expected)
+    assert largest < 1e-15
+    said = text("05_chain_rule", "value_network")
+    assert "all 13 weights and biases" in said
+    assert "within $10^{-15}$" in said
+    assert "within $10^{-15}$" in text("05_chain_rule", "recap")
+
+    loss.backward()  # again, on the same graph
+    ratios, largest = ratios_and_largest(param_values, expected)
+    assert largest > 0.1
+    assert np.all(np.abs(ratios - 2.0) > 0.1)  # nowhere near doubled
+    assert len(np.unique(np.round(ratios, 6))) == ratios.size  # a different ratio each
+    assert np.sum(ratios < 0) == 1
+    said = text("05_chain_rule", "second_backward")
+    assert "nowhere near 2, and one gradient even has the wrong sign" in said
+    p = refimpl.Value(1.0)
+    r = 3 * (2 * p)
+    r.backward()
+    once = p.grad
+    r.backward()
+    assert f"`p.grad` is {once:.0f} after one call and {p.grad:.0f} after two, not 12" in said
+
+    refimpl.zero_grad(loss)
+    loss.backward()
+    assert ratios_and_largest(param_values, expected)[1] < 1e-15
+
+
+def test_05_the_network_is_built_with_the_operations_of_the_notebooks_value_only():
+    """The Value class of 05's solution cell (the learner's, once it passes its check)."""
+    namespace = {"sigmoid": refimpl.sigmoid}
+    exec(find_cell(source_notebook("05_chain_rule"), "Value").source, namespace)
+    learner_value = namespace["Value"]
+    X, y, params, expected = network_05()
+    for loss in ("mse", "bce"):
+        root, param_values = refimpl.value_network_231(X, y, params, value=learner_value,
+                                                       loss=loss)
+        root.backward()
+        if loss == "bce":
+            _, cache = refimpl.forward_231(X, params)
+            expected = refimpl.backward_231(X, y, params, cache, loss="bce")
+        assert ratios_and_largest(param_values, expected)[1] < 1e-15
+        assert type(param_values["W1"][0, 0]) is learner_value
+    assert "using only the operations your class has" in " ".join(
+        text("05_chain_rule", "value_network").split())
+
+
+def test_05_a_new_graph_on_the_same_parameters_doubles_their_gradients():
+    """What PyTorch's optimizer.zero_grad() prevents: each step's gradients add up."""
+    X, y, params, expected = network_05()
+    loss, param_values = refimpl.value_network_231(X, y, params)
+    loss.backward()
+    again, _ = refimpl.value_network_231(X, y, param_values)
+    again.backward()
+    ratios, _ = ratios_and_largest(param_values, expected)
+    assert f"{ratios.min():.6f}" == f"{ratios.max():.6f}" == "2.000000"  # as the cell prints
+    said = text("05_chain_rule", "new_graph")
+    assert "the sum of both passes, twice the right one" in said
+    assert "`optimizer.zero_grad()` before `loss.backward()`" in said
+    assert "optimizer.zero_grad()" in text("05_chain_rule", "recap")

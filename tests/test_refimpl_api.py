@@ -18,6 +18,7 @@ CONTRACT = [
     *("grad_check", "study_sleep", "FEATURE_NAMES", "xor", "moons", "spirals"),
     *("train_test_split", "standardize", "loss_surface"),
     *("neuron_loss_grads", "Value", "gradient_errors"),  # notebooks 05 and 06
+    *("value_network_231", "value_grads", "zero_grad"),  # notebook 05, not graded
     *("INIT_SCHEMES", "init_std", "StackStatistics", "deep_stack_statistics"),  # notebook 10
     *("OPTIMIZERS", "ADAM_DEFAULTS", "zeros_like_params", "momentum_step", "adam_step"),
     *("optimizer_path", "steps_to_reach", "l2_regularize", "early_stopping"),

@@ -4,12 +4,25 @@ import math
 import sys
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from refimpl_tools import neuron_chain_rule
 
-from refimpl import Value, neuron_loss_grads, numerical_derivative
+from refimpl import (
+    Value,
+    backward_231,
+    forward_231,
+    init_231,
+    loss_231,
+    neuron_loss_grads,
+    numerical_derivative,
+    study_sleep,
+    value_grads,
+    value_network_231,
+    zero_grad,
+)
 from refimpl.autodiff import trace_neuron_loss
 
 SETTINGS = settings(max_examples=200, deadline=None, derandomize=True)
@@ -288,3 +301,131 @@ def test_a_second_backward_compounds_through_intermediate_values():
     assert p.grad == 6.0
     r.backward()
     assert p.grad == 18.0  # not 12: q kept its .grad from the first call
+
+
+# ---------------------------------------------------------------------------------------
+# The 2-3-1 network built from Values; zero_grad
+# ---------------------------------------------------------------------------------------
+
+
+class MinimalValue(Value):
+    """Only the operations of notebook 05's Value that value_network_231 may use: +, *, **,
+    relu, sigmoid, backward (a learner's class need not have the others)."""
+
+    __radd__ = __rmul__ = __sub__ = __rsub__ = __neg__ = __truediv__ = __rtruediv__ = None
+
+
+class SubValue(Value):
+    """A subclass of the reference: every node it makes must be one too."""
+
+
+def _students(seed, n=5):
+    X, y = study_sleep(n=n, seed=seed)
+    params = {key: np.random.default_rng(seed).normal(0.0, 1.0, value.shape)
+              for key, value in init_231(seed=seed).items()}
+    return (X - X.mean(axis=0)) / X.std(axis=0), y, params
+
+
+def _graph(root):
+    """Every Value the root was computed from (and the root)."""
+    nodes, stack = {}, [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in nodes:
+            nodes[id(node)] = node
+            stack.extend(node._prev)
+    return list(nodes.values())
+
+
+def _largest_difference(got, expected):
+    return max(np.max(np.abs(got[key] - expected[key])) for key in expected)
+
+
+@pytest.mark.parametrize("value", [Value, MinimalValue, SubValue],
+                         ids=["reference", "minimal", "subclass"])
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+@pytest.mark.parametrize("seed", range(6))
+def test_value_network_gets_the_gradients_of_backward_231(seed, loss, value):
+    X, y, params = _students(seed)
+    root, leaves = value_network_231(X, y, params, value=value, loss=loss)
+    assert all(type(node) is value for node in _graph(root))
+    root.backward()
+    _, cache = forward_231(X, params)
+    expected = backward_231(X, y, params, cache, loss=loss)
+    got = value_grads(leaves)
+    assert {key: g.shape for key, g in got.items()} == {k: e.shape for k, e in expected.items()}
+    assert _largest_difference(got, expected) < 1e-12
+    assert root.data == pytest.approx(loss_231(X, y, params, loss=loss), rel=1e-12)
+
+
+def test_value_network_uses_dead_units_and_saturated_outputs_safely():
+    X, y, params = _students(0)
+    params["b1"] = np.array([-100.0, 0.0, 100.0])  # one unit dead for every student
+    params["b2"] = np.array([800.0])  # sigma'(Z2) = 0 and BCE's softplus would overflow naively
+    for loss in ("mse", "bce"):
+        root, leaves = value_network_231(X, y, params, loss=loss)
+        root.backward()
+        _, cache = forward_231(X, params)
+        expected = backward_231(X, y, params, cache, loss=loss)
+        assert _largest_difference(value_grads(leaves), expected) < 1e-12
+        assert math.isfinite(root.data)
+
+
+def test_a_second_backward_compounds_and_zero_grad_of_the_loss_undoes_it():
+    X, y, params = _students(1)
+    root, leaves = value_network_231(X, y, params)
+    root.backward()
+    first = value_grads(leaves)
+    root.backward()
+    ratios = np.concatenate([(value_grads(leaves)[k] / first[k]).ravel() for k in first])
+    assert not np.allclose(ratios, 2.0)  # compounded, not doubled
+    zero_grad(root)
+    assert all(node.grad == 0.0 for node in _graph(root))  # every node, leaves included
+    root.backward()
+    assert _largest_difference(value_grads(leaves), first) < 1e-15
+
+
+def test_a_new_graph_on_the_same_leaves_adds_its_gradients_to_theirs():
+    """A training loop's situation: only the parameters carry gradients over (hence zero_grad
+    of the parameters, PyTorch's optimizer.zero_grad())."""
+    X, y, params = _students(2)
+    root, leaves = value_network_231(X, y, params, value=MinimalValue)
+    root.backward()
+    first = value_grads(leaves)
+    again, same = value_network_231(X, y, leaves, value=MinimalValue)
+    assert all(same[key][i] is leaves[key][i] for key in leaves
+               for i in np.ndindex(leaves[key].shape))
+    again.backward()
+    doubled = value_grads(leaves)
+    for key in first:
+        np.testing.assert_allclose(doubled[key], 2 * first[key], rtol=1e-12, atol=1e-15)
+    zero_grad(leaves)  # the parameters only, then the next step's new graph
+    assert all(v.grad == 0.0 for values in leaves.values() for v in values.flat)
+    value_network_231(X, y, leaves, value=MinimalValue)[0].backward()
+    assert _largest_difference(value_grads(leaves), first) < 1e-15
+
+
+def test_zero_grad_takes_values_lists_and_arrays():
+    a, b = Value(2.0), Value(3.0)
+    out = a * b + a
+    out.backward()
+    zero_grad([a, (np.array([b], dtype=object),)])
+    assert (a.grad, b.grad, out.grad) == (0.0, 0.0, 1.0)  # out was not given
+    zero_grad(out)
+    assert out.grad == 0.0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda X, y, p: (X, y[:, 0], p), r"y should have shape \(5, 1\)"),
+        (lambda X, y, p: (X[:, :1], y, p), r"X should have shape \(n, 2\)"),
+        (lambda X, y, p: (X, y, {**p, "W1": p["W1"].T}), r"params\['W1'\] should have shape"),
+        (lambda X, y, p: (X, y, {"W1": p["W1"]}), "needs params W1, b1, W2, b2"),
+        (lambda X, y, p: (X, 2 * y - 1, p), "BCE needs targets y in"),
+    ],
+)
+def test_value_network_rejects_wrong_shapes_and_labels(change, message):
+    X, y, params = _students(0)
+    with pytest.raises(ValueError, match=message):
+        value_network_231(*change(X, y, params), loss="bce")

@@ -81,6 +81,10 @@ ANSWERS: dict[str, frozenset[str]] = {
     "train": _FORWARD | _LOSSES | _GRADIENTS | {"gradient_descent"},
     "Value": frozenset({"Value", "value_neuron_loss", "neuron_loss_grads", "relu", "sigmoid",
                         "neuron"}),
+    # the 2-3-1 network built of Values: what backward_231 answers, and Value objects
+    "value_network_231": _FORWARD | _LOSSES | _GRADIENTS | {"Value"},
+    "value_grads": frozenset(),
+    "zero_grad": frozenset(),
     # notebook 09: the digits and their bookkeeping answer nothing
     **{name: frozenset() for name in (
         "load_digits", "load_digits_split", "one_hot", "minibatches", "confusion_matrix")},
