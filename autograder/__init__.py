@@ -16,8 +16,10 @@ The folders, one job each (arrows: who imports whom; everything imports downward
     checks/       the engine: run a learner's function, compare, explain -> grading.worker
     grading/      trusted grading: worker/ (runs the learner's code in the sandbox; imports
                   only the standard library, NumPy and IPython), isolation, the policy,
-                  seeds, records, and nbgrader's step (``trusted``)  -> exercises, checks
-    instructor/   collect, autograde, feedback, export, report  -> grading, exercises, course
+                  seeds, records, nbgrader's step (``trusted``) and the task a Dask worker
+                  runs (``remote``)  -> exercises, checks
+    instructor/   collect, autograde (locally or on a Dask cluster: ``cluster``), feedback,
+                  export, report  -> grading, exercises, course
     learner/      the workspace that updates never overwrite; ``backprop-course check``;
                   the learner's JupyterLab (``lab``: no instructor tools, no news pop-up)
     course.py     the nbgrader course: config, release (nbgrader's Python API)

@@ -13,7 +13,17 @@ from collections.abc import Callable
 
 from threadpoolctl import threadpool_limits
 
-from benchmarks import cold_start, course, grading, peer, scaling, step, surface, widgets
+from benchmarks import (
+    cold_start,
+    course,
+    distributed,
+    grading,
+    peer,
+    scaling,
+    step,
+    surface,
+    widgets,
+)
 from benchmarks._common import Table, busy_warning, environment
 
 
@@ -33,7 +43,12 @@ BENCHMARKS: dict[str, Callable[..., Table]] = {
     "grading": grading.run,
     "scaling": scaling.run,
     "cold": cold_start.run,
+    "distributed": distributed.run,
 }
+
+#: Left out of ``--quick`` unless named with ``--only``: they start servers and take minutes
+#: even at their smallest (tests/test_distributed_grading.py covers the same path).
+NOT_QUICK = {"distributed": "starts three Dask clusters, about 90 s"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     names = [name for name in BENCHMARKS if not args.only or name in args.only]
+    if args.quick and not args.only:
+        for name, why in NOT_QUICK.items():
+            print(f"{name}: left out of --quick ({why}); run it with --only {name}")
+        names = [name for name in names if name not in NOT_QUICK]
     options = {"quick": args.quick}
     if args.repeats is not None:
         options["repeats"] = max(1, args.repeats)

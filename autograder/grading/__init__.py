@@ -17,5 +17,6 @@ Three places, one job each:
 - ``integrity``: advice for the instructor (suspicious lines, copies of the reference). No
   score depends on it.
 
-``autograder.grading.trusted`` ties them into nbgrader's autograde step.
+``autograder.grading.trusted`` ties them into nbgrader's autograde step; ``remote`` is the same
+grading as one task of a Dask cluster (the worker's side of ``instructor.cluster``).
 """

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +53,8 @@ from autograder.grading.records import (
     load_record,
 )
 
-__all__ = ["CheckCall", "TrustedExecute", "grade_notebook", "parse_test_cell"]
+__all__ = ["CheckCall", "TrustedExecute", "grade_notebook", "parse_test_cell",
+           "seed_hidden_checks"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -133,20 +135,29 @@ def _error(ename: str, evalue: str, traceback: list[str]) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=traceback)
 
 
-def grade_notebook(nb: NotebookNode, *, course_root: Path, assignment: str, student: str,
-                   notebook: str, budget: Budget | None = None,
-                   isolate: bool = True) -> GradingRecord:
+def grade_notebook(nb: NotebookNode, *, course_root: Path | None = None, assignment: str,
+                   student: str, notebook: str, budget: Budget | None = None,
+                   isolate: bool = True,
+                   hidden_seeds: Mapping[str, int] | None = None) -> GradingRecord:
     """Grade ``nb`` (already sanitized by nbgrader) in place; return its record.
 
     Test cells get the checks' messages as outputs (an error output when a check fails, which
     nbgrader scores 0); other code cells get what they printed in the sandbox.
+
+    ``hidden_seeds`` (exercise key -> seed, from :func:`seed_hidden_checks`) seeds the hidden
+    checks; without it they are seeded from ``course_root``'s secret and records. A grader
+    away from the course (a Dask worker, ``autograder.grading.remote``) gets the seeds alone.
     """
     budget = budget or Budget()
+    if hidden_seeds is None:
+        if course_root is None:
+            raise ValueError("grade_notebook needs course_root or hidden_seeds")
+        hidden_seeds = seed_hidden_checks(nb, Path(course_root), assignment, student)
     record = GradingRecord(assignment=assignment, student=student, notebook=notebook,
                            graded_at=datetime.now(UTC).isoformat(timespec="seconds"))
     sanitized = nb.metadata.pop(METADATA_KEY, {})
     record.attention += [Attention(**a) for a in sanitized.get("attention", [])]
-    steps, tests = _plan(nb, record, Path(course_root))
+    steps, tests = _plan(nb, record, hidden_seeds)
     graded = {call.exercise for test in tests for call in test.calls}
     record.attention += integrity.suspicious_lines(nb, graded)
     record.attention += integrity.copies_of_the_reference(nb, graded)
@@ -182,12 +193,37 @@ def grade_notebook(nb: NotebookNode, *, course_root: Path, assignment: str, stud
     return record
 
 
-def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path
+def seed_hidden_checks(nb: NotebookNode, course_root: Path, assignment: str,
+                       student: str) -> dict[str, int]:
+    """The seed of each hidden check of ``nb`` (exercise key -> seed), on the grader's side.
+
+    The seeds of an earlier grading of the same version of the submission (its record), else
+    HMACs of the course secret (``seeds.submission_seed``). Test cells that cannot be parsed
+    have no seeds: they are not graded.
+    """
+    version = seeds.notebook_version(nb)
+    stored = _stored_seeds(course_root, assignment, student, version)
+    secret = seeds.course_secret(course_root)
+    found: dict[str, int] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+            continue
+        try:
+            calls = parse_test_cell(cell.source)
+        except (SyntaxError, ValueError):
+            continue
+        for call in calls:
+            if call.hidden:
+                key = exercise_named(call.exercise, **call.options).key
+                found[key] = stored.get(key) or seeds.submission_seed(
+                    secret, assignment, student, key, version)
+    return found
+
+
+def _plan(nb: NotebookNode, record: GradingRecord, hidden_seeds: Mapping[str, int]
           ) -> tuple[list[CellStep | ProbeStep], list[_TestCell]]:
     """The worker's steps (code cells; probes in place of test cells) and the test cells."""
     record.version = seeds.notebook_version(nb)
-    stored = _stored_seeds(course_root, record.assignment, record.student, record.version)
-    secret = seeds.course_secret(course_root)
     tests: list[_TestCell] = []
     steps: list[CellStep | ProbeStep] = []
     for index, cell in enumerate(nb.cells):
@@ -212,8 +248,7 @@ def _plan(nb: NotebookNode, record: GradingRecord, course_root: Path
             test.exercises.append(exercise)
             seed = None
             if call.hidden:
-                seed = stored.get(exercise.key) or seeds.submission_seed(
-                    secret, record.assignment, record.student, exercise.key, record.version)
+                seed = hidden_seeds[exercise.key]
                 record.seeds[exercise.key] = seed
             cases = exercise.cases(call.hidden, seed)
             test.cases.append(cases)
@@ -341,6 +376,11 @@ class TrustedExecute(NbGraderPreprocessor):
                                         f"{isolation.ALLOW_UNISOLATED_ENV}=1).").tag(config=True)
     course_root = Unicode("", help="The course folder (hidden from the sandbox; holds the "
                                    "secret and the grading records).").tag(config=True)
+    scheduler = Unicode("", help="A Dask scheduler's address: grade the notebook on one of its "
+                                 "workers (autograder.grading.remote); empty: here.").tag(
+        config=True)
+    run_label = Unicode("", help="Part of the key of each task sent to the scheduler (one "
+                                 "autograde run's).").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources["nbgrader"]
@@ -348,18 +388,36 @@ class TrustedExecute(NbGraderPreprocessor):
             raise ValueError("TrustedExecute.course_root is not set (see nbgrader_config.py)")
         course_root = Path(self.course_root)
         allowed = self.allow_unisolated or os.environ.get(isolation.ALLOW_UNISOLATED_ENV) == "1"
-        if self.isolate and not allowed and (why := isolation.refusal()) is not None:
-            raise UnisolatedGrading(why)
         sandbox = isolation.Limits(memory_bytes=self.memory_limit_mb * 2**20,
                                    processes=self.processes,
                                    cpu_seconds=self.notebook_timeout + 60)
         budget = Budget(cell_seconds=self.cell_timeout, notebook_seconds=self.notebook_timeout,
                         sandbox=sandbox)
-        record = grade_notebook(nb, course_root=course_root, assignment=info["assignment"],
-                                student=info["student"], notebook=info["notebook"],
-                                budget=budget, isolate=self.isolate)
+        if self.scheduler:  # the worker checks its own isolation
+            nb, record = self._grade_remotely(nb, info, course_root, budget, allowed)
+        else:
+            if self.isolate and not allowed and (why := isolation.refusal()) is not None:
+                raise UnisolatedGrading(why)
+            record = grade_notebook(nb, course_root=course_root,
+                                    assignment=info["assignment"], student=info["student"],
+                                    notebook=info["notebook"], budget=budget,
+                                    isolate=self.isolate)
         record.save(course_root)
         for item in record.attention:
             self.log.warning("%s/%s needs attention (%s): %s", info["student"],
                              info["assignment"], item.reason, item.detail)
         return nb, resources
+
+    def _grade_remotely(self, nb: NotebookNode, info: dict, course_root: Path, budget: Budget,
+                        allowed: bool) -> tuple[NotebookNode, GradingRecord]:
+        """``grade_notebook`` on a worker of :attr:`scheduler`: the seeds go, the secret stays."""
+        from autograder.grading import remote
+
+        job = remote.GradingJob(
+            nb=nb, assignment=info["assignment"], student=info["student"],
+            notebook=info["notebook"],
+            hidden_seeds=seed_hidden_checks(nb, course_root, info["assignment"],
+                                            info["student"]),
+            budget=budget, isolate=self.isolate, allow_unisolated=allowed,
+            fingerprint=remote.code_fingerprint())
+        return remote.grade(self.scheduler, job, self.run_label)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.course import CourseError, assignments
+from autograder.course import CourseError, assignments, gradebook_url, is_sqlite
 
 __all__ = [
     "ExportResult",
@@ -119,17 +119,22 @@ def _course_id(course_root: Path) -> str:
 
 @contextmanager
 def open_gradebook(course_root: Path) -> Iterator:
-    """nbgrader's ``Gradebook`` of ``course_root``, closed on exit.
+    """nbgrader's ``Gradebook`` of ``course_root``, closed on exit: the database of
+    ``autograder.course.gradebook_url`` (``nbgrader_config.py``'s, or --db), else
+    ``gradebook.db``.
 
     Raises :class:`CourseError` when there is no ``gradebook.db`` yet (``Gradebook`` itself
     would silently create an empty one).
     """
     from nbgrader.api import Gradebook
 
-    path = gradebook_path(course_root)
-    if not path.is_file():
-        raise CourseError(f"{NOTHING_GRADED} (no {path})")
-    with Gradebook(f"sqlite:///{path.resolve()}", _course_id(course_root)) as gradebook:
+    url = gradebook_url(course_root)
+    if is_sqlite(url):
+        path = gradebook_path(course_root)
+        if not path.is_file():
+            raise CourseError(f"{NOTHING_GRADED} (no {path})")
+        url = f"sqlite:///{path.resolve()}"
+    with Gradebook(url, _course_id(course_root)) as gradebook:
         yield gradebook
 
 

@@ -8,6 +8,11 @@ its score, its error and what needs attention.
 Autograde and feedback both write the gradebook, so each holds the course's lock
 (:func:`course_lock`, ``COURSE/.grading.lock``) while it runs: a second one waits for it, or
 stops at once with a message naming the first.
+
+The gradebook is SQLite's ``gradebook.db`` in the course folder unless a database URL says
+otherwise (``db_url``, ``nbgrader_config.py``: ``autograder.course.gradebook_url``). With a
+``scheduler``, autograde grades on a Dask cluster (``autograder.instructor.cluster``): nbgrader's
+steps stay here, the sandboxed grading runs on the workers.
 """
 
 from __future__ import annotations
@@ -21,15 +26,16 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import nbformat
 
-from autograder.course import CourseError, assignments, nbgrader_api
-from autograder.grading import isolation
+from autograder.course import DB_URL_ENV, CourseError, assignments, nbgrader_api
+from autograder.grading import isolation, remote
 from autograder.grading.records import Attention, CellGrade, GradingRecord, load_record
 
 try:
@@ -58,6 +64,12 @@ class GradedSubmission:
     seconds: float = 0.0
     attention: list[Attention] = field(default_factory=list)
     error: str | None = None  # grading failed (the gradebook still has a zero)
+    killed: bool = False  # its grading process (or every Dask worker that ran it) died
+
+    @property
+    def failed(self) -> bool:
+        """Grading failed, or what graded it died (not: the learner's notebook crashed)."""
+        return self.error is not None or self.killed
 
     def line(self) -> str:
         """One line for the terminal: ``alice 01_neuron 7/7 (1.4 s)`` plus problems."""
@@ -165,18 +177,18 @@ def _notebook_names(course_root: Path, assignment: str) -> list[str]:
     return sorted(p.stem for p in (Path(course_root) / "source" / assignment).glob("*.ipynb"))
 
 
-def _prepare_gradebook(course_root: Path, names: set[str],
-                       students: set[str]) -> dict[str, str]:
+def _prepare_gradebook(course_root: Path, names: set[str], students: set[str],
+                       db_url: str | None = None) -> dict[str, str]:
     """Create every student up front (two parallel workers creating the same new student
     would collide in the gradebook); return why each assignment of ``names`` that cannot be
     graded cannot (unknown, or never released)."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    api = nbgrader_api(course_root)
+    api = nbgrader_api(course_root, db_url=db_url)
     known = assignments(course_root)
     problems = {name: f"no assignment {name} in the course (it has {', '.join(known)})"
                 for name in names - set(known)}
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+    with _gradebook(api) as gb:
         for name in sorted(names & set(known)):
             try:
                 gb.find_assignment(name)
@@ -188,30 +200,78 @@ def _prepare_gradebook(course_root: Path, names: set[str],
     return problems
 
 
+@contextmanager
+def _gradebook(api) -> Iterator:
+    """nbgrader's ``Gradebook`` of the course; a database that cannot be opened is a
+    :class:`CourseError` naming it (never a fallback to another)."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        gradebook = Gradebook(api.coursedir.db_url, api.coursedir.course_id)
+    except OperationalError as error:
+        where = make_url(api.coursedir.db_url).render_as_string(hide_password=True)
+        reason = str(error.orig or error).strip().splitlines()[0]
+        raise CourseError(f"cannot open the gradebook at {where}: {reason}") from None
+    with gradebook:
+        yield gradebook
+
+
 def autograde(course_root: Path, names: Iterable[str] | None = None,
-              students: Iterable[str] | None = None, *, jobs: int = 1,
+              students: Iterable[str] | None = None, *, jobs: int | None = 1,
               on_result: Callable[[GradedSubmission], None] | None = None,
               wait: float = 0.0, on_wait: Callable[[str], None] | None = None,
-              allow_unisolated: bool = False) -> list[GradedSubmission]:
+              allow_unisolated: bool = False, scheduler: str | None = None,
+              db_url: str | None = None, on_running: Callable[[int], None] | None = None,
+              on_cluster: Callable[..., None] | None = None) -> list[GradedSubmission]:
     """Autograde every submission (of ``names``, by ``students``) with the trusted grader.
 
     ``jobs`` submissions are graded at once, each in its own process. ``on_result`` is
-    called as each one finishes (for progress). A submission of an assignment that is unknown
-    or was never released ends with its error; the others are still graded. While another
-    autograde or feedback runs on the course, wait up to ``wait`` seconds for it, then raise
-    :class:`CourseBusy` (see :func:`course_lock`). On a machine that cannot isolate the
-    learner's code (``isolation.detect()``), raise :class:`UnisolatedMachine` unless
-    ``allow_unisolated``.
+    called as each one finishes, ``on_running`` with how many are being graded (for
+    progress). A submission of an assignment that is unknown or was never released ends with
+    its error; the others are still graded. While another autograde or feedback runs on the
+    course, wait up to ``wait`` seconds for it, then raise :class:`CourseBusy` (see
+    :func:`course_lock`). On a machine that cannot isolate the learner's code
+    (``isolation.detect()``), raise :class:`UnisolatedMachine` unless ``allow_unisolated``.
+
+    ``scheduler``: the address of a Dask scheduler; each notebook is then graded by one of its
+    workers, ``jobs`` (None: ``Cluster.lanes()``) submissions in flight; ``on_cluster(cluster,
+    jobs)`` is told where, before the first. ``db_url``: the gradebook's database URL (default:
+    ``nbgrader_config.py``'s, or $BACKPROP_COURSE_DB_URL).
     """
-    if (why := isolation.refusal()) is not None:
-        if not allow_unisolated:
-            raise UnisolatedMachine(why)
-        os.environ[isolation.ALLOW_UNISOLATED_ENV] = "1"  # for the grading processes
+    cluster = None
+    if scheduler:  # the workers run the learner's code: their isolation counts, not ours
+        from autograder.instructor.cluster import connect
+
+        cluster = connect(scheduler, allow_unisolated=allow_unisolated)
+        jobs = jobs or cluster.lanes()
+        if on_cluster is not None:
+            on_cluster(cluster, jobs)
+    elif (why := isolation.refusal()) is not None and not allow_unisolated:
+        raise UnisolatedMachine(why)
+    if allow_unisolated and (cluster is not None or isolation.refusal() is not None):
+        os.environ[isolation.ALLOW_UNISOLATED_ENV] = "1"  # for the grading processes (jobs)
+    jobs = jobs or 1
+    db_url = db_url or os.environ.get(DB_URL_ENV) or None
     course_root = Path(course_root).resolve()
-    todo = submissions(course_root, names, students)
+    try:
+        return _autograde(course_root, submissions(course_root, names, students), jobs,
+                          on_result, on_running, wait, on_wait, db_url, cluster,
+                          allow_unisolated)
+    finally:
+        if cluster is not None:
+            remote.close_client(cluster.address)
+
+
+def _autograde(course_root: Path, todo: list[tuple[str, str]], jobs: int, on_result,
+               on_running, wait: float, on_wait, db_url: str | None, cluster,
+               allow_unisolated: bool) -> list[GradedSubmission]:
+    """:func:`autograde` once the backend is chosen: under the course's lock, every
+    submission of ``todo`` through ``grade_submission``."""
     with course_lock(course_root, "autograde", wait, on_wait):
         problems = _prepare_gradebook(course_root, {assignment for _, assignment in todo},
-                                      {student for student, _ in todo})
+                                      {student for student, _ in todo}, db_url)
         results = []
         for student, assignment in todo:
             if assignment in problems:  # one line each; the other submissions are still graded
@@ -222,12 +282,59 @@ def autograde(course_root: Path, names: Iterable[str] | None = None,
 
         def crashed(student: str, assignment: str, error: Exception) -> GradedSubmission:
             if isinstance(error, BrokenProcessPool):  # killed twice, on its own the second time
-                return _killed(course_root, assignment, student)
+                return _killed(course_root, assignment, student, db_url=db_url)
             return GradedSubmission(student, assignment, error=f"grading crashed: {error}")
 
         gradable = [(s, a) for s, a in todo if a not in problems]
-        results += _each(grade_submission, course_root, gradable, jobs, on_result, crashed)
+        step = _grading_step(db_url, cluster, allow_unisolated and cluster is not None)
+        progress = _Progress(len(gradable), jobs, on_result, on_running,
+                             count_running=cluster is None)
+        with _watching(cluster, on_running):
+            results += _each(step, course_root, gradable, jobs, progress.done, crashed)
     return sorted(results, key=lambda r: (r.assignment, r.student))
+
+
+def _grading_step(db_url: str | None, cluster, allow_unisolated: bool):
+    """``grade_submission``, with the options that differ from the course's defaults (the
+    function itself when none do)."""
+    options = {"db_url": db_url,
+               "scheduler": cluster.address if cluster is not None else None,
+               "run_label": cluster.label if cluster is not None else None,
+               "allow_unisolated": allow_unisolated}
+    options = {name: value for name, value in options.items() if value}
+    return partial(grade_submission, **options) if options else grade_submission
+
+
+def _watching(cluster, on_running):
+    """While grading on a cluster, tell ``on_running`` the scheduler's count of running
+    tasks."""
+    if cluster is None or on_running is None:
+        return nullcontext()
+    from autograder.instructor.cluster import RunningTasks
+
+    return RunningTasks(cluster, on_running)
+
+
+class _Progress:
+    """Passes each result on, and how many are being graded (at most ``jobs``: the pool keeps
+    that many busy while there is work) when ``count_running``."""
+
+    def __init__(self, total: int, jobs: int, on_result, on_running, *,
+                 count_running: bool = True) -> None:
+        self.left, self.jobs = total, jobs
+        self.on_result, self.on_running = on_result, on_running
+        self.count_running = count_running
+        self._tell_running()
+
+    def _tell_running(self) -> None:
+        if self.on_running is not None and self.count_running:
+            self.on_running(min(self.jobs, self.left))
+
+    def done(self, result) -> None:
+        self.left -= 1
+        if self.on_result is not None:
+            self.on_result(result)
+        self._tell_running()
 
 
 def _each(step, course_root: Path, todo: list[tuple[str, str]], jobs: int, on_result,
@@ -280,17 +387,36 @@ def _each(step, course_root: Path, todo: list[tuple[str, str]], jobs: int, on_re
     return results
 
 
-_APIS: dict[Path, object] = {}
+_APIS: dict[tuple, object] = {}
 
 
-def _api(course_root: Path):
-    if course_root not in _APIS:
-        _APIS[course_root] = nbgrader_api(course_root)
-    return _APIS[course_root]
+def _api(course_root: Path, db_url: str | None = None, scheduler: str | None = None,
+         run_label: str | None = None, allow_unisolated: bool = False):
+    """This process's ``NbGraderAPI`` of the course (kept): with ``scheduler``, its
+    ``TrustedExecute`` grades on that Dask cluster, its tasks' keys carrying ``run_label``."""
+    key = (course_root, db_url, scheduler, run_label, allow_unisolated)
+    if key not in _APIS:
+        overrides = None
+        if scheduler:
+            from traitlets.config import Config
+
+            overrides = Config({"TrustedExecute": {"scheduler": scheduler,
+                                                   "run_label": run_label or "",
+                                                   "allow_unisolated": allow_unisolated}})
+        _APIS[key] = nbgrader_api(course_root, overrides, db_url=db_url)
+    return _APIS[key]
 
 
-def grade_submission(course_root: Path, assignment: str, student: str) -> GradedSubmission:
-    """Autograde one submission; never raises (problems end up in the result)."""
+def grade_submission(course_root: Path, assignment: str, student: str, *,
+                     db_url: str | None = None, scheduler: str | None = None,
+                     run_label: str | None = None,
+                     allow_unisolated: bool = False) -> GradedSubmission:
+    """Autograde one submission; never raises (problems end up in the result).
+
+    ``db_url``: the gradebook's database (default: the course's). ``scheduler``: grade its
+    notebooks on that Dask cluster (``run_label``: in the tasks' keys; ``allow_unisolated``: on
+    workers that cannot isolate the learner's code too).
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     started = time.perf_counter()
@@ -313,15 +439,20 @@ def grade_submission(course_root: Path, assignment: str, student: str) -> Graded
         if path.stem not in expected:
             result.attention.append(Attention(
                 "error", f"{path.name} is not a notebook of {assignment} and was not graded"))
-    api = _api(course_root)
+    api = _api(course_root, db_url, scheduler, run_label, allow_unisolated)
     log = ""
     for _ in range(_LOCK_RETRIES):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SQLAlchemy's warnings inside nbgrader
             outcome = api.autograde(assignment, student, force=True, create=True)
-        log = outcome.get("error") or outcome.get("log") or ""
+        # nbgrader's log names the exception; its "error" is only its own generic one
+        log = "\n".join(part for part in (outcome.get("log"), outcome.get("error")) if part)
         if outcome["success"] or "database is locked" not in log:
             break
+    if scheduler and (why := remote.take_killed(assignment, student)) is not None:
+        killed = _killed(course_root, assignment, student, why, db_url=db_url)
+        killed.seconds = time.perf_counter() - started
+        return killed
     if not outcome["success"] and not broken:
         result.error = _nbgrader_error(log)
         failed = Attention("error", f"nbgrader could not grade it: {result.error}")
@@ -378,12 +509,15 @@ def _zero_notebook(gb, course_root: Path, assignment: str, student: str, name: s
                   graded_at=datetime.now(UTC).isoformat(timespec="seconds")).save(course_root)
 
 
-def _killed(course_root: Path, assignment: str, student: str) -> GradedSubmission:
-    """A submission whose grading process was killed, twice: 0 in the gradebook, reported."""
+def _killed(course_root: Path, assignment: str, student: str, detail: str = KILLED, *,
+            db_url: str | None = None) -> GradedSubmission:
+    """A submission whose grading process was killed, twice (or whose grading task killed
+    its Dask workers, ``detail``): 0 in the gradebook, reported."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    result = GradedSubmission(student, assignment, attention=[Attention("crashed", KILLED)])
-    api = _api(course_root)
+    result = GradedSubmission(student, assignment, attention=[Attention("crashed", detail)],
+                              killed=True)
+    api = _api(course_root, db_url)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's warnings inside nbgrader
         with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
@@ -416,12 +550,16 @@ def _nbgrader_error(log: str) -> str:
 
 def feedback(course_root: Path, names: Iterable[str] | None = None,
              students: Iterable[str] | None = None, *, jobs: int = 1, wait: float = 0.0,
-             on_wait: Callable[[str], None] | None = None) -> tuple[list[Path], list[str]]:
+             on_wait: Callable[[str], None] | None = None,
+             db_url: str | None = None) -> tuple[list[Path], list[str]]:
     """Generate the HTML feedback of every autograded submission; (files, errors).
 
-    Holds the course's lock as :func:`autograde` does (``wait``, ``on_wait``: the same).
+    Holds the course's lock as :func:`autograde` does (``wait``, ``on_wait``, ``db_url``: the
+    same).
     """
     course_root = Path(course_root).resolve()
+    db_url = db_url or os.environ.get(DB_URL_ENV) or None
+    step = partial(feedback_of, db_url=db_url) if db_url else feedback_of
     wanted = set(names) if names else None
     who = set(students) if students else None
     todo = [(folder.parent.name, folder.name)
@@ -433,18 +571,19 @@ def feedback(course_root: Path, names: Iterable[str] | None = None,
 
     files, errors = [], []
     with course_lock(course_root, "feedback", wait, on_wait):
-        for made, error in _each(feedback_of, course_root, todo, jobs, None, crashed):
+        for made, error in _each(step, course_root, todo, jobs, None, crashed):
             files += made
             if error:
                 errors.append(error)
     return sorted(files), errors
 
 
-def feedback_of(course_root: Path, assignment: str, student: str) -> tuple[list[Path], str]:
+def feedback_of(course_root: Path, assignment: str, student: str, *,
+                db_url: str | None = None) -> tuple[list[Path], str]:
     """The feedback files of one submission, and an error line ("" when none)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        outcome = _api(course_root).generate_feedback(assignment, student, force=True)
+        outcome = _api(course_root, db_url).generate_feedback(assignment, student, force=True)
     if not outcome["success"]:
         return [], (f"{student} {assignment}: "
                     f"{_last_line(outcome.get('error') or outcome.get('log') or '')}")
