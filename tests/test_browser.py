@@ -198,6 +198,11 @@ def press_a_toggle_button(page, widget) -> None:
     label = button.inner_text()
     button.scroll_into_view_if_needed()
     button.click()
+    wait_for_redraw(page, image, before_src, f"the button {label!r} was pressed")
+
+
+def wait_for_redraw(page, image, before_src: str, what: str) -> None:
+    """Wait until the explorer's picture ``image`` shows a new frame, after ``what``."""
     try:
         page.wait_for_function(
             "([image, src]) => image.getAttribute('src') !== src",
@@ -205,8 +210,7 @@ def press_a_toggle_button(page, widget) -> None:
             timeout=STEP,
         )
     except Exception as error:
-        raise AssertionError(f"the button {label!r} was pressed, but the plot was not "
-                             "redrawn") from error
+        raise AssertionError(f"{what}, but the plot was not redrawn") from error
     image_loaded(image, STEP)
 
 
@@ -228,19 +232,9 @@ def move_a_slider(page, widget) -> None:
         arg=[handle.element_handle(), before_value],
         timeout=STEP,
     )
-    try:
-        page.wait_for_function(
-            "([image, src]) => image.getAttribute('src') !== src",
-            arg=[image.element_handle(), before_src],
-            timeout=STEP,
-        )
-    except Exception as error:
-        label = slider.locator(".widget-label").inner_text()
-        raise AssertionError(
-            f"the slider {label!r} moved from {before_value} to "
-            f"{handle.get_attribute('aria-valuetext')}, but the plot was not redrawn"
-        ) from error
-    image_loaded(image, STEP)
+    label = slider.locator(".widget-label").inner_text()
+    wait_for_redraw(page, image, before_src, f"the slider {label!r} moved from {before_value} "
+                    f"to {handle.get_attribute('aria-valuetext')}")
 
 
 @pytest.mark.parametrize("source", SOURCE_NOTEBOOKS, ids=notebook_id)
