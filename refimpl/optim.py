@@ -21,8 +21,8 @@ from refimpl.mlp import (
 DIVERGENCE_FACTOR = 1e3
 
 
-#: gradient_descent's error when f returns more than one number.
-_NOT_ONE_NUMBER = "f must return a single number; got shape {shape}."
+#: gradient_descent's (and optimizer_path's) error when f returns more than one number.
+NOT_ONE_NUMBER = "f must return a single number; got shape {shape}."
 
 
 def gd_step(params, grads, lr) -> dict[str, np.ndarray]:
@@ -99,13 +99,13 @@ def gradient_descent(f, grad_f, x0, lr, steps) -> tuple[np.ndarray, np.ndarray]:
     # Divergence is allowed here (it is what a notebook shows): overflow to inf
     # and inf - inf = nan are silenced, not warned about.
     with np.errstate(all="ignore"):
-        losses[0] = as_scalar(f(path[0].copy()), _NOT_ONE_NUMBER)
+        losses[0] = as_scalar(f(path[0].copy()), NOT_ONE_NUMBER)
         for i in range(steps):
             g = np.asarray(grad_f(path[i].copy()), dtype=np.float64)
             if g.shape != x0.shape and not (g.size == 1 and x0.size == 1):
                 raise ValueError(f"grad_f must return shape {x0.shape}; got shape {g.shape}.")
             path[i + 1] = path[i] - lr * g.reshape(x0.shape)
-            losses[i + 1] = as_scalar(f(path[i + 1].copy()), _NOT_ONE_NUMBER)
+            losses[i + 1] = as_scalar(f(path[i + 1].copy()), NOT_ONE_NUMBER)
     return path, losses
 
 

@@ -24,15 +24,12 @@ from numbers import Real
 import numpy as np
 
 from refimpl._validation import as_scalar, check_count, check_lr
-from refimpl.optim import gd_step
+from refimpl.optim import NOT_ONE_NUMBER, gd_step
 
 #: The optimisers of ``optimizer_path`` and ``refimpl.fit_classifier``.
 OPTIMIZERS = ("sgd", "momentum", "adam")
 #: Adam's defaults, those of the paper and of PyTorch and Keras.
 ADAM_DEFAULTS = {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
-
-#: optimizer_path's error when f returns more than one number.
-_NOT_ONE_NUMBER = "f must return a single number; got shape {shape}."
 
 
 def check_optimizer(optimizer) -> str:
@@ -290,7 +287,7 @@ def optimizer_path(
     # the velocity, or Adam's m and v: zeros of x's shape
     state = [zeros_like_params(current) for _ in range(2 if optimizer == "adam" else 1)]
     with np.errstate(all="ignore"):  # divergence is shown, not warned about
-        losses[0] = as_scalar(f(x0.copy()), _NOT_ONE_NUMBER)
+        losses[0] = as_scalar(f(x0.copy()), NOT_ONE_NUMBER)
         for i in range(steps):
             if not (np.isfinite(losses[i]) and np.all(np.isfinite(path[i]))):
                 break
@@ -305,7 +302,7 @@ def optimizer_path(
             else:
                 current, *state = step_fn(current, grads, *state, i + 1, lr, beta1, beta2)
             path[i + 1] = np.asarray(current["w"], dtype=np.float64).reshape(x0.shape)
-            losses[i + 1] = as_scalar(f(path[i + 1].copy()), _NOT_ONE_NUMBER)
+            losses[i + 1] = as_scalar(f(path[i + 1].copy()), NOT_ONE_NUMBER)
     return path, losses
 
 
