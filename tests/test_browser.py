@@ -24,12 +24,11 @@ from browser_tools import (
     WIDGET_OUTPUT,
     Console,
     LabServer,
-    browser_problem,
     cells,
+    chromium,
     code_prompts,
     error_outputs,
     image_loaded,
-    launch_chromium,
     open_notebook,
     output_text,
     prompts,
@@ -60,17 +59,8 @@ FALLBACK_NOTE = "this plot uses the reference"
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium, or (a string) why it cannot run: each test then skips or fails."""
-    problem = browser_problem()
-    if problem is not None:
-        yield problem
-        return
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        if not isinstance(chromium, str):
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def require(browser) -> None:
