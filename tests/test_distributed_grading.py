@@ -37,6 +37,7 @@ from autograder import cli
 from autograder.grading import remote, seeds
 from autograder.grading.records import load_records
 from autograder.instructor import cluster as cluster_module
+from autograder.instructor import commands
 from autograder.instructor.collect import collect
 from autograder.instructor.workflow import autograde
 from notebook_tools import find_cell, first_check, learner_notebook, released_course, submit
@@ -348,7 +349,7 @@ def test_the_progress_bar_shows_done_running_and_failed():
 
     stream = io.StringIO()
     console = Console(file=stream, force_terminal=True, width=120, color_system=None)
-    with cli.grading_progress(console) as bar:
+    with commands.grading_progress(console) as bar:
         task = bar.add_task("autograde", total=10, running=0, failed=0)
         bar.update(task, advance=4, running=3, failed=1)
         bar.refresh()
