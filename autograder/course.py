@@ -27,7 +27,7 @@ def assignments(course_root: Path = COURSE_ROOT) -> list[str]:
 DB_URL_ENV = "BACKPROP_COURSE_DB_URL"
 
 
-def _course_config(course_root: Path, db_url: str | None = None):
+def course_config(course_root: Path, db_url: str | None = None):
     """The traitlets ``Config`` of the course's ``nbgrader_config.py``, its root and database
     set (``db_url``, else $BACKPROP_COURSE_DB_URL, else the file's own)."""
     from traitlets.config import Config
@@ -53,7 +53,7 @@ def gradebook_url(course_root: Path = COURSE_ROOT, db_url: str | None = None) ->
     """
     from nbgrader.coursedir import CourseDirectory
 
-    return CourseDirectory(config=_course_config(course_root, db_url)).db_url
+    return CourseDirectory(config=course_config(course_root, db_url)).db_url
 
 
 def is_sqlite(url: str) -> bool:
@@ -76,7 +76,7 @@ def nbgrader_api(course_root: Path = COURSE_ROOT, overrides=None, *,
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    config = _course_config(course_root, db_url)
+    config = course_config(course_root, db_url)
     if overrides is not None:
         config.merge(overrides)
     coursedir = CourseDirectory(config=config)

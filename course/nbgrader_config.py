@@ -82,5 +82,7 @@ c.Execute.timeout = 60
 # static PNG, which works offline; saved state would make nbconvert render an empty widget.
 c.Execute.store_widget_state = False
 
-# The default exchange (/srv/nbgrader/exchange) is not writable on most machines.
-c.Exchange.root = os.path.join(course_root, "exchange")
+# nbgrader's exchange, where students fetch and submit on a shared server (README, "Teaching on
+# a JupyterHub"): outside the course folder, which students must not read. The hub's students
+# are given the same root (autograder/classroom/hub.py). $BACKPROP_COURSE_EXCHANGE moves it.
+c.Exchange.root = os.environ.get("BACKPROP_COURSE_EXCHANGE", "/srv/nbgrader/exchange")

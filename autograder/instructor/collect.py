@@ -5,7 +5,8 @@
 ``timestamp.txt`` beside it. Three layouts are read, inside the folder or the zip (a zip, or
 a folder, may wrap everything in one top folder)::
 
-    <student>/<assignment>/<notebook>.ipynb     nbgrader's own (a timestamp.txt there is used)
+    <student>/<assignment>/<notebook>.ipynb     nbgrader's own (its timestamp.txt is used, its
+                                                submission_secret.txt kept for the feedback)
     <student>/<notebook>.ipynb                  one folder per student
     <student>_<notebook>.ipynb                  flat, as LMS exports give them ('_', '-', '__')
 
@@ -45,6 +46,9 @@ FLAT_SEPARATORS = ("__", "_", "-")
 #: Folders that archivers and JupyterLab add; never submissions.
 IGNORED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints"}
 TIMESTAMP_FILE = "timestamp.txt"
+#: nbgrader's exchange writes it into each submission; ``release_feedback`` names the feedback
+#: file after it, and only the student who submitted knows it.
+SECRET_FILE = "submission_secret.txt"
 LAYOUTS = (
     "<student>/<assignment>/<notebook>.ipynb, <student>/<notebook>.ipynb "
     "or <student>_<notebook>.ipynb"
@@ -422,20 +426,23 @@ def collect(
 
 def _place(
     entries: list[_Entry], course: _Course, only: str | None, result: CollectResult
-) -> tuple[dict[tuple[str, str], dict[str, _Entry]], dict[tuple[str, str], _Entry]]:
+) -> tuple[dict[tuple[str, str], dict[str, _Entry]],
+           dict[tuple[str, str], dict[str, _Entry]]]:
     """Group the notebooks by ``(student, assignment)``; report every file that cannot go.
 
-    Also returns the ``timestamp.txt`` files of nbgrader's own layout, by the same key.
+    Also returns the ``timestamp.txt`` and ``submission_secret.txt`` files of nbgrader's own
+    layout: ``(student, assignment) -> {file name: entry}``.
     """
     notebooks = [e for e in entries if e.parts[-1].endswith(".ipynb")]
     others = [e for e in entries if not e.parts[-1].endswith(".ipynb")]
     depth = _root_depth(notebooks, course)
     prefix = notebooks[0].parts[:depth] if notebooks else ()
-    stamps: dict[tuple[str, str], _Entry] = {}
+    stamps: dict[tuple[str, str], dict[str, _Entry]] = {}
     for entry in others:
         parts = entry.parts[depth:] if entry.parts[:depth] == prefix else entry.parts
-        if parts[-1] == TIMESTAMP_FILE and len(parts) == 3 and parts[1] in course.assignments:
-            stamps[(parts[0], parts[1])] = entry  # nbgrader's own layout: its submission time
+        if (parts[-1] in (TIMESTAMP_FILE, SECRET_FILE) and len(parts) == 3
+                and parts[1] in course.assignments):  # nbgrader's own layout
+            stamps.setdefault((parts[0], parts[1]), {})[parts[-1]] = entry
         else:
             result.errors.append(f"{entry.path}: not a notebook (only .ipynb files are imported)")
 
@@ -477,13 +484,20 @@ def _import_group(
     student: str,
     name: str,
     files: dict[str, _Entry],
-    stamps: dict[tuple[str, str], _Entry],
+    stamps: dict[tuple[str, str], dict[str, _Entry]],
     replace: bool,
     backup: Path,
     result: CollectResult,
 ) -> None:
-    """Write one student's notebooks of one assignment, never losing what is there."""
+    """Write one student's notebooks of one assignment, never losing what is there.
+
+    A new ``submission_secret.txt`` alone makes the submission new: the student's
+    ``fetch_feedback`` looks for the feedback under the secret of their latest submit.
+    """
     target = course_root / "submitted" / student / name
+    secret = stamps.get((student, name), {}).get(SECRET_FILE)
+    if secret is not None:
+        files = {**files, SECRET_FILE: secret}
     new: dict[str, bytes] = {}
     for notebook, entry in files.items():
         data = _read(entry)
@@ -531,7 +545,7 @@ def _import_group(
         return
     (result.replaced if conflicts else result.imported).append((student, name))
     for notebook, data in new.items():  # imported as is: the grader reports it unreadable
-        problem = _notebook_problem(data)
+        problem = None if notebook == SECRET_FILE else _notebook_problem(data)
         if problem:
             result.warnings.append(
                 f"{files[notebook].path}: {problem}; imported anyway, the grader will report "
@@ -543,13 +557,13 @@ def _timestamp(
     student: str,
     name: str,
     files: dict[str, _Entry],
-    stamps: dict[tuple[str, str], _Entry],
+    stamps: dict[tuple[str, str], dict[str, _Entry]],
     result: CollectResult,
 ) -> str:
     """nbgrader's timestamp.txt text: the one that came with the submission, else the newest
     modification time of its notebooks."""
     latest = max(e.mtime for e in files.values())
-    entry = stamps.get((student, name))
+    entry = stamps.get((student, name), {}).get(TIMESTAMP_FILE)
     if entry is not None:
         data = _read(entry)
         given = None if isinstance(data, str) else _parse_timestamp(data.decode("utf-8", "replace"))

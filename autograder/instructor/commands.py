@@ -20,13 +20,24 @@ def cmd_release(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"backprop-course: no assignment {', '.join(unknown)} in {args.course / 'source'}; "
               f"the assignments are {', '.join(known) or 'none'}.", file=sys.stderr)
         return 2
+    if args.force and not args.exchange:
+        say("--force goes with --exchange (a release into COURSE/release/ is always "
+            "regenerated).", file=sys.stderr)
+        return 2
     try:
-        folders = generate_release(args.course, args.assignments or None, db_url=args.db)
+        if args.exchange:
+            from autograder.classroom.exchange import release
+
+            lines = release(args.course, args.assignments or None, force=args.force,
+                            db_url=args.db)
+        else:
+            folders = generate_release(args.course, args.assignments or None, db_url=args.db)
+            lines = [f"released {folder.name}: {folder}" for folder in folders]
     except CourseError as error:
         print(f"backprop-course: {error}", file=sys.stderr)
         return 2
-    for folder in folders:
-        print(f"released {folder.name}: {folder}")
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -42,9 +53,28 @@ def _course_step(step):
 def cmd_collect(args: argparse.Namespace, extra: list[str]) -> int:
     from autograder.instructor.collect import collect
 
+    if (args.source is None) == (not args.exchange):
+        say("collect takes a FOLDER_OR_ZIP of submissions, or --exchange (not both).",
+            file=sys.stderr)
+        return 2
+    if args.exchange and args.replace:
+        say("--exchange always replaces a submission with the student's newer one, keeping "
+            "the old one in COURSE/imports/replaced/; leave out --replace.", file=sys.stderr)
+        return 2
+    if (args.trust_names or args.student) and not args.exchange:
+        say("--trust-names and --student go with --exchange.", file=sys.stderr)
+        return 2
+
     def step() -> int:
-        result = collect(args.course, args.source, assignment=args.assignment,
-                         replace=args.replace)
+        if args.exchange:
+            from autograder.classroom.exchange import collect_from_exchange
+
+            result = collect_from_exchange(
+                args.course, [args.assignment] if args.assignment else None,
+                students=args.student, trust_names=args.trust_names)
+        else:
+            result = collect(args.course, args.source, assignment=args.assignment,
+                             replace=args.replace)
         for line in result.lines():
             print(line)
         print(result.summary())
@@ -138,8 +168,22 @@ def cmd_feedback(args: argparse.Namespace, extra: list[str]) -> int:
             print(f"feedback {path}")
         for error in errors:
             print(f"ERROR {error}", file=sys.stderr)
-        print(f"{len(files)} feedback file(s), {len(errors)} error(s); students fetch them "
-              "with nbgrader, or send the HTML files.")
+        if args.release:
+            from autograder.classroom.exchange import release_feedback
+
+            lines, problems = release_feedback(args.course, args.assignments or None,
+                                               args.student or None, db_url=args.db)
+            for line in lines:
+                print(line)
+            for problem in problems:
+                print(f"ERROR {problem}", file=sys.stderr)
+            errors += problems
+            print(f"{len(files)} feedback file(s), {len(lines)} returned through the exchange "
+                  "(students fetch them in the Assignment List), "
+                  f"{len(errors)} error(s).")
+        else:
+            print(f"{len(files)} feedback file(s), {len(errors)} error(s); send the HTML "
+                  "files to the students, or return them through the exchange (--release).")
         return 1 if errors else 0
 
     return _course_step(step)
@@ -219,17 +263,32 @@ def add_release_and_collect_commands(sub) -> None:
     )
     release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                          help="for example 01_neuron (default: every assignment)")
+    release.add_argument("--exchange", action="store_true",
+                         help="also put it into nbgrader's exchange, where students fetch it "
+                         "from the Assignment List (README, Teaching on a JupyterHub)")
+    release.add_argument("--force", action="store_true",
+                         help="with --exchange: replace an assignment already released there")
     release.set_defaults(run=cmd_release, passthrough=False)
 
     collect = sub.add_parser(
         "collect", parents=[course_option()],
-        help="(instructors) import a folder or zip of submissions",
+        help="(instructors) import a folder or zip of submissions, or the exchange's",
         description="Import submissions into COURSE/submitted/STUDENT/ASSIGNMENT/. Accepted: "
         "STUDENT/NOTEBOOK.ipynb, STUDENT/ASSIGNMENT/NOTEBOOK.ipynb, or flat "
         "STUDENT_NOTEBOOK.ipynb files, in a folder or a zip. Every misnamed file gets an "
         "error line and the others are still imported; nothing already imported is "
         "overwritten unless --replace (which keeps a backup).")
-    collect.add_argument("source", type=Path, metavar="FOLDER_OR_ZIP")
+    collect.add_argument("source", type=Path, nargs="?", metavar="FOLDER_OR_ZIP")
+    collect.add_argument("--exchange", action="store_true",
+                         help="collect what students submitted through nbgrader's exchange "
+                         "instead: each student's newest submission, only if it belongs to "
+                         "that student's own user (README, Teaching on a JupyterHub)")
+    collect.add_argument("--student", action="append", metavar="ID",
+                         help="with --exchange: only this student (repeat for several)")
+    collect.add_argument("--trust-names", action="store_true",
+                         help="with --exchange: take the student from the submission's name "
+                         "without checking its owner; only for hubs whose servers all run as "
+                         "one user, where any student could submit in another's name")
     collect.add_argument("--assignment", metavar="ASSIGNMENT",
                          help="import only this assignment")
     collect.add_argument("--replace", action="store_true",
@@ -262,7 +321,12 @@ def add_grading_commands(sub) -> None:
         "feedback", parents=[course_option(), submissions_options(), database_option()],
         help="(instructors) write the HTML feedback of graded submissions",
         description="Write COURSE/feedback/STUDENT/ASSIGNMENT/*.html: each test cell shows "
-        "its check's message; hidden tests and their expected values are never shown.")
+        "its check's message; hidden tests and their expected values are never shown. With "
+        "--release, also return it through nbgrader's exchange, where each student fetches "
+        "only their own.")
+    feedback.add_argument("--release", action="store_true",
+                          help="return the feedback through the exchange (students fetch it in "
+                          "the Assignment List)")
     feedback.set_defaults(run=cmd_feedback, passthrough=False)
 
 

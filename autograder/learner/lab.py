@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -89,35 +89,47 @@ c.Execute.timeout = {timeout}
 '''
 
 
-def config_files() -> dict[str, bytes]:
-    """The files of the learner server's config folder: relative path -> content."""
+def server_config_files(server_extensions: dict[str, bool], plugins_off: Iterable[str],
+                        nbgrader_config: str) -> dict[str, bytes]:
+    """A Jupyter config folder's files (relative path -> content): server extensions on or
+    off, lab plugins off and locked, :data:`SETTING_DEFAULTS`, and ``nbgrader_config.py``."""
 
     def as_json(value) -> bytes:
         return (json.dumps(value, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
-    off = dict.fromkeys(INSTRUCTOR_SERVER_EXTENSIONS, False)
-    plugins = dict.fromkeys(INSTRUCTOR_LAB_PLUGINS, True)
+    plugins = dict.fromkeys(plugins_off, True)
     return {
-        "jupyter_server_config.json": as_json({"ServerApp": {"jpserver_extensions": off}}),
+        "jupyter_server_config.json": as_json(
+            {"ServerApp": {"jpserver_extensions": server_extensions}}),
         "labconfig/page_config.json": as_json(
             {"disabledExtensions": plugins, "lockedExtensions": plugins}
         ),
         "labconfig/default_setting_overrides.json": as_json(SETTING_DEFAULTS),
-        "nbgrader_config.py": NBGRADER_CONFIG.format(
-            timeout=math.ceil(CELL_TIMEOUT)  # nbclient wants whole seconds
-        ).encode("utf-8"),
+        "nbgrader_config.py": nbgrader_config.encode("utf-8"),
     }
 
 
-def write_config(workspace: Path) -> Path:
-    """Write (or bring up to date) the learner server's config folder; return its path."""
-    folder = Path(workspace) / CONFIG_DIR
-    for name, content in config_files().items():
+def config_files() -> dict[str, bytes]:
+    """The files of the learner server's config folder: relative path -> content."""
+    return server_config_files(
+        dict.fromkeys(INSTRUCTOR_SERVER_EXTENSIONS, False), INSTRUCTOR_LAB_PLUGINS,
+        NBGRADER_CONFIG.format(timeout=math.ceil(CELL_TIMEOUT)))  # nbclient: whole seconds
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> Path:
+    """Write ``files`` (relative path -> content) into ``folder``, each one only when it
+    changed; return the folder."""
+    for name, content in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_bytes() != content:
             write_atomic(path, content)
     return folder
+
+
+def write_config(workspace: Path) -> Path:
+    """Write (or bring up to date) the learner server's config folder; return its path."""
+    return write_files(Path(workspace) / CONFIG_DIR, config_files())
 
 
 @contextmanager

@@ -1,0 +1,212 @@
+"""A real JupyterHub for the classroom test: Unix students, the course's own hub config.
+
+- :func:`hub_problem`: why a hub with real students cannot run here (None when it can): it
+  needs root (the spawner switches to each student's user, and the test creates them),
+  ``useradd``, configurable-http-proxy on PATH, jupyterhub, and an interpreter every user can
+  run (:func:`student_python`).
+- :func:`unix_students`: Unix users with private homes (``HOME_MODE=0700``), removed after,
+  with their processes.
+- :func:`student_python`: this interpreter when every user can run it; else a venv of the
+  system's Python of the same version whose site folder adds this environment's (the
+  ``.venv`` of a checkout under ``/root`` points at an interpreter no student may run).
+- :class:`Hub`: ``jupyterhub -f COURSE/jupyterhub_config.py`` (the recipe the README gives
+  instructors) with the test's overrides: a dummy authenticator with one password, loopback
+  ports, and the hub's folders in the test's temporary folder.
+
+Every wait is a condition polled with a timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.classroom.hub import unreachable
+from browser_tools import free_port, stop
+
+PASSWORD = "classroom-" + secrets.token_hex(4)
+PROXY = "configurable-http-proxy"
+START_SECONDS = 120.0
+HOW_TO_ENABLE = (
+    "The JupyterHub classroom test runs as root (it creates two Unix students and the hub "
+    "switches to their users), with configurable-http-proxy on PATH (`sudo npm install -g "
+    "configurable-http-proxy`), jupyterhub (`pip install -e '.[test]'`) and Chromium."
+)
+
+
+def hub_problem() -> str | None:
+    """Why the classroom hub cannot run here; None when it can."""
+    if os.geteuid() != 0:
+        return "The tests do not run as root."
+    if shutil.which("useradd") is None or shutil.which("userdel") is None:
+        return "useradd/userdel are not on PATH."
+    if shutil.which(PROXY) is None:
+        return f"{PROXY} is not on PATH."
+    if not (Path(sys.executable).parent / "jupyterhub").exists():
+        return "jupyterhub is not installed in this environment."
+    if unreachable(Path(sys.executable)) and system_python() is None:
+        return (f"Students cannot run {sys.executable} and there is no system python"
+                f"{sys.version_info.major}.{sys.version_info.minor} they could run instead.")
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Students
+# ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def unix_students(names: list[str], homes: Path) -> Iterator[dict[str, Path]]:
+    """Unix users ``names`` with homes ``homes/NAME`` only they can read; name -> home. On
+    exit their processes are killed and the users removed."""
+    homes.mkdir(parents=True, exist_ok=True)
+    os.chmod(homes, 0o755)
+    made = {}
+    try:
+        for name in names:
+            home = homes / name
+            subprocess.run(["useradd", "--create-home", "--home-dir", str(home), "--key",
+                            "HOME_MODE=0700", "--shell", "/bin/sh", "--user-group", name],
+                           check=True, capture_output=True)
+            made[name] = home
+        yield made
+    finally:
+        for name in made:
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+            for _ in range(20):  # userdel refuses while a process of the user lives
+                if subprocess.run(["userdel", name], capture_output=True).returncode in (0, 6):
+                    break
+                time.sleep(0.25)
+
+
+def run_as(user: str, python: str, script: str, timeout: float = 60) -> dict:
+    """Run the Python ``script`` as Unix ``user``; the JSON object it prints last."""
+    done = subprocess.run(["setpriv", "--reuid", user, "--regid", user, "--init-groups",
+                           "--reset-env", python, "-c", script],
+                          capture_output=True, text=True, timeout=timeout, cwd="/")
+    assert done.returncode == 0, f"{user}'s script failed:\n{done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------
+# The students' interpreter
+# ---------------------------------------------------------------------------------------
+
+
+def system_python() -> str | None:
+    """The system's python3.X of this version, when every user can run it."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for folder in ("/usr/bin", "/usr/local/bin"):
+        candidate = Path(folder) / version
+        if candidate.exists() and unreachable(candidate) is None:
+            return str(candidate)
+    return None
+
+
+def student_python(folder: Path) -> str:
+    """An interpreter every user can run, with this environment's packages (the course)."""
+    if unreachable(Path(sys.executable)) is None:
+        return sys.executable
+    base = system_python()
+    assert base is not None, hub_problem()
+    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True,
+                   capture_output=True)
+    ours = sysconfig.get_paths()["purelib"]
+    theirs = subprocess.run([str(folder / "bin" / "python"), "-c",
+                             "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    # A site folder, not a path entry: its .pth files (the editable course) count too.
+    Path(theirs, "zz_backprop_course.pth").write_text(
+        f"import site; site.addsitedir({ours!r})\n")
+    return str(folder / "bin" / "python")
+
+
+# ---------------------------------------------------------------------------------------
+# The hub
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Hub:
+    """``jupyterhub -f course/jupyterhub_config.py`` on loopback, in ``folder``."""
+
+    folder: Path
+    course: Path
+    exchange: Path
+    python: str
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "jupyterhub.log"
+
+    def environment(self) -> dict[str, str]:
+        """What the hub and the instructor's commands read: the exchange, the hub's folders."""
+        return {**os.environ,
+                "BACKPROP_COURSE_EXCHANGE": str(self.exchange),
+                "BACKPROP_COURSE_HUB_STATE": str(self.folder / "hub-state"),
+                "BACKPROP_COURSE_HUB_STUDENT_CONFIG": str(self.folder / "student-config"),
+                "BACKPROP_COURSE_HUB_PYTHON": self.python}
+
+    def command(self) -> list[str]:
+        return [str(Path(sys.executable).parent / "jupyterhub"),
+                "-f", str(self.course / "jupyterhub_config.py"),
+                "--JupyterHub.authenticator_class=dummy",  # any password: the test's
+                "--Authenticator.allow_all=True",
+                f"--JupyterHub.bind_url=http://127.0.0.1:{self.port}/",
+                f"--JupyterHub.hub_bind_url=http://127.0.0.1:{free_port()}",
+                f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}",
+                "--Spawner.start_timeout=120", "--Spawner.http_timeout=120"]
+
+    def start(self) -> Hub:
+        self.port = free_port()
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                            env=self.environment(), cwd=self.folder)
+        deadline = time.monotonic() + START_SECONDS
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"JupyterHub did not start:\n{self.log_tail()}")
+            time.sleep(0.3)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/hub/api", timeout=5) as response:
+                return "version" in json.load(response)
+        except (OSError, urllib.error.URLError, ValueError):
+            return False
+
+    def log_tail(self, chars: int = 6000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            stop(self.process)  # SIGTERM: the hub stops the students' servers and the proxy
+
+    def instructor(self, *argv: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """``backprop-course ARGV --course COURSE`` as the instructor, in the hub's setting."""
+        return subprocess.run([sys.executable, "-m", "autograder.cli", *argv,
+                               "--course", str(self.course)],
+                              capture_output=True, text=True, env=self.environment(),
+                              timeout=timeout)
