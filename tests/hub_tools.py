@@ -6,9 +6,8 @@
   run (:func:`student_python`).
 - :func:`unix_students`: Unix users with private homes (``HOME_MODE=0700``), removed after,
   with their processes.
-- :func:`student_python`: this interpreter when every user can run it; else a venv of the
-  system's Python of the same version whose site folder adds this environment's (the
-  ``.venv`` of a checkout under ``/root`` points at an interpreter no student may run).
+- :func:`student_python`: an interpreter every user can run with the course (the ``.venv``
+  of a checkout points at pyenv's interpreter under ``/root``, which no student may run).
 - :class:`Hub`: ``jupyterhub -f COURSE/jupyterhub_config.py`` (the recipe the README gives
   instructors) with the test's overrides: a dummy authenticator with one password, loopback
   ports, and the hub's folders in the test's temporary folder.
@@ -33,10 +32,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import autograder
 from autograder.classroom.hub import unreachable
 from browser_tools import free_port, stop
 
 PASSWORD = "classroom-" + secrets.token_hex(4)
+CHECKOUT = Path(__file__).resolve().parents[1]
+PURELIB = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
 PROXY = "configurable-http-proxy"
 START_SECONDS = 120.0
 HOW_TO_ENABLE = (
@@ -116,21 +118,39 @@ def system_python() -> str | None:
 
 
 def student_python(folder: Path) -> str:
-    """An interpreter every user can run, with this environment's packages (the course)."""
-    if unreachable(Path(sys.executable)) is None:
+    """An interpreter every user can run, with the course and its dependencies: this one when
+    every user can reach it; else a venv of the system's Python that adds this environment's
+    site folder (about a second); else, when this checkout is closed to other users too (a
+    clone under /root), a venv with a copy of the course installed (uv: about 20 s)."""
+    ours = Path(sysconfig.get_paths()["purelib"])
+    course = Path(autograder.__file__).parent
+    if all(unreachable(p) is None for p in (Path(sys.executable), ours, course)):
         return sys.executable
     base = system_python()
     assert base is not None, hub_problem()
-    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True,
-                   capture_output=True)
-    ours = sysconfig.get_paths()["purelib"]
-    theirs = subprocess.run([str(folder / "bin" / "python"), "-c",
-                             "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                            check=True, capture_output=True, text=True).stdout.strip()
-    # A site folder, not a path entry: its .pth files (the editable course) count too.
-    Path(theirs, "zz_backprop_course.pth").write_text(
-        f"import site; site.addsitedir({ours!r})\n")
-    return str(folder / "bin" / "python")
+    python = folder / "bin" / "python"
+    if unreachable(ours) is None and unreachable(course) is None:
+        subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True,
+                       capture_output=True)
+        theirs = subprocess.run([str(python), "-c", PURELIB], check=True, capture_output=True,
+                                text=True).stdout.strip()
+        # A site folder, not a path entry: its .pth files (the editable course) count too.
+        Path(theirs, "zz_backprop_course.pth").write_text(
+            f"import site; site.addsitedir({str(ours)!r})\n")
+        return str(python)
+    checkout = f"{CHECKOUT}[hub]"
+    uv = shutil.which("uv") or CHECKOUT / ".uv" / "bin" / "uv"
+    if Path(uv).exists():
+        commands = [[str(uv), "venv", "--quiet", "--python", base, str(folder)],
+                    [str(uv), "pip", "install", "--quiet", "--python", str(python), checkout]]
+    else:
+        commands = [[base, "-m", "venv", "--without-pip", str(folder)],
+                    [sys.executable, "-m", "pip", "install", "--quiet", "--python", str(python),
+                     checkout]]
+    for command in commands:
+        done = subprocess.run(command, capture_output=True, text=True)
+        assert done.returncode == 0, f"{' '.join(command)}:\n{done.stderr[-2000:]}"
+    return str(python)
 
 
 # ---------------------------------------------------------------------------------------

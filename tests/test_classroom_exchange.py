@@ -26,6 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hub_tools import student_python, system_python
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -53,6 +54,7 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 COURSE_ID = "backprop-course"
 EXCHANGE_ENV = "BACKPROP_COURSE_EXCHANGE"
 #: An interpreter every user can run, for the hub's students (the venv's may live in /root).
+#: A system interpreter without the course.
 SHARED_PYTHON = Path("/usr/bin/python3")
 
 needs_root = pytest.mark.skipif(
@@ -420,11 +422,27 @@ def test_students_get_the_assignment_list_but_no_instructor_tools(tmp_path):
     assert nbgrader.Execute.timeout == math.ceil(CELL_TIMEOUT)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def shared_python() -> Path:
+    """An interpreter every user can run, with the course (hub_tools.student_python), in a
+    folder every user can enter (pytest's own are closed)."""
+    if hub.unreachable(Path(sys.executable)) and system_python() is None:
+        pytest.skip("no interpreter every user can run here")
+    folder = Path(tempfile.mkdtemp(prefix="bpc-python-"))
+    os.chmod(folder, 0o755)
+    yield Path(student_python(folder / "python"))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_configure_refuses_an_interpreter_without_the_course(fresh_course, tmp_path):
     if hub.unreachable(SHARED_PYTHON) is not None:
         pytest.skip(f"{SHARED_PYTHON} is not an interpreter every user can run here")
-    return SHARED_PYTHON
+    with pytest.raises(ExchangeError, match=re.escape(
+            f"The hub does not start: {SHARED_PYTHON} cannot import the course "
+            "(ModuleNotFoundError: No module named 'autograder'); install it there with pip "
+            "install '.[hub]'.")):
+        hub.configure(Config(), fresh_course, tmp_path / "state", tmp_path / "student-config",
+                      python=str(SHARED_PYTHON))
 
 
 def test_configure_sets_the_spawner_and_prepares_the_folders(fresh_course, tmp_path,
@@ -436,9 +454,12 @@ def test_configure_sets_the_spawner_and_prepares_the_folders(fresh_course, tmp_p
     assert c.JupyterHub.spawner_class == "localprocess"
     assert c.Spawner.cmd == [str(shared_python), "-m", "jupyterhub.singleuser"]
     assert c.Spawner.default_url == "/lab"
+    prefixes = list(dict.fromkeys([hub.students_environment(str(shared_python))[0],
+                                   Path(sys.prefix)]))
     assert c.Spawner.environment == {
-        "JUPYTER_CONFIG_PATH": f"{student_config}{os.pathsep}{sys.prefix}/etc/jupyter",
-        "JUPYTER_PATH": f"{sys.prefix}/share/jupyter"}
+        "JUPYTER_CONFIG_PATH": os.pathsep.join(
+            [str(student_config), *(f"{p}/etc/jupyter" for p in prefixes)]),
+        "JUPYTER_PATH": os.pathsep.join(f"{p}/share/jupyter" for p in prefixes)}
     assert c.Spawner.pre_spawn_hook is hub.refuse_open_home
     assert c.JupyterHub.db_url == f"sqlite:///{state}/jupyterhub.sqlite"
     assert (c.JupyterHub.cookie_secret_file, c.JupyterHub.pid_file,
@@ -462,10 +483,12 @@ def test_configure_refuses_an_open_course_folder(fresh_course, tmp_path, shared_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["course"]  # nothing made
 
 
-def test_configure_refuses_an_interpreter_the_students_cannot_run(fresh_course, tmp_path):
-    python = tmp_path / "closed" / "python"
-    python.parent.mkdir(mode=0o700)
-    shutil.copy(sys.executable, python)
+def test_configure_refuses_an_interpreter_the_students_cannot_run(fresh_course, tmp_path,
+                                                                  shared_python):
+    environment = tmp_path / "closed" / "environment"  # the same venv, behind a closed folder
+    environment.parent.mkdir(mode=0o700)
+    environment.symlink_to(shared_python.parent.parent)
+    python = environment / "bin" / shared_python.name
     with pytest.raises(ExchangeError) as raised:
         hub.configure(Config(), fresh_course, tmp_path / "state", tmp_path / "student-config",
                       python=str(python))

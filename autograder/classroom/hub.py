@@ -25,6 +25,7 @@ import math
 import os
 import pwd
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,8 +45,8 @@ from autograder.learner.lab import (
 )
 from autograder.learner.progress import CELL_TIMEOUT
 
-#: The course's code, which the students' notebooks import.
-COURSE_PACKAGE = Path(__file__).resolve().parents[1]
+#: What the students' interpreter says about itself: its prefix, where it imports the course.
+ENVIRONMENT_PROBE = "import sys, autograder; print(sys.prefix); print(autograder.__file__)"
 #: nbgrader's server extension behind the Assignment List: on for students.
 ASSIGNMENT_LIST_EXTENSION = "nbgrader.server_extensions.assignment_list"
 #: The lab plugins students use on a hub: the Nbgrader menu and the Assignment List.
@@ -90,6 +91,24 @@ def unreachable(path: Path) -> Path | None:
     mode = os.stat(path).st_mode
     runnable = not mode & stat.S_IXUSR or mode & stat.S_IXOTH
     return None if mode & stat.S_IROTH and runnable else path
+
+
+def students_environment(python: str) -> tuple[Path, Path]:
+    """The prefix of ``python`` and the folder it imports the course from.
+
+    Raises :class:`ExchangeError` when it cannot run or cannot import the course.
+    """
+    try:
+        probe = subprocess.run([python, "-c", ENVIRONMENT_PROBE], capture_output=True,
+                               text=True, timeout=120, cwd="/")
+    except OSError as error:
+        raise ExchangeError(f"The hub does not start: cannot run {python} ({error}).") from None
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ExchangeError(f"The hub does not start: {python} cannot import the course "
+                            f"({last}); install it there with pip install '.[hub]'.")
+    prefix, module = probe.stdout.strip().splitlines()[-2:]
+    return Path(prefix), Path(module).parent
 
 
 def prepare_exchange(exchange: Exchange) -> None:
@@ -143,7 +162,8 @@ def configure(c, course_root: Path, state_dir: Path, student_config_dir: Path, *
     exchange = exchange_of(course_root)
     python = python or sys.executable
     problems = layout_problems(course_root, exchange)
-    for needed in (Path(python), COURSE_PACKAGE):
+    prefix, package = students_environment(python)
+    for needed in (Path(python), package):
         if (blocked := unreachable(needed)) is not None:
             problems.append(
                 f"the students' servers run as the students, who cannot reach {needed} "
@@ -158,14 +178,16 @@ def configure(c, course_root: Path, state_dir: Path, student_config_dir: Path, *
     for path in [config_dir, *config_dir.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
-    environment = Path(sys.prefix)  # the course's environment: its extensions and settings
+    # Jupyter's data (lab extensions) and settings of the students' environment, and of this
+    # one: an interpreter that adds this environment's site folder finds them only here.
+    prefixes = dict.fromkeys([prefix, Path(sys.prefix)])
     c.JupyterHub.spawner_class = "localprocess"
     c.Spawner.cmd = [python, "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.environment = {
-        "JUPYTER_CONFIG_PATH": os.pathsep.join([str(config_dir),
-                                                str(environment / "etc" / "jupyter")]),
-        "JUPYTER_PATH": str(environment / "share" / "jupyter"),
+        "JUPYTER_CONFIG_PATH": os.pathsep.join(
+            [str(config_dir), *(str(p / "etc" / "jupyter") for p in prefixes)]),
+        "JUPYTER_PATH": os.pathsep.join(str(p / "share" / "jupyter") for p in prefixes),
     }
     c.Spawner.pre_spawn_hook = refuse_open_home
     c.JupyterHub.db_url = f"sqlite:///{state_dir / 'jupyterhub.sqlite'}"
