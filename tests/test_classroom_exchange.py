@@ -248,6 +248,28 @@ def test_a_notebook_that_is_not_the_students_own_file_is_refused(course, exchang
 
 
 @needs_root
+@pytest.mark.parametrize("trust_names", [False, True], ids=["checked", "trusted names"])
+def test_a_folder_swapped_for_a_link_after_the_check_is_refused(course, exchange, solved,
+                                                                monkeypatch, trust_names):
+    """The student's race: their submission passes the owner check, then becomes a link to
+    the instructor's source (solutions and all) before it is copied."""
+    folder = submit(exchange, "nobody", solved)
+    checked = exchange_module._submissions
+
+    def swap_after_check(*args):
+        newest = checked(*args)
+        shutil.rmtree(folder)
+        folder.symlink_to(course / "source" / ASSIGNMENT)
+        return newest
+
+    monkeypatch.setattr(exchange_module, "_submissions", swap_after_check)
+    result = collect_from_exchange(course, trust_names=trust_names)
+    assert result.errors == [f"inbound/{folder.name}: is no longer a folder (a link was put "
+                             "in its place); refused"]
+    assert not (course / "submitted").exists()
+
+
+@needs_root
 def test_entries_that_are_not_submissions_are_refused_and_extra_files_left(course, exchange,
                                                                            solved):
     folder = submit(exchange, "nobody", solved)
@@ -583,3 +605,16 @@ def test_options_that_need_or_exclude_the_exchange(fresh_course, capsys, argv, m
     status, out, err = run(capsys, *argv, "--course", str(fresh_course))
     assert (status, out) == (2, "")
     assert err.startswith(f"backprop-course: {message}")
+
+
+@needs_root
+def test_a_course_folder_made_in_the_exchange_by_somebody_else_stops_the_release(course,
+                                                                                exchange):
+    """A student who makes EXCHANGE/COURSE_ID before the first release would own its inbound."""
+    shutil.rmtree(exchange.course)
+    exchange.course.mkdir()
+    give(exchange.course, "nobody")
+    with pytest.raises(ExchangeError, match=re.escape(
+            f"Not released: {exchange.course} belongs to nobody, not to this user (root)")):
+        release(course, [ASSIGNMENT])
+    assert not any(exchange.course.iterdir())

@@ -24,6 +24,8 @@ which keeps every replaced submission.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import pwd
 import stat
@@ -136,6 +138,13 @@ def release(course_root: Path, names: Iterable[str] | None = None, *, force: boo
     exchange = exchange_of(course_root)
     if problems := layout_problems(course_root, exchange):
         raise ExchangeError("Not released: " + "; ".join(problems) + ".")
+    with contextlib.suppress(FileNotFoundError):
+        if (owner := os.lstat(exchange.course).st_uid) != os.geteuid():
+            raise ExchangeError(
+                f"Not released: {exchange.course} belongs to {_owner(owner)}, not to this user "
+                f"({_owner(os.geteuid())}): somebody made the course's folder in the exchange "
+                "before its first release, and could read what students submit there. Remove "
+                "it (as root) and release again.")
     names = list(names or assignments(course_root))
     generate_release(course_root, names, db_url=db_url)
     api = nbgrader_api(course_root, Config({"ExchangeReleaseAssignment": {"force": force}}),
@@ -243,11 +252,12 @@ def _submissions(exchange: Exchange, names: set[str], students: set[str] | None,
     return newest
 
 
-def _read_file(path: Path, student: str, trust_names: bool) -> tuple[bytes, float] | str:
-    """The bytes and change time of a regular file the student owns, never through a link;
-    or why it is refused."""
+def _read_file(name: str, folder_fd: int, student: str,
+               trust_names: bool) -> tuple[bytes, float] | str:
+    """The bytes and change time of the regular file ``name`` of the open folder, owned by the
+    student, never through a link; or why it is refused."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
     except OSError as error:
         return f"cannot be read ({error.strerror})"
     with os.fdopen(fd, "rb") as file:
@@ -261,26 +271,48 @@ def _read_file(path: Path, student: str, trust_names: bool) -> tuple[bytes, floa
         return file.read(MAX_NOTEBOOK_BYTES + 1), info.st_ctime
 
 
-def _stage(found: _Inbound, notebooks: set[str], stage: Path, trust_names: bool,
-           result: CollectResult) -> None:
-    """Copy the submission's notebooks and nbgrader files into ``stage/STUDENT/ASSIGNMENT``,
-    with a ``timestamp.txt`` no earlier than the files were written."""
-    where = f"inbound/{found.path.name}"
+def _read_folder(folder_fd: int, where: str, notebooks: set[str], found: _Inbound,
+                 trust_names: bool, result: CollectResult) -> tuple[dict[str, bytes], float]:
+    """The files to take from the open submission folder, and their latest change time."""
     wanted = notebooks | {TIMESTAMP_FILE, SECRET_FILE}
     copied: dict[str, bytes] = {}
     written = 0.0
-    for entry in sorted(os.scandir(found.path), key=lambda e: e.name):
-        if entry.name not in wanted:
-            if not entry.name.startswith("."):
-                result.warnings.append(f"{where}/{entry.name}: not a notebook of "
+    for name in sorted(os.listdir(folder_fd)):
+        if name not in wanted:
+            if not name.startswith("."):
+                result.warnings.append(f"{where}/{name}: not a notebook of "
                                        f"{found.assignment}; left in the exchange")
             continue
-        read = _read_file(Path(entry.path), found.student, trust_names)
+        read = _read_file(name, folder_fd, found.student, trust_names)
         if isinstance(read, str):
-            result.errors.append(f"{where}/{entry.name}: {read}; refused")
+            result.errors.append(f"{where}/{name}: {read}; refused")
             continue
-        copied[entry.name], changed = read
+        copied[name], changed = read
         written = max(written, changed)
+    return copied, written
+
+
+def _stage(found: _Inbound, notebooks: set[str], stage: Path, trust_names: bool,
+           result: CollectResult) -> None:
+    """Copy the submission's notebooks and nbgrader files into ``stage/STUDENT/ASSIGNMENT``,
+    with a ``timestamp.txt`` near when the files were written."""
+    where = f"inbound/{found.path.name}"
+    try:  # the folder checked before, held open: swapping it for a link now changes nothing
+        folder_fd = os.open(found.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as error:
+        why = ("is no longer a folder (a link was put in its place)"
+               if error.errno in (errno.ENOTDIR, errno.ELOOP)
+               else f"cannot be opened ({error.strerror})")
+        result.errors.append(f"{where}: {why}; refused")
+        return
+    try:
+        owner = _owner(os.fstat(folder_fd).st_uid)
+        if not trust_names and owner != found.student:
+            result.errors.append(f"{where}: now belongs to {owner}; refused")
+            return
+        copied, written = _read_folder(folder_fd, where, notebooks, found, trust_names, result)
+    finally:
+        os.close(folder_fd)
     if not copied.keys() & notebooks:
         result.errors.append(f"{where}: no notebook of {found.assignment} in it; nothing taken")
         return
