@@ -278,7 +278,8 @@ def test_entries_that_are_not_submissions_are_refused_and_extra_files_left(cours
     a_file = exchange.inbound / folder.name.replace("nobody", "daemon")
     a_file.write_bytes(solved)
     give(a_file, "daemon")
-    for name in ("notes", f"bin+{ASSIGNMENT}+yesterday+x"):
+    for name in ("notes", f"bin+{ASSIGNMENT}+yesterday+x",
+                 f"..+{ASSIGNMENT}+{folder.name.split('+')[2]}+x"):
         (exchange.inbound / name).mkdir()
         give(exchange.inbound / name, "bin")
     result = collect_from_exchange(course)
@@ -288,7 +289,9 @@ def test_entries_that_are_not_submissions_are_refused_and_extra_files_left(cours
     assert sorted(result.errors) == sorted([
         f"inbound/bin+{ASSIGNMENT}+yesterday+x: not an nbgrader submission name; refused",
         f"inbound/{a_file.name}: not a folder; refused",
-        "inbound/notes: not an nbgrader submission name; refused"])
+        "inbound/notes: not an nbgrader submission name; refused",
+        f"inbound/..+{ASSIGNMENT}+{folder.name.split('+')[2]}+x: not an nbgrader submission "
+        "name; refused"])
     taken = course / "submitted" / "nobody" / ASSIGNMENT
     assert sorted(p.name for p in taken.iterdir()) == sorted([NOTEBOOK, SECRET_FILE,
                                                               TIMESTAMP_FILE])

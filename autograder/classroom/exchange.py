@@ -45,6 +45,7 @@ from autograder.course import (
 from autograder.files import write_atomic
 from autograder.instructor.collect import (
     SECRET_FILE,
+    STUDENT_ID,
     TIMESTAMP_FILE,
     TIMESTAMP_FORMAT,
     CollectResult,
@@ -160,7 +161,8 @@ def release(course_root: Path, names: Iterable[str] | None = None, *, force: boo
                     "students may have fetched it. Pass --force to replace it.")
             raise ExchangeError(f"nbgrader could not release {name} to the exchange:\n{log}")
         lines.append(f"released {name} to {exchange.course / 'outbound' / name}")
-    os.chmod(exchange.root, ROOT_MODE)  # nbgrader makes it 777: add the sticky bit
+    if stat.S_IMODE(os.stat(exchange.root).st_mode) != ROOT_MODE:
+        os.chmod(exchange.root, ROOT_MODE)  # nbgrader made it 777: add the sticky bit
     return lines
 
 
@@ -200,7 +202,7 @@ def _parse_name(name: str) -> tuple[str, str, datetime] | None:
         claimed = parse_utc(timestamp)
     except (ValueError, OverflowError):
         return None
-    if not student:
+    if not STUDENT_ID.match(student):  # a folder name and a gradebook key ("..": neither)
         return None
     return student, assignment, claimed.replace(tzinfo=UTC) if claimed.tzinfo is None else claimed
 
