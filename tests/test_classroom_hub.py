@@ -3,7 +3,8 @@
 The instructor releases 01_neuron through the exchange. Two Unix students log in to a
 JupyterHub started from ``course/jupyterhub_config.py`` (configurable-http-proxy, a dummy
 authenticator, the local process spawner), fetch it from the Assignment List; one solves it
-(saved through the server's contents API, as JupyterLab saves), one leaves it blank, both submit
+(saved through the server's contents API, as JupyterLab saves), one leaves it blank after a Run
+All (the course runs in their kernel, as their user, and the first stub stops it), both submit
 from the browser. One of them also runs Python of their own to submit in the other's name and
 to read what is not theirs. The instructor collects (the forgery refused), autogrades through
 the trusted grader and returns the feedback; each student fetches their own feedback in the
@@ -23,6 +24,7 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hub_tools import (
@@ -37,7 +39,7 @@ from hub_tools import (
 from server_tools import unavailable
 
 from autograder.grading import isolation
-from browser_tools import ARTIFACTS, chromium, menu
+from browser_tools import ARTIFACTS, chromium, error_outputs, menu, open_notebook, run_all
 from browser_tools import require as require_browser
 from notebook_tools import copy_course, learner_notebook, nbgrader_meta, read
 
@@ -124,12 +126,30 @@ def save_solution(page, hub: Hub, name: str, course: Path) -> None:
     assert saved.ok, f"saving {name}'s solution failed: {saved.status} {saved.text()[:300]}"
 
 
+def run_the_fetched_notebook(page, hub: Hub, name: str) -> dict[int, str]:
+    """Open the fetched notebook in a second tab and Run All, as the student does first; the
+    cells' error outputs."""
+    tab = page.context.new_page()
+    server = SimpleNamespace(
+        notebook_url=lambda path: f"{hub.url}/user/{name}/lab/tree/{path}")
+    open_notebook(tab, server, f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb", timeout=WAIT)
+    run_all(tab, timeout=WAIT)
+    errors = error_outputs(tab)
+    tab.close()
+    return errors
+
+
 def fetch_and_submit(page, hub: Hub, name: str, solve: bool) -> None:
     panel = assignment_list(page)
     row(panel, "released", ASSIGNMENT).locator("button", has_text="Fetch").click()
     fetched = row(panel, "fetched", ASSIGNMENT)
     if solve:
         save_solution(page, hub, name, hub.course)
+    else:  # the student's kernel runs the course as their own user: the stub stops Run All
+        errors = run_the_fetched_notebook(page, hub, name)
+        first = errors[min(errors)] if errors else ""
+        assert "NotImplementedError" in first, errors
+        assert not re.search(r"ModuleNotFound|ImportError|PermissionError", str(errors)), errors
     fetched.locator("button", has_text="Submit").click()
     row(panel, "submitted", ASSIGNMENT)
     page.screenshot(path=str(SHOTS / f"assignment_list_{name.split('-')[0]}.png"))
