@@ -230,3 +230,19 @@ class Hub:
                                "--course", str(self.course)],
                               capture_output=True, text=True, env=self.environment(),
                               timeout=timeout)
+
+
+class Stopwatch:
+    """Seconds per step of a long test, saved beside its screenshots."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = round(now - self.last, 2)
+        self.last = now
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.laps, indent=1) + "\n")

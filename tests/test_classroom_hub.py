@@ -31,6 +31,7 @@ from hub_tools import (
     HOW_TO_ENABLE,
     PASSWORD,
     Hub,
+    Stopwatch,
     hub_problem,
     run_as,
     student_python,
@@ -227,14 +228,21 @@ def test_a_class_on_jupyterhub(classroom, browser):
     hub, homes = classroom
     alice, bob = homes
     SHOTS.mkdir(parents=True, exist_ok=True)
+    clock = Stopwatch()
 
     released = hub.instructor("release", "--exchange", ASSIGNMENT)
     assert released.returncode == 0, released.stdout + released.stderr
     assert f"released {ASSIGNMENT} to {hub.exchange}" in released.stdout
+    clock.lap("release --exchange")
 
-    pages = {name: log_in(browser, hub, name) for name in (alice, bob)}
+    pages = {}
+    for name in (alice, bob):
+        pages[name] = log_in(browser, hub, name)
+        clock.lap(f"{name}: log in, server started, JupyterLab loaded")
     fetch_and_submit(pages[alice], hub, alice, solve=True)
+    clock.lap(f"{alice}: fetch, save the solution, submit")
     fetch_and_submit(pages[bob], hub, bob, solve=False)
+    clock.lap(f"{bob}: fetch, Run All, submit")
 
     attempts = forge_and_snoop(hub, bob, alice, homes[alice])
     forged = Path(attempts.pop("forged")).name
@@ -247,22 +255,27 @@ def test_a_class_on_jupyterhub(classroom, browser):
     assert (f"inbound/{forged}: claims to be {alice}'s submission but belongs to {bob}; "
             "refused") in out, out
     assert collected.returncode == 1, out  # the refused forgery is an error line
+    clock.lap("collect --exchange")
 
     grade = ["autograde", ASSIGNMENT]
     if isolation.refusal() and os.environ.get(ISOLATION_ENV, "") in ("", "0"):
         grade.append("--allow-unisolated")  # a learner's machine without bubblewrap
     graded = hub.instructor(*grade)
     assert graded.returncode == 0, graded.stdout + graded.stderr
+    clock.lap("autograde (trusted grader)")
     returned = hub.instructor("feedback", ASSIGNMENT, "--release")
     assert returned.returncode == 0, returned.stdout + returned.stderr
     for name in (alice, bob):
         assert f"returned the feedback of {name} {ASSIGNMENT}" in returned.stdout
+    clock.lap("feedback --release")
 
     full = points(hub.course)
     assert scores(hub) == {alice: (full, full), bob: (0.0, full)}
     for name, score in ((alice, full), (bob, 0.0)):
         text = fetch_feedback(pages[name], name)
         assert f"{ASSIGNMENT} (Score: {score:.1f} / {full:.1f})" in text, text[:500]
+        clock.lap(f"{name}: Fetch Feedback, open it")
+    clock.save(SHOTS / "steps.json")
 
     # Bob's Assignment List holds his own feedback only, and Alice's server is closed to him.
     bob_feedback = list((homes[bob] / ASSIGNMENT / "feedback").glob("*/*.html"))
