@@ -53,7 +53,6 @@ ASSIGNMENT = "01_neuron"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 COURSE_ID = "backprop-course"
 EXCHANGE_ENV = "BACKPROP_COURSE_EXCHANGE"
-#: An interpreter every user can run, for the hub's students (the venv's may live in /root).
 #: A system interpreter without the course.
 SHARED_PYTHON = Path("/usr/bin/python3")
 
