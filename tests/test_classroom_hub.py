@@ -40,7 +40,15 @@ from hub_tools import (
 from server_tools import unavailable
 
 from autograder.grading import isolation
-from browser_tools import ARTIFACTS, chromium, error_outputs, menu, open_notebook, run_all
+from browser_tools import (
+    ARTIFACTS,
+    STDERR_MIME,
+    chromium,
+    error_outputs,
+    menu,
+    open_notebook,
+    run_all,
+)
 from browser_tools import require as require_browser
 from notebook_tools import copy_course, learner_notebook, nbgrader_meta, read
 
@@ -121,20 +129,39 @@ def save_solution(page, hub: Hub, name: str, course: Path) -> None:
     api = f"{hub.url}/user/{name}/api/contents/{path}"
     fetched = page.request.get(api)
     assert fetched.ok, f"{name}'s fetched notebook is not at ~/{path}: {fetched.status}"
-    xsrf = next(c["value"] for c in page.context.cookies() if c["name"] == "_xsrf")
-    saved = page.request.put(api, headers={"X-XSRFToken": xsrf}, data=json.dumps(
+    saved = page.request.put(api, headers=xsrf_headers(page), data=json.dumps(
         {"type": "notebook", "format": "json", "content": learner_notebook(course, ASSIGNMENT)}))
     assert saved.ok, f"saving {name}'s solution failed: {saved.status} {saved.text()[:300]}"
+
+
+def xsrf_headers(page) -> dict[str, str]:
+    """What the student's server wants with a request that changes something."""
+    return {"X-XSRFToken": next(c["value"] for c in page.context.cookies()
+                                if c["name"] == "_xsrf")}
+
+
+def whole_notebook(page, hub: Hub, name: str) -> None:
+    """The student's setting that renders every cell (browser_tools.WHOLE_NOTEBOOK), so that
+    the prompts and outputs of all cells are in the page, through the settings API."""
+    settings = page.request.put(
+        f"{hub.url}/user/{name}/lab/api/settings/@jupyterlab/notebook-extension:tracker",
+        headers=xsrf_headers(page), data=json.dumps({"raw": json.dumps(
+            {"windowingMode": "none"})}))
+    assert settings.ok, f"{name}'s settings: {settings.status} {settings.text()[:300]}"
 
 
 def run_the_fetched_notebook(page, hub: Hub, name: str) -> dict[int, str]:
     """Open the fetched notebook in a second tab and Run All, as the student does first; the
     cells' error outputs."""
+    whole_notebook(page, hub, name)
     tab = page.context.new_page()
     server = SimpleNamespace(
         notebook_url=lambda path: f"{hub.url}/user/{name}/lab/tree/{path}")
     open_notebook(tab, server, f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb", timeout=WAIT)
     run_all(tab, timeout=WAIT)
+    # The run's end and its error's rendering are two events: wait for the error too.
+    tab.locator(f'.jp-OutputArea-output[data-mime-type="{STDERR_MIME}"]').first.wait_for(
+        timeout=WAIT)
     errors = error_outputs(tab)
     tab.close()
     return errors
