@@ -102,6 +102,16 @@ def run_as(user: str, python: str, script: str, timeout: float = 60) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def attempts_as(user: str, python: str, attempts: dict[str, str]) -> dict[str, str]:
+    """Run each Python expression of ``attempts`` as Unix ``user``: label -> "denied" (a
+    PermissionError) or "ALLOWED"."""
+    script = "\n".join(["import json, os", "results = {}", *(
+        f"try:\n    {expression}\n    results[{label!r}] = 'ALLOWED'\n"
+        f"except PermissionError:\n    results[{label!r}] = 'denied'"
+        for label, expression in attempts.items()), "print(json.dumps(results))"])
+    return run_as(user, python, script)
+
+
 # ---------------------------------------------------------------------------------------
 # The students' interpreter
 # ---------------------------------------------------------------------------------------

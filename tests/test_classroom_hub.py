@@ -32,6 +32,7 @@ from hub_tools import (
     PASSWORD,
     Hub,
     Stopwatch,
+    attempts_as,
     hub_problem,
     run_as,
     student_python,
@@ -200,34 +201,22 @@ def fetch_feedback(page, name: str) -> str:
     return viewer.locator("body").inner_text()
 
 
-def forge_and_snoop(hub: Hub, forger: str, victim: str, victim_home: Path) -> dict:
-    """As ``forger``'s Unix user, with Python of their own: submit in ``victim``'s name (an
-    empty copy of their fetched notebook, dated later than the victim's submit), then try to
-    read what is not theirs. Returns what each attempt got."""
+def forge(hub: Hub, forger: str, victim: str) -> str:
+    """As ``forger``'s Unix user, with Python of their own, submit in ``victim``'s name an
+    empty copy of the forger's fetched notebook, dated later than the victim's submit; the
+    forged folder's name."""
     inbound = hub.exchange / "backprop-course" / "inbound"
     script = f"""
 import json, os, shutil, time
-results = {{}}
-def attempt(label, action):
-    try:
-        action()
-        results[label] = "ALLOWED"
-    except PermissionError:
-        results[label] = "denied"
 stamp = time.strftime("%Y-%m-%d %H:%M:%S.000000 UTC", time.gmtime(time.time() + 60))
 forged = os.path.join({str(inbound)!r}, f"{victim}+{ASSIGNMENT}+" + stamp + "+forged")
 os.mkdir(forged)
 shutil.copy(os.path.expanduser("~/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"), forged)
 with open(os.path.join(forged, "timestamp.txt"), "w") as f:
     f.write(stamp)
-results["forged"] = forged
-attempt("list inbound", lambda: os.listdir({str(inbound)!r}))
-attempt("read the victim's home", lambda: os.listdir({str(victim_home)!r}))
-attempt("read the course source", lambda: os.listdir({str(hub.course / "source")!r}))
-attempt("read the gradebook", lambda: open({str(hub.course / "gradebook.db")!r}, "rb").read())
-print(json.dumps(results))
+print(json.dumps({{"forged": os.path.basename(forged)}}))
 """
-    return run_as(forger, hub.python, script)
+    return run_as(forger, hub.python, script)["forged"]
 
 
 def scores(hub: Hub) -> dict[str, tuple[float, float]]:
@@ -271,9 +260,13 @@ def test_a_class_on_jupyterhub(classroom, browser):
     fetch_and_submit(pages[bob], hub, bob, solve=False)
     clock.lap(f"{bob}: fetch, Run All, submit")
 
-    attempts = forge_and_snoop(hub, bob, alice, homes[alice])
-    forged = Path(attempts.pop("forged")).name
-    assert attempts == dict.fromkeys(attempts, "denied"), attempts
+    forged = forge(hub, bob, alice)
+    snooping = attempts_as(bob, hub.python, {
+        "list inbound": f"os.listdir({str(hub.exchange / 'backprop-course' / 'inbound')!r})",
+        "read the victim's home": f"os.listdir({str(homes[alice])!r})",
+        "read the course source": f"os.listdir({str(hub.course / 'source')!r})",
+        "read the gradebook": f"open({str(hub.course / 'gradebook.db')!r}, 'rb').read()"})
+    assert snooping == dict.fromkeys(snooping, "denied"), snooping
 
     collected = hub.instructor("collect", "--exchange", "--assignment", ASSIGNMENT)
     out = collected.stdout + collected.stderr
@@ -310,11 +303,6 @@ def test_a_class_on_jupyterhub(classroom, browser):
     assert f"Score: 0.0 / {full:.1f}" in bob_feedback[0].read_text()
     foreign = pages[bob].request.get(f"{hub.url}/user/{alice}/api/contents")
     assert foreign.status in (403, 404), foreign.status
-    assert run_as(bob, hub.python, f"""
-import json, os
-try:
-    os.listdir({str(hub.exchange / "backprop-course" / "feedback")!r})
-    print(json.dumps({{"feedback": "ALLOWED"}}))
-except PermissionError:
-    print(json.dumps({{"feedback": "denied"}}))
-""") == {"feedback": "denied"}
+    assert attempts_as(bob, hub.python, {"list feedback": "os.listdir("
+                       f"{str(hub.exchange / 'backprop-course' / 'feedback')!r})"}) == {
+        "list feedback": "denied"}
